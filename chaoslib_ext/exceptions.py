@@ -1,0 +1,103 @@
+"""Every error chaoslib_ext raises, under Chaos Toolkit's own base classes.
+
+    ChaosException                       (chaoslib)
+    ├── InvalidExperiment                (chaoslib)
+    │   └── ExperimentInvalid            the file cannot run as written; carries located errors
+    └── ActivityFailed                   (chaoslib)
+        └── ChaosLLMError
+            ├── TargetError              a target is unreachable, or the sandbox is not running
+            ├── LoadError                the load generator could not start or died
+            └── FaultError
+                ├── FaultInjectionError  a fault could not be injected
+                └── FaultRemovalError    a fault could not be removed
+
+    ValueError
+    └── SpecError                        one bad field in a spec: the field, the value, the accepted values
+
+Activities raise ``ChaosLLMError`` subclasses so that Chaos Toolkit records them as failed
+activities; ``SpecError`` is what parsers raise and what the validator turns into
+``file:line:col`` messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chaoslib.exceptions import ActivityFailed, InvalidExperiment
+
+__all__ = [
+    "ChaosLLMError",
+    "ExperimentInvalid",
+    "FaultError",
+    "FaultInjectionError",
+    "FaultRemovalError",
+    "LoadError",
+    "Problem",
+    "SpecError",
+    "TargetError",
+]
+
+
+class SpecError(ValueError):
+    """One bad field: ``field`` is a dotted path relative to the spec being parsed."""
+
+    def __init__(self, field: str, message: str, accepted: str | None = None) -> None:
+        self.field = field
+        self.message = message
+        self.accepted = accepted
+        text = f"{field}: {message}" if field else message
+        if accepted:
+            text += f" (accepted: {accepted})"
+        super().__init__(text)
+
+    def under(self, prefix: str) -> SpecError:
+        """The same error with ``prefix`` prepended to its field path."""
+        field = f"{prefix}.{self.field}" if self.field else prefix
+        if self.field.startswith("["):
+            field = f"{prefix}{self.field}"
+        return SpecError(field, self.message, self.accepted)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A located validation error, printed as ``file:line:col: message``."""
+
+    file: str
+    line: int
+    col: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+
+
+class ExperimentInvalid(InvalidExperiment):  # type: ignore[misc]
+    """The experiment cannot run as written; ``problems`` says where and why."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class ChaosLLMError(ActivityFailed):  # type: ignore[misc]
+    """Base class of the errors our activities raise."""
+
+
+class TargetError(ChaosLLMError):
+    """A target is unreachable or not described well enough to act on."""
+
+
+class LoadError(ChaosLLMError):
+    """The load generator could not start, or stopped on its own."""
+
+
+class FaultError(ChaosLLMError):
+    """A fault could not be applied or removed."""
+
+
+class FaultInjectionError(FaultError):
+    """A fault could not be injected; nothing of it is left in place."""
+
+
+class FaultRemovalError(FaultError):
+    """A fault could not be removed; it is still listed in the ledger."""
