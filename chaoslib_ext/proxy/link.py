@@ -1,0 +1,209 @@
+"""A proxied link: a listening port, its upstream, the live connections and the faults on them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from typing import cast
+
+from chaoslib_ext.proxy.faults import DelaySampler, Direction, ProxyFault
+from chaoslib_ext.proxy.pipe import Pipe
+
+__all__ = ["ActiveFault", "Link"]
+
+log = logging.getLogger("chaoslib_ext.proxy")
+
+
+@dataclass
+class ActiveFault:
+    fault: ProxyFault
+    applied_at: float  # unix time
+    expiry: asyncio.TimerHandle | None = field(default=None, repr=False)
+
+
+class Link:
+    """Every connection accepted on the listening port is relayed to the upstream through the faults."""
+
+    def __init__(self, name: str, upstream_host: str, upstream_port: int, seed: int | None = None) -> None:
+        self.name = name
+        self.upstream_host = upstream_host
+        self.upstream_port = upstream_port
+        self.listen_host = ""
+        self.listen_port = 0
+        self.faults: dict[str, ActiveFault] = {}
+        self.version = 0  # bumped on every change of ``faults``; live connections watch it
+        self.connections: set[_Connection] = set()
+        self.accepted = 0
+        self._rng = random.Random(seed)
+        self._server: asyncio.Server | None = None
+
+    async def start(self, host: str, port: int) -> None:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(lambda: _Connection(self, loop).client_side, host, port)
+        sock = self._server.sockets[0].getsockname()
+        self.listen_host, self.listen_port = sock[0], sock[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for conn in list(self.connections):
+            conn.abort()
+        for name in list(self.faults):
+            self.remove_fault(name)
+
+    def set_fault(self, name: str, fault: ProxyFault) -> ActiveFault:
+        """Apply ``fault`` to new and live connections at once; replaces a fault of the same name."""
+        self.remove_fault(name)
+        active = ActiveFault(fault, applied_at=time.time())
+        active.expiry = asyncio.get_running_loop().call_later(fault.ttl_s, self._expire, name, active)
+        self.faults[name] = active
+        self.version += 1
+        return active
+
+    def remove_fault(self, name: str) -> bool:
+        active = self.faults.pop(name, None)
+        if active is None:
+            return False
+        if active.expiry is not None:
+            active.expiry.cancel()
+        self.version += 1
+        return True
+
+    def samplers(self, flow: Direction) -> list[DelaySampler]:
+        """Fresh delay samplers for one direction of a connection, from the faults active now."""
+        return [
+            DelaySampler(a.fault.delay, self._rng)
+            for a in self.faults.values()
+            if a.fault.delay is not None and a.fault.direction.covers(flow)
+        ]
+
+    def _expire(self, name: str, active: ActiveFault) -> None:
+        if self.faults.get(name) is active:
+            self.remove_fault(name)
+            log.warning("fault %r on link %r expired after its ttl of %gs", name, self.name, active.fault.ttl_s)
+
+
+class _FaultView:
+    """The delay for the next chunk in one direction; follows the link's faults as they change."""
+
+    def __init__(self, link: Link, flow: Direction) -> None:
+        self._link = link
+        self._flow = flow
+        self._version = -1
+        self._samplers: list[DelaySampler] = []
+
+    def delay_s(self) -> float:
+        if self._version != self._link.version:
+            self._version = self._link.version
+            self._samplers = self._link.samplers(self._flow)
+        if not self._samplers:
+            return 0.0
+        return sum(s.next_s() for s in self._samplers)
+
+
+class _Side(asyncio.Protocol):
+    """One socket of a proxied connection; ``flow`` is the direction of the bytes it receives."""
+
+    def __init__(self, conn: _Connection, flow: Direction) -> None:
+        self.conn = conn
+        self.flow = flow
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports implement asyncio.Transport without subclassing it
+        self.transport = cast(asyncio.Transport, transport)
+        self.conn.side_connected(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.conn.pipes[self.flow].push(data)
+
+    def eof_received(self) -> bool:
+        self.conn.pipes[self.flow].push_eof()
+        return True  # keep the other direction open: a half-close is forwarded, not turned into a close
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.conn.side_lost(self)
+
+    def pause_writing(self) -> None:
+        self.conn.other(self).pause_reading()
+
+    def resume_writing(self) -> None:
+        self.conn.other(self).resume_reading()
+
+    def pause_reading(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+
+
+class _Connection:
+    """A client connection and its upstream connection, with one pipe per direction."""
+
+    def __init__(self, link: Link, loop: asyncio.AbstractEventLoop) -> None:
+        self.link = link
+        self.loop = loop
+        self.client_side = _Side(self, Direction.TO)
+        self.upstream_side = _Side(self, Direction.FROM)
+        self.pipes = {
+            Direction.TO: self._pipe(Direction.TO, self.client_side),
+            Direction.FROM: self._pipe(Direction.FROM, self.upstream_side),
+        }
+        self._done = False
+
+    def _pipe(self, flow: Direction, source: _Side) -> Pipe:
+        def on_flow(resume: bool) -> None:
+            if resume:
+                source.resume_reading()
+            else:
+                source.pause_reading()
+
+        return Pipe(self.loop, _FaultView(self.link, flow).delay_s, on_flow)
+
+    def other(self, side: _Side) -> _Side:
+        return self.upstream_side if side is self.client_side else self.client_side
+
+    def side_connected(self, side: _Side) -> None:
+        if side is self.client_side:
+            self.link.connections.add(self)
+            self.link.accepted += 1
+            self.loop.create_task(self._connect_upstream())
+            return
+        assert side.transport is not None
+        assert self.client_side.transport is not None
+        self.pipes[Direction.TO].attach(side.transport)
+        self.pipes[Direction.FROM].attach(self.client_side.transport)
+
+    async def _connect_upstream(self) -> None:
+        try:
+            await self.loop.create_connection(
+                lambda: self.upstream_side, self.link.upstream_host, self.link.upstream_port
+            )
+        except OSError as exc:
+            log.info("link %r: upstream refused: %s", self.link.name, exc)
+            self.abort()
+
+    def side_lost(self, side: _Side) -> None:
+        # What this side sent and still waits for its delay is delivered before the other side closes.
+        self.pipes[side.flow].finish()
+        other = self.other(side)
+        if other.transport is None or other.transport.is_closing():
+            self._release()
+
+    def abort(self) -> None:
+        for side in (self.client_side, self.upstream_side):
+            if side.transport is not None:
+                side.transport.abort()
+        self._release()
+
+    def _release(self) -> None:
+        if not self._done:
+            self._done = True
+            self.link.connections.discard(self)
+            for pipe in self.pipes.values():
+                pipe.close()
