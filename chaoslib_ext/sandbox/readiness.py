@@ -1,0 +1,64 @@
+"""Waiting for a freshly started service, with its log tail in the error when it never comes up."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from chaoslib_ext.jsonfile import read_json
+from chaoslib_ext.processes import ProcessRecord, alive
+
+__all__ = ["ServiceStartError", "free_port", "log_tail", "wait_for", "wait_port", "wait_ready_file"]
+
+T = TypeVar("T")
+
+
+class ServiceStartError(RuntimeError):
+    """A sandbox service did not come up; the message holds the end of its log."""
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def log_tail(path: str, lines: int = 15) -> str:
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+def wait_for(record: ProcessRecord, what: str, check: Callable[[], T | None], timeout_s: float) -> T:
+    """Poll ``check`` until it returns a value; raise ServiceStartError if the process dies or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = check()
+        if value is not None:
+            return value
+        if not alive(record):
+            raise ServiceStartError(f"{record.name} exited before {what}; log {record.log}:\n{log_tail(record.log)}")
+        time.sleep(0.05)
+    raise ServiceStartError(f"{record.name}: no {what} after {timeout_s:g}s; log {record.log}:\n{log_tail(record.log)}")
+
+
+def wait_ready_file(record: ProcessRecord, path: Path, timeout_s: float = 30.0) -> dict[str, Any]:
+    def check() -> dict[str, Any] | None:
+        return read_json(path) if path.exists() else None
+
+    return wait_for(record, "ready file", check, timeout_s)
+
+
+def wait_port(record: ProcessRecord, host: str, port: int, timeout_s: float = 30.0) -> None:
+    def check() -> bool | None:
+        try:
+            socket.create_connection((host, port), timeout=0.5).close()
+        except OSError:
+            return None
+        return True
+
+    wait_for(record, f"listener on {host}:{port}", check, timeout_s)

@@ -1,0 +1,246 @@
+"""``chaosllm sandbox up|down|status``: a real LLM-serving stack on loopback, on free ports.
+
+    client ──▶ proxy:gateway ──▶ gateway ──▶ proxy:redis ──▶ Redis (valkey)
+                                    │  ▲
+                                    ▼  │ tokens
+                               proxy:kafka ──▶ Tansu (Kafka protocol) ◀── proxy:kafka ◀──▶ worker
+
+Every link goes through the fault proxy, so each can be delayed while traffic flows. The state file
+(``<state dir>/sandbox/sandbox.json``) is a target file plus the processes, so ``down`` stops exactly
+what ``up`` started, by PID and start time, and removes the directory.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+from confluent_kafka.admin import AdminClient
+
+from chaoslib_ext.jsonfile import read_json, write_json_atomic
+from chaoslib_ext.load.probes import stream_once
+from chaoslib_ext.processes import ProcessRecord, alive, spawn_detached, stop
+from chaoslib_ext.sandbox import binaries
+from chaoslib_ext.sandbox.readiness import (
+    ServiceStartError,
+    free_port,
+    wait_for,
+    wait_port,
+    wait_ready_file,
+)
+from chaoslib_ext.target import Service, Target, sandbox_state_file
+
+__all__ = ["SandboxRunningError", "ServiceStartError", "down", "status", "up"]
+
+HOST = "127.0.0.1"
+#: Stop order: clients before the servers they hold connections to (Tansu exits slowly while a client is on).
+_STOP_ORDER = ("gateway", "worker", "proxy", "tansu", "redis")
+
+
+class SandboxRunningError(RuntimeError):
+    """``up`` was asked while a sandbox already runs."""
+
+
+def up(state_file: Path | None = None, seed: int | None = None) -> dict[str, Any]:
+    """Start the whole stack and return its state; on any failure stops what it started and raises."""
+    state_file = state_file or sandbox_state_file()
+    if state_file.exists():
+        current = read_json(state_file)
+        if any(alive(ProcessRecord.from_json(p)) for p in current.get("processes", [])):
+            raise SandboxRunningError(f"a sandbox already runs (state in {state_file}); `chaosllm sandbox down` first")
+        _remove(state_file.parent)
+    home = state_file.parent
+    home.mkdir(parents=True, exist_ok=True)
+    started: list[ProcessRecord] = []
+    try:
+        state = _start_all(home, started, seed)
+    except BaseException:
+        for record in reversed(started):
+            stop(record, grace_s=5)
+        _remove(home)
+        raise
+    write_json_atomic(state_file, state)
+    return state
+
+
+def _start_all(home: Path, started: list[ProcessRecord], seed: int | None) -> dict[str, Any]:
+    redis_port, kafka_port, gateway_port = free_port(), free_port(), free_port()
+    py = sys.executable
+
+    redis_rec = spawn_detached(
+        "redis",
+        [
+            str(binaries.redis_server()),
+            "--bind",
+            HOST,
+            "--port",
+            str(redis_port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--enable-debug-command",
+            "local",
+            "--dir",
+            str(home),
+            "--daemonize",
+            "no",
+            "--logfile",
+            "",
+        ],
+        home / "redis.log",
+    )
+    started.append(redis_rec)
+    wait_for(redis_rec, "PING reply", lambda: _redis_ping(redis_port), 20)
+
+    proxy_rec = spawn_detached(
+        "proxy",
+        [
+            py,
+            "-m",
+            "chaoslib_ext.proxy",
+            "--host",
+            HOST,
+            "--ready-file",
+            str(home / "proxy.ready"),
+            "--link",
+            f"gateway={HOST}:{gateway_port}",
+            "--link",
+            f"redis={HOST}:{redis_port}",
+            "--link",
+            f"kafka={HOST}:{kafka_port}",
+        ],
+        home / "proxy.log",
+    )
+    started.append(proxy_rec)
+    proxy = wait_ready_file(proxy_rec, home / "proxy.ready")
+    links: dict[str, dict[str, str]] = proxy["links"]
+
+    kafka_via_proxy = links["kafka"]["listen"]
+    tansu_rec = spawn_detached(
+        "tansu",
+        [
+            str(binaries.tansu()),
+            "broker",
+            "--listener-url",
+            f"tcp://{HOST}:{kafka_port}",
+            "--advertised-listener-url",
+            f"tcp://{kafka_via_proxy}",
+            "--storage-engine",
+            "memory://tansu/",
+        ],
+        home / "tansu.log",
+    )
+    started.append(tansu_rec)
+    wait_port(tansu_rec, HOST, kafka_port)
+    wait_for(tansu_rec, "metadata through the proxy", lambda: _kafka_metadata(kafka_via_proxy), 30)
+
+    worker_rec = spawn_detached(
+        "worker",
+        [
+            py,
+            "-m",
+            "chaoslib_ext.sandbox.worker",
+            "--kafka",
+            kafka_via_proxy,
+            "--ready-file",
+            str(home / "worker.ready"),
+            *(["--seed", str(seed)] if seed is not None else []),
+        ],
+        home / "worker.log",
+    )
+    started.append(worker_rec)
+    wait_ready_file(worker_rec, home / "worker.ready")
+
+    redis_via_proxy = f"redis://{links['redis']['listen']}/0"
+    gateway_rec = spawn_detached(
+        "gateway",
+        [
+            py,
+            "-m",
+            "chaoslib_ext.sandbox.gateway",
+            "--host",
+            HOST,
+            "--port",
+            str(gateway_port),
+            "--redis-url",
+            redis_via_proxy,
+            "--kafka",
+            kafka_via_proxy,
+            "--ready-file",
+            str(home / "gateway.ready"),
+        ],
+        home / "gateway.log",
+    )
+    started.append(gateway_rec)
+    wait_ready_file(gateway_rec, home / "gateway.ready")
+
+    gateway_url = f"http://{links['gateway']['listen']}"
+    wait_for(gateway_rec, "a streamed completion end to end", lambda: stream_once(gateway_url) or None, 30)
+
+    target = Target(
+        name="sandbox",
+        services={
+            "gateway": Service("gateway", gateway_url, f"http://{HOST}:{gateway_port}", "gateway"),
+            "redis": Service("redis", redis_via_proxy, f"redis://{HOST}:{redis_port}/0", "redis"),
+            "kafka": Service("kafka", kafka_via_proxy, f"{HOST}:{kafka_port}", "kafka"),
+        },
+        proxy_control_url=proxy["control_url"],
+        links=links,
+    )
+    return {**target.to_json(), "started_at": time.time(), "processes": [r.to_json() for r in started]}
+
+
+def _redis_ping(port: int) -> bool | None:
+    try:
+        client = redis.Redis(host=HOST, port=port, socket_timeout=0.5, socket_connect_timeout=0.5)
+        try:
+            return bool(client.ping()) or None
+        finally:
+            client.close()
+    except redis.RedisError:
+        return None
+
+
+def _kafka_metadata(bootstrap: str) -> bool | None:
+    try:
+        AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=2)
+    except Exception:  # librdkafka raises KafkaException, or a plain one on timeout
+        return None
+    return True
+
+
+def status(state_file: Path | None = None) -> dict[str, Any] | None:
+    """The state with each process's liveness, or None when no sandbox was started."""
+    state_file = state_file or sandbox_state_file()
+    if not state_file.exists():
+        return None
+    state: dict[str, Any] = read_json(state_file)
+    for proc in state["processes"]:
+        proc["alive"] = alive(ProcessRecord.from_json(proc))
+    return state
+
+
+def down(state_file: Path | None = None) -> list[str]:
+    """Stop every recorded process and remove the sandbox directory; returns the names stopped."""
+    state_file = state_file or sandbox_state_file()
+    if not state_file.exists():
+        return []
+    records = {p["name"]: ProcessRecord.from_json(p) for p in read_json(state_file)["processes"]}
+    stopped = []
+    for name in sorted(records, key=lambda n: _STOP_ORDER.index(n) if n in _STOP_ORDER else -1):
+        if stop(records[name], grace_s=10):
+            stopped.append(name)
+    _remove(state_file.parent)
+    return stopped
+
+
+def _remove(home: Path) -> None:
+    shutil.rmtree(home, ignore_errors=True)
+    parent = home.parent
+    if parent.exists() and not any(parent.iterdir()):
+        parent.rmdir()
