@@ -1,0 +1,34 @@
+"""Chaos Toolkit actions on the load (``module: chaoslib_ext.load.actions``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from chaoslib_ext.durations import parse_duration
+from chaoslib_ext.exceptions import ChaosLLMError, SpecError
+from chaoslib_ext.fields import Fields
+from chaoslib_ext.runcontext import RunContext
+
+__all__ = ["observe"]
+
+
+def _parse_observe(raw: Mapping[str, Any]) -> tuple[float, str]:
+    f = Fields(raw, ["duration", "label"])
+    return f.duration("duration", positive=True), f.string("label", "observe")
+
+
+def observe(duration: str, label: str = "observe", configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Let the load run for ``duration`` with nothing injected, marking the window in the timeline."""
+    try:
+        seconds = parse_duration(duration, "duration", allow_zero=False)
+    except SpecError as exc:
+        raise ChaosLLMError(str(exc)) from exc
+    run = RunContext.from_configuration(configuration)
+    event = run.timeline.record("window", label=label, duration_s=seconds)
+    time.sleep(seconds)
+    return {"label": label, "from": event["at"], "to": time.time()}
+
+
+ARGUMENTS: dict[str, Callable[[Mapping[str, Any]], object]] = {"observe": _parse_observe}

@@ -1,0 +1,140 @@
+"""Locust, always as a subprocess: importing it would gevent-patch (and hang) the chaos process.
+
+The Locust master runs in its own session, so a Ctrl-C in the terminal reaches the runner (which
+decides when load stops) and not Locust; ``stop`` signals the master and then its whole process
+group, which holds the ``--processes`` workers. ``--run-time`` bounds every run even if the runner
+dies. The process record is kept in ``<run>/load/process.json`` so a later cleanup can stop it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from chaoslib_ext.exceptions import LoadError
+from chaoslib_ext.jsonfile import read_json, write_json_atomic
+from chaoslib_ext.load.samples import read_samples
+from chaoslib_ext.load.spec import LoadSpec
+from chaoslib_ext.processes import ProcessRecord, alive, reap, spawn_detached, stop
+
+__all__ = ["LoadProcess", "locustfile", "start_load"]
+
+#: Users finish the request in hand when load stops, for at most this long.
+STOP_TIMEOUT_S = 15.0
+
+
+def locustfile() -> Path:
+    """The streaming user's locustfile, from the ``loadtests`` package installed beside chaoslib_ext."""
+    import loadtests  # the module has no side effects: it only names its files
+
+    return loadtests.LOCUSTFILE
+
+
+class LoadProcess:
+    """A running Locust whose samples land in ``samples_dir``."""
+
+    def __init__(self, record: ProcessRecord, samples_dir: Path, load_dir: Path) -> None:
+        self.record = record
+        self.samples_dir = samples_dir
+        self.load_dir = load_dir
+
+    @classmethod
+    def find(cls, load_dir: Path, samples_dir: Path) -> LoadProcess | None:
+        path = load_dir / "process.json"
+        if not path.exists():
+            return None
+        return cls(ProcessRecord.from_json(read_json(path)), samples_dir, load_dir)
+
+    @property
+    def running(self) -> bool:
+        return alive(self.record)
+
+    def wait_flowing(self, timeout_s: float = 60.0, errors_to_give_up: int = 20) -> None:
+        """Return once a request succeeded; raise LoadError when only failures come, or none at all."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            samples = list(read_samples(self.samples_dir)) if self.samples_dir.exists() else []
+            if any(s.ok for s in samples):
+                return
+            if len(samples) >= errors_to_give_up:
+                raise LoadError(f"target unreachable: {len(samples)} requests failed, first: {samples[0].error}")
+            if not self.running:
+                raise LoadError(f"Locust exited before any request succeeded; log {self.log}:\n{self._log_tail()}")
+            time.sleep(0.1)
+        first = next(iter(read_samples(self.samples_dir)), None) if self.samples_dir.exists() else None
+        detail = f"first error: {first.error}" if first else "no request finished"
+        raise LoadError(f"no successful request within {timeout_s:g}s ({detail}); log {self.log}")
+
+    def wait_exit(self, timeout_s: float) -> bool:
+        """Wait for Locust to end on its own; True if it did."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            reap(self.record.pid)
+            if not self.running:
+                return True
+            time.sleep(0.1)
+        return False
+
+    def stop(self) -> None:
+        """Stop Locust gracefully (users finish their request), then hard-stop its process group."""
+        if self.running:
+            stop(self.record, grace_s=STOP_TIMEOUT_S + 10.0)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.record.pid, signal.SIGKILL)  # the workers of --processes, if any outlived it
+        reap(self.record.pid)
+
+    @property
+    def log(self) -> Path:
+        return self.load_dir / "locust.log"
+
+    def _log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+
+def start_load(spec: LoadSpec, url: str, samples_dir: Path, load_dir: Path, max_run_s: float) -> LoadProcess:
+    """Start Locust against ``url``; it stops by itself after ``max_run_s`` (or the spec's duration)."""
+    spec = replace(spec, url=url)
+    load_dir.mkdir(parents=True, exist_ok=True)
+    samples_dir.mkdir(parents=True, exist_ok=True)
+    spec_file = load_dir / "spec.json"
+    spec_file.write_text(json.dumps(spec.to_json(), indent=2))
+    run_time_s = max(1, round(spec.duration_s or max_run_s))
+    argv = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(locustfile()),
+        "--headless",
+        "--host",
+        url,
+        "--run-time",
+        f"{run_time_s}s",
+        "--stop-timeout",
+        f"{STOP_TIMEOUT_S:g}",
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+        "--exit-code-on-error",
+        "0",
+    ]
+    if spec.processes > 1:
+        argv += ["--processes", str(spec.processes)]
+    env = {
+        **os.environ,
+        "CHAOSLLM_LOAD_SPEC": str(spec_file),
+        "CHAOSLLM_SAMPLES_DIR": str(samples_dir),
+        "PYTHONUNBUFFERED": "1",
+    }
+    record = spawn_detached("locust", argv, load_dir / "locust.log", env)
+    write_json_atomic(load_dir / "process.json", record.to_json())
+    return LoadProcess(record, samples_dir, load_dir)

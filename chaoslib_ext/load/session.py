@@ -1,0 +1,57 @@
+"""Start and stop a run's load, and mark both in its timeline: shared by the chaosllm control and
+``chaosllm load`` so an experiment and a plain benchmark measure exactly alike."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+from chaoslib_ext.exceptions import ChaosLLMError, LoadError
+from chaoslib_ext.load.runner import LoadProcess, start_load
+from chaoslib_ext.load.spec import LoadSpec
+from chaoslib_ext.runcontext import RunContext
+
+__all__ = ["MAX_LOAD_S", "begin_load", "end_load", "warmup_s"]
+
+log = logging.getLogger("chaoslib_ext.load")
+
+#: Load stops by itself this long after it started, even if nothing stops it (a killed runner).
+MAX_LOAD_S = 4 * 3600.0
+
+
+def warmup_s(spec: LoadSpec) -> float:
+    """The spec's warmup, else long enough for every user to have started, plus two seconds."""
+    if spec.warmup_s is not None:
+        return spec.warmup_s
+    return float(math.ceil(spec.users / spec.profile().spawn_rate)) + 2.0
+
+
+def begin_load(run: RunContext, spec: LoadSpec, max_run_s: float = MAX_LOAD_S) -> str:
+    """Start the load, wait until requests succeed, let the warmup pass; returns the URL loaded.
+
+    Raises LoadError (recorded in the timeline as ``load_failed``) when it cannot reach the target.
+    """
+    try:
+        url = spec.url or run.target().service("gateway").address
+        load = start_load(spec, url, run.run_dir.samples, run.run_dir.load, max_run_s)
+        load.wait_flowing()
+    except ChaosLLMError as exc:
+        run.timeline.record("load_failed", error=str(exc))
+        end_load(run)
+        raise LoadError(str(exc)) from exc
+    warmup = warmup_s(spec)
+    run.timeline.record("load_started", url=url, users=spec.users, warmup_s=warmup)
+    log.info("load flowing against %s; warming up for %gs", url, warmup)
+    time.sleep(warmup)
+    return url
+
+
+def end_load(run: RunContext) -> None:
+    """Stop the run's Locust if it runs (users finish the request in hand); marks ``load_stopped``."""
+    load = LoadProcess.find(run.run_dir.load, run.run_dir.samples)
+    if load is None:
+        return
+    if run.timeline.first("load_started") is not None and run.timeline.first("load_stopped") is None:
+        run.timeline.record("load_stopped")
+    load.stop()

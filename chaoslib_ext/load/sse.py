@@ -1,0 +1,87 @@
+"""Reading an OpenAI-style SSE stream one line at a time, as real servers write it.
+
+Handles what servers actually send: CRLF or LF line ends, ``: ping`` comments, ``id:``/``event:``
+fields, a role-only first chunk with empty content, several events in one write, a final ``usage``
+chunk with empty ``choices``, and ``data: [DONE]``. Only an event carrying non-empty generated text
+(``delta.content``, ``delta.reasoning_content`` or completions' ``text``) counts as a token.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["LineKind", "StreamState", "feed_line"]
+
+
+class LineKind:
+    """What one line was; plain ints keep the per-token path cheap."""
+
+    OTHER = 0  # blank line, comment, id:/event:/retry:, role-only or usage-only chunk
+    CONTENT = 1  # a token: non-empty generated text
+    DONE = 2  # data: [DONE]
+    ERROR = 3  # an error object inside the stream
+
+
+@dataclass
+class StreamState:
+    """What the lines of one response said so far."""
+
+    usage_tokens: int | None = None
+    prompt_tokens: int | None = None
+    server_ttft_ms: float | None = None  # when the server embeds its own TTFT (calibration server)
+    error: str | None = None
+    _partial: bytes = field(default=b"", repr=False)
+
+
+_CONTENT_KEYS = ("content", "reasoning_content", "reasoning")
+
+
+def feed_line(line: bytes, state: StreamState) -> int:
+    """Classify one raw line (with or without its line end) and record what it says in ``state``."""
+    if not line.startswith(b"data:"):
+        if state._partial and not line.strip():
+            state._partial = b""  # an event we could not parse ended: drop it
+        return LineKind.OTHER
+    payload = line[5:].strip()
+    if payload == b"[DONE]":
+        return LineKind.DONE
+    if state._partial:
+        payload = state._partial + b"\n" + payload
+    try:
+        chunk = json.loads(payload)
+    except ValueError:
+        # SSE lets one event span several data: lines; keep the text until it parses or the event ends.
+        state._partial = payload
+        return LineKind.OTHER
+    state._partial = b""
+    if not isinstance(chunk, dict):
+        return LineKind.OTHER
+    return _classify(chunk, state)
+
+
+def _classify(chunk: dict[str, Any], state: StreamState) -> int:
+    usage = chunk.get("usage")
+    if isinstance(usage, dict):
+        if isinstance(usage.get("completion_tokens"), int):
+            state.usage_tokens = usage["completion_tokens"]
+        if isinstance(usage.get("prompt_tokens"), int):
+            state.prompt_tokens = usage["prompt_tokens"]
+    error = chunk.get("error")
+    if error:
+        state.error = str(error.get("message", error) if isinstance(error, dict) else error)
+        return LineKind.ERROR
+    server_ms = chunk.get("x_server_ms")
+    if state.server_ttft_ms is None and isinstance(server_ms, int | float):
+        state.server_ttft_ms = float(server_ms)
+    for choice in chunk.get("choices") or ():
+        if not isinstance(choice, dict):
+            continue
+        text = choice.get("text")
+        if isinstance(text, str) and text:
+            return LineKind.CONTENT
+        delta = choice.get("delta")
+        if isinstance(delta, dict) and any(isinstance(delta.get(k), str) and delta[k] for k in _CONTENT_KEYS):
+            return LineKind.CONTENT
+    return LineKind.OTHER

@@ -1,0 +1,113 @@
+"""A streaming server with a known timeline, to measure what the load client itself adds.
+
+Every request gets a role-only chunk at once, its first content event ``--ttft-ms`` after the request
+arrived, then one event every ``--itl-ms`` (``max_tokens`` from the request, default 16), a usage chunk
+and ``data: [DONE]``. Each content event carries ``x_server_ms``: the time from the request's arrival to
+the moment the server wrote that event, so client TTFT minus ``x_server_ms`` of the first event is
+the client's own overhead (plus loopback).
+
+    python loadtests/calibration_server.py --port 0 --ttft-ms 50 --itl-ms 10 --ready-file F
+
+Raw asyncio, HTTP/1.1 with keep-alive and chunked bodies; uvloop when installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+_HEAD = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\n"
+)
+
+
+def _chunk(payload: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(payload), payload)
+
+
+def _event(obj: object) -> bytes:
+    return _chunk(b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n")
+
+
+class CalibrationServer:
+    def __init__(self, ttft_ms: float, itl_ms: float, default_tokens: int) -> None:
+        self.ttft_s = ttft_ms / 1000.0
+        self.itl_s = itl_ms / 1000.0
+        self.default_tokens = default_tokens
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                arrived = time.perf_counter()
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":", 1)[1])
+                body = json.loads(await reader.readexactly(length)) if length else {}
+                await self.respond(writer, arrived, int(body.get("max_tokens") or self.default_tokens))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def respond(self, writer: asyncio.StreamWriter, arrived: float, tokens: int) -> None:
+        loop = asyncio.get_running_loop()
+        base = {"id": "cal", "object": "chat.completion.chunk", "model": "calibration"}
+        writer.write(_HEAD + _event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}))
+        # Absolute schedule from the arrival time: no drift however long the stream.
+        start = loop.time() - (time.perf_counter() - arrived)
+        for i in range(tokens):
+            due = start + self.ttft_s + i * self.itl_s
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            server_ms = (time.perf_counter() - arrived) * 1000.0
+            choice = {"index": 0, "delta": {"content": f" t{i}"}, "finish_reason": None}
+            writer.write(_event({**base, "choices": [choice], "x_server_ms": round(server_ms, 4)}))
+        usage = {"prompt_tokens": 1, "completion_tokens": tokens, "total_tokens": tokens + 1}
+        writer.write(_event({**base, "choices": [], "usage": usage}) + _chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
+        await writer.drain()
+
+
+async def serve(server: CalibrationServer, host: str, port: int, ready_file: Path | None) -> None:
+    srv = await asyncio.start_server(server.handle, host, port, backlog=2048)
+    bound = srv.sockets[0].getsockname()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if ready_file is not None:
+        tmp = ready_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"pid": os.getpid(), "url": f"http://{bound[0]}:{bound[1]}"}))
+        tmp.replace(ready_file)
+    await stop.wait()
+    srv.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--ttft-ms", type=float, default=50.0)
+    parser.add_argument("--itl-ms", type=float, default=10.0)
+    parser.add_argument("--tokens", type=int, default=16, help="when the request sets no max_tokens")
+    parser.add_argument("--ready-file", type=Path)
+    args = parser.parse_args()
+    server = CalibrationServer(args.ttft_ms, args.itl_ms, args.tokens)
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(serve(server, args.host, args.port, args.ready_file))
+    else:
+        uvloop.run(serve(server, args.host, args.port, args.ready_file))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""A Locust user streaming from an OpenAI-compatible endpoint, and the shape that paces it.
+
+Configured by two environment variables set by ``chaoslib_ext.load.runner``:
+``CHAOSLLM_LOAD_SPEC`` (the load spec as JSON) and ``CHAOSLLM_SAMPLES_DIR`` (where samples go).
+
+Measurement rules (see DESIGN.md): the response is read one line at a time with ``readline(b"\\n")``
+(``iter_lines()`` reads 1 KB chunks and adds ~40 ms to TTFT); each line is timestamped with
+``perf_counter`` *before* it is parsed; only events with non-empty generated text count as tokens.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+from pathlib import Path
+
+from locust import FastHttpUser, LoadTestShape, constant, events, task
+
+from chaoslib_ext.load.samples import SampleWriter
+from chaoslib_ext.load.spec import LoadSpec
+from chaoslib_ext.load.sse import LineKind, StreamState, feed_line
+
+
+def _load_spec() -> LoadSpec:
+    path = os.environ.get("CHAOSLLM_LOAD_SPEC")
+    if not path:
+        raise SystemExit("CHAOSLLM_LOAD_SPEC is not set: run this locustfile through `chaosllm load`")
+    return LoadSpec.from_json(json.loads(Path(path).read_text()))
+
+
+SPEC = _load_spec()
+PROFILE = SPEC.profile()
+WRITER = SampleWriter(Path(os.environ.get("CHAOSLLM_SAMPLES_DIR", "samples")))
+HEADERS = {
+    "Content-Type": "application/json",
+    "Accept": "text/event-stream",
+    "Accept-Encoding": "identity",  # a compressed stream cannot be read line by line as it arrives
+    **SPEC.headers,
+}
+_CONTENT, _DONE, _ERROR = LineKind.CONTENT, LineKind.DONE, LineKind.ERROR
+
+
+class StreamingUser(FastHttpUser):
+    host = SPEC.url
+    network_timeout = SPEC.timeout_s
+    connection_timeout = min(SPEC.timeout_s, 10.0)
+    wait_time = constant(SPEC.think_time_s)
+    _ids = itertools.count()
+
+    @task
+    def stream(self) -> None:
+        data = json.dumps(SPEC.request_body(f"{os.getpid()}-{next(self._ids)}")).encode()
+        state = StreamState()
+        times: list[float] = []
+        status, error = 0, None
+        t0 = time.time()
+        start = time.perf_counter()
+        end = start
+        try:
+            with self.client.request(
+                "POST", SPEC.path, data=data, headers=HEADERS, stream=True, catch_response=True, name=SPEC.path
+            ) as resp:
+                status = resp.status_code or 0
+                try:
+                    error = _read(resp, status, state, times)
+                except Exception as exc:  # a reset or timeout mid-stream is a measured failure
+                    error = f"{type(exc).__name__}: {exc}"
+                end = time.perf_counter()
+                resp.request_meta["response_time"] = (end - start) * 1000.0
+                if error is None:
+                    resp.success()
+                else:
+                    resp.failure(error)
+        except Exception as exc:
+            error = error or f"{type(exc).__name__}: {exc}"
+            end = time.perf_counter()
+        WRITER.write(
+            {
+                "t0": t0,
+                "ttft_ms": round((times[0] - start) * 1000.0, 4) if times else None,
+                "itl_ms": [round((b - a) * 1000.0, 4) for a, b in itertools.pairwise(times)],
+                "tokens": state.usage_tokens if state.usage_tokens is not None else len(times),
+                "events": len(times),
+                "status": status,
+                "error": error,
+                "done_ms": round((end - start) * 1000.0, 4),
+                "server_ttft_ms": state.server_ttft_ms,
+            }
+        )
+
+
+def _read(resp: object, status: int, state: StreamState, times: list[float]) -> str | None:
+    """Read the whole response; append each content event's time to ``times``; return the error, if any."""
+    if status == 0:
+        return f"connection failed: {getattr(resp, 'error', 'no response')}"
+    if status != 200:
+        body = (getattr(resp, "content", None) or b"")[:300]
+        return f"HTTP {status}: {body.decode(errors='replace')}"
+    readline = resp._response.readline  # type: ignore[attr-defined]
+    perf_counter = time.perf_counter
+    done, error = False, None
+    while True:
+        line = readline(b"\n")
+        now = perf_counter()
+        if not line:
+            break
+        kind = feed_line(line, state)
+        if kind == _CONTENT:
+            times.append(now)
+        elif kind == _DONE:
+            done = True  # keep reading: the end of the chunked body must be consumed to reuse the connection
+        elif kind == _ERROR:
+            error = f"error event: {state.error}"
+    if error is None and not done:
+        error = "stream ended before [DONE]"
+    if error is None and not times:
+        error = "no content in the stream"
+    return error
+
+
+class ProfileShape(LoadTestShape):
+    """Users over time from the load spec's shape; stops the run when the spec's duration is over."""
+
+    def tick(self) -> tuple[int, float] | None:
+        return PROFILE.tick(self.get_run_time())
+
+
+@events.quitting.add_listener
+def _close_samples(**_kwargs: object) -> None:
+    WRITER.close()
