@@ -1,0 +1,16 @@
+"""Steady-state hypotheses over phases, and their verdicts."""
+
+from chaoslib_ext.hypotheses.evaluate import Verdict, evaluate, metric_value
+from chaoslib_ext.hypotheses.expect import Expectation, parse_expect
+from chaoslib_ext.hypotheses.spec import METRICS, Hypothesis, parse_hypotheses
+
+__all__ = [
+    "METRICS",
+    "Expectation",
+    "Hypothesis",
+    "Verdict",
+    "evaluate",
+    "metric_value",
+    "parse_expect",
+    "parse_hypotheses",
+]

@@ -1,0 +1,105 @@
+"""The metrics of one window, defined as vLLM's ``bench serve`` defines them (see DESIGN.md).
+
+Per window: requests are counted by their start time (TTFT, TPOT, E2EL, errors), inter-token gaps by
+the time of their later token, throughput by completion time (requests) and token time (tokens).
+Percentiles are exact: linear interpolation on the raw values, as ``numpy.percentile``.
+P99 jitter is P99 - P50 of the metric in the window.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chaoslib_ext.load.spec import GoodputSLO
+from chaoslib_ext.metrics.table import Floats, SampleTable
+from chaoslib_ext.metrics.windows import Window
+
+__all__ = ["DISTRIBUTIONS", "SCALARS", "STATS", "distribution", "window_metrics"]
+
+STATS = ("mean", "min", "p50", "p90", "p95", "p99", "max")
+DISTRIBUTIONS = ("ttft_ms", "itl_ms", "tpot_ms", "e2el_ms")
+SCALARS = (
+    "duration_s",
+    "requests",
+    "completed",
+    "failed",
+    "error_rate",
+    "request_throughput_rps",
+    "output_throughput_tps",
+    "goodput_rps",
+    "ttft_jitter_ms",
+    "itl_jitter_ms",
+)
+
+
+def distribution(values: Floats) -> dict[str, float | int | None]:
+    """count, mean, min, p50, p90, p95, p99, max of the non-NaN values (None when there are none)."""
+    v = values[~np.isnan(values)]
+    if v.size == 0:
+        return {"count": 0, **{s: None for s in STATS}}
+    p50, p90, p95, p99 = np.percentile(v, [50, 90, 95, 99])
+    return {
+        "count": int(v.size),
+        "mean": float(v.mean()),
+        "min": float(v.min()),
+        "p50": float(p50),
+        "p90": float(p90),
+        "p95": float(p95),
+        "p99": float(p99),
+        "max": float(v.max()),
+    }
+
+
+def _jitter(dist: dict[str, float | int | None]) -> float | None:
+    p99, p50 = dist["p99"], dist["p50"]
+    return None if p99 is None or p50 is None else float(p99) - float(p50)
+
+
+def window_metrics(table: SampleTable, window: Window, goodput: GoodputSLO | None = None) -> dict[str, Any]:
+    """Every metric of ``window``; rates are None when the window is empty, distributions when no sample."""
+    duration = window.duration_s
+    started = window.contains(table.start_at)
+    ok = started & table.ok
+    requests = int(started.sum())
+    failed = requests - int(ok.sum())
+    finished_ok = window.contains(table.end_at) & table.ok
+    tokens_in = float(table.token_weight[window.contains(table.token_at)].sum())
+    gaps = table.gap_ms[window.contains(table.gap_end_at)]
+    ttft = distribution(table.ttft_ms[ok])
+    itl = distribution(gaps)
+
+    def rate(count: float) -> float | None:
+        return count / duration if duration > 0 else None
+
+    return {
+        "start_at": window.intervals[0][0] if window.intervals else None,
+        "end_at": window.intervals[-1][1] if window.intervals else None,
+        "duration_s": duration,
+        "requests": requests,
+        "completed": requests - failed,
+        "failed": failed,
+        "error_rate": failed / requests if requests else None,
+        "request_throughput_rps": rate(float(finished_ok.sum())),
+        "output_throughput_tps": rate(tokens_in),
+        "goodput_rps": rate(float(_meets(table, goodput)[finished_ok].sum())) if goodput else None,
+        "ttft_ms": ttft,
+        "itl_ms": itl,
+        "tpot_ms": distribution(table.tpot_ms[ok]),
+        "e2el_ms": distribution(table.e2el_ms[ok]),
+        "ttft_jitter_ms": _jitter(ttft),
+        "itl_jitter_ms": _jitter(itl),
+    }
+
+
+def _meets(table: SampleTable, slo: GoodputSLO) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    good = table.ok.copy()
+    with np.errstate(invalid="ignore"):
+        if slo.ttft_ms is not None:
+            good &= table.ttft_ms <= slo.ttft_ms
+        if slo.tpot_ms is not None:
+            good &= ~(table.tpot_ms > slo.tpot_ms)  # a one-token request has no TPOT and passes
+        if slo.e2el_ms is not None:
+            good &= table.e2el_ms <= slo.e2el_ms
+    return good
