@@ -1,0 +1,49 @@
+"""``chaosllm cleanup``: after a crash or a SIGKILL, remove every fault any run's ledger still lists
+and stop any load generator a run left behind."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from chaoslib_ext.faults import lifecycle
+from chaoslib_ext.load.runner import LoadProcess
+from chaoslib_ext.outcome import EXIT_INVALID, EXIT_OK
+from chaoslib_ext.runcontext import RUN_DIR_KEY, RunContext
+from chaoslib_ext.rundir import DEFAULT_ROOT, RunDir
+
+__all__ = ["register", "sweep_root"]
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("cleanup", help="remove faults and stop load left by interrupted runs")
+    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="where run directories are (reports/)")
+    parser.set_defaults(handler=_cleanup)
+
+
+def sweep_root(root: Path) -> tuple[list[str], list[str]]:
+    """(what was cleaned, what could not be) over every run directory under ``root``."""
+    cleaned, stuck = [], []
+    for path in sorted(p for p in root.glob("*") if p.is_dir()):
+        run_dir = RunDir(path)
+        load = LoadProcess.find(run_dir.load, run_dir.samples)
+        if load is not None and load.running:
+            load.stop()
+            cleaned.append(f"{run_dir.run_id}: load stopped")
+        if not run_dir.ledger.exists():
+            continue
+        run = RunContext.from_configuration({RUN_DIR_KEY: str(path)})
+        removed, failed = lifecycle.sweep(run)
+        cleaned += [f"{run_dir.run_id}: fault {fault} removed" for fault in removed]
+        stuck += [f"{run_dir.run_id}: fault {fault} could NOT be removed" for fault in failed]
+    return cleaned, stuck
+
+
+def _cleanup(args: argparse.Namespace) -> int:
+    cleaned, stuck = sweep_root(args.root)
+    for line in cleaned + stuck:
+        print(line)
+    if not cleaned and not stuck:
+        print(f"nothing to clean under {args.root}")
+    return EXIT_INVALID if stuck else EXIT_OK

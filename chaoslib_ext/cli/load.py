@@ -1,0 +1,98 @@
+"""``chaosllm load --url URL``: load only (benchmark mode), against any OpenAI-compatible streaming
+server; the same samples, timeline, summary.json and report.md as an experiment."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from chaoslib_ext.exceptions import LoadError, SpecError
+from chaoslib_ext.experiment.plan import Plan
+from chaoslib_ext.load.session import begin_load, end_load
+from chaoslib_ext.load.spec import LoadSpec
+from chaoslib_ext.outcome import EXIT_INVALID
+from chaoslib_ext.report.terminal import print_summary
+from chaoslib_ext.report.write import write_reports
+from chaoslib_ext.runcontext import RUN_DIR_KEY, TARGET_KEY, RunContext
+from chaoslib_ext.rundir import DEFAULT_ROOT, RunDir
+
+__all__ = ["register"]
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("load", help="put streaming load on an endpoint and measure it (no faults)")
+    parser.add_argument("--url", required=True, help="base URL of the OpenAI-compatible server")
+    parser.add_argument("--users", type=int, default=8, help="concurrent streams (default 8)")
+    parser.add_argument("--duration", default="30s", help="measured time after the warmup (default 30s)")
+    parser.add_argument("--warmup", help="time left out before measuring (default: spawn time + 2s)")
+    parser.add_argument("--spawn-rate", type=float, help="users started per second (default: all in ~1s)")
+    parser.add_argument(
+        "--shape",
+        default="constant",
+        help='constant, or a JSON shape such as \'{"type": "ramp", "from": 1, "over": "30s"}\'',
+    )
+    parser.add_argument("--path", default="/v1/chat/completions", help="/v1/chat/completions or /v1/completions")
+    parser.add_argument("--model", help="model name to send")
+    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--prompt", help="prompt text (a request id is appended unless --same-prompt)")
+    parser.add_argument("--same-prompt", action="store_true", help="send the prompt unchanged (cache hits)")
+    parser.add_argument("--processes", type=int, default=1, help="Locust processes to spread users over")
+    parser.add_argument("--header", action="append", default=[], metavar="NAME:VALUE")
+    parser.add_argument("--timeout", default="60s", help="per-request timeout")
+    parser.add_argument("--out", type=Path, help="run directory (default: a new one under reports/)")
+    parser.set_defaults(handler=_load)
+
+
+def _spec(args: argparse.Namespace) -> LoadSpec:
+    shape: Any = args.shape
+    if shape.startswith("{"):
+        try:
+            shape = json.loads(shape)
+        except ValueError as exc:
+            raise SpecError("shape", f"not JSON: {exc}") from exc
+    raw: dict[str, Any] = {
+        "url": args.url,
+        "path": args.path,
+        "users": args.users,
+        "shape": shape,
+        "max_tokens": args.max_tokens,
+        "processes": args.processes,
+        "timeout": args.timeout,
+        "unique_prompts": not args.same_prompt,
+        "headers": dict(h.split(":", 1) for h in args.header if ":" in h),
+    }
+    optional = {"model": args.model, "prompt": args.prompt, "warmup": args.warmup, "spawn_rate": args.spawn_rate}
+    raw.update({k: v for k, v in optional.items() if v is not None})
+    return LoadSpec.parse(raw)
+
+
+def _load(args: argparse.Namespace) -> int:
+    from chaoslib_ext.durations import parse_duration
+
+    try:
+        spec = _spec(args)
+        duration_s = parse_duration(args.duration, "--duration", allow_zero=False)
+    except SpecError as exc:
+        print(f"chaosllm load: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    run_dir = RunDir(args.out) if args.out else RunDir.create(DEFAULT_ROOT, "load")
+    run_dir.path.mkdir(parents=True, exist_ok=True)
+    run = RunContext.from_configuration({RUN_DIR_KEY: str(run_dir.path), TARGET_KEY: args.url})
+    plan = Plan(spec, ())
+    try:
+        begin_load(run, spec, max_run_s=duration_s + 600.0)
+        time.sleep(duration_s)
+    except LoadError as exc:
+        print(f"chaosllm load: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        run.timeline.record("interrupted", reason="KeyboardInterrupt")
+    finally:
+        end_load(run)
+    summary = write_reports(run, plan, f"load {args.url}", None)
+    print_summary(summary, run_dir.path)
+    code: int = summary["outcome"]["exit_code"]
+    return code

@@ -1,0 +1,37 @@
+"""``chaosllm``: run LLM-serving chaos experiments on Chaos Toolkit, with load, verdicts and reports.
+
+Exit codes: 0 every hypothesis holds; 1 a hypothesis failed; 2 the experiment could not run as
+written (bad file, fault not injected, target unreachable); 3 aborted by the operator or a safeguard.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from chaoslib_ext import __version__
+from chaoslib_ext.cli import cleanup, load, report, run, sandbox, validate
+
+__all__ = ["main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chaosllm", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"chaosllm {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in (sandbox, run, validate, load, report, cleanup):
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""``chaosllm run EXPERIMENT``: the experiment through Chaos Toolkit with the chaosllm control, then the
+verdict and exit code computed by chaoslib_ext, and a last sweep of the ledger whatever happened."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chaoslib_ext.cli.logs import run_logging
+from chaoslib_ext.cli.validate import checked_source, parse_vars
+from chaoslib_ext.exceptions import ChaosLLMError, SpecError
+from chaoslib_ext.experiment.loader import Source
+from chaoslib_ext.experiment.plan import Plan
+from chaoslib_ext.faults import lifecycle
+from chaoslib_ext.faults.network.proxy import ProxyNetworkDriver
+from chaoslib_ext.faults.network.spec import NetworkFaultSpec
+from chaoslib_ext.jsonfile import read_json, write_json_atomic
+from chaoslib_ext.load.session import end_load
+from chaoslib_ext.outcome import EXIT_INVALID, EXIT_OK, decide
+from chaoslib_ext.report.markdown import write_markdown
+from chaoslib_ext.report.terminal import print_summary
+from chaoslib_ext.report.write import write_reports
+from chaoslib_ext.runcontext import RUN_DIR_KEY, TARGET_KEY, RunContext
+from chaoslib_ext.rundir import DEFAULT_ROOT, RunDir
+from chaoslib_ext.target import SANDBOX, load_target
+
+__all__ = ["register"]
+
+#: Rollbacks always run: Chaos Toolkit's default skips them on SIGINT/SIGTERM and failed hypotheses.
+SETTINGS = {"runtime": {"rollbacks": {"strategy": "always"}, "hypothesis": {"strategy": "default"}}}
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("run", help="run an experiment: load, faults, verdicts, reports")
+    parser.add_argument("experiment", type=Path)
+    parser.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="configuration value (key[:int|float]=value), overrides the experiment's",
+    )
+    parser.add_argument(
+        "--var-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="JSON/YAML with configuration and secrets, or a .env file",
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_ROOT, help="root of run directories (reports/)")
+    parser.add_argument("--dry-run", action="store_true", help="print every object each fault would create")
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    config_vars = parse_vars(args.var)
+    source = checked_source(args.experiment, config_vars)
+    if source is None:
+        return EXIT_INVALID
+    if args.dry_run:
+        return _dry_run(source, config_vars)
+    from chaoslib import merge_vars
+    from chaoslib.experiment import run_experiment
+
+    experiment = copy.deepcopy(source.data)
+    run_dir = RunDir.create(args.out, str(experiment["title"]))
+    configuration = experiment.setdefault("configuration", {})
+    configuration.update(config_vars)
+    configuration[RUN_DIR_KEY] = str(run_dir.path)
+    run = RunContext.from_configuration(configuration)
+    _, secret_vars = merge_vars({}, args.var_file)
+    journal: dict[str, Any] | None = None
+    with run_logging(run_dir.log):
+        try:
+            journal = run_experiment(experiment, settings=copy.deepcopy(SETTINGS), experiment_vars=({}, secret_vars))
+        except (KeyboardInterrupt, SystemExit) as exc:
+            run.timeline.record("interrupted", reason=type(exc).__name__)
+        finally:
+            with _signals_deferred():
+                _make_safe(run)
+    if journal is not None:
+        run_dir.journal.write_text(json.dumps(journal, indent=2, default=str))
+    summary = _final_summary(run, source, journal)
+    print_summary(summary, run_dir.path)
+    code: int = summary["outcome"]["exit_code"]
+    return code
+
+
+def _make_safe(run: RunContext) -> None:
+    """Whatever happened above: load stopped, every fault in the ledger removed."""
+    end_load(run)
+    lifecycle.sweep(run)
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Cleanup must not be cut short by a second Ctrl-C: ignore SIGINT/SIGTERM while it runs."""
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _final_summary(run: RunContext, source: Source, journal: dict[str, Any] | None) -> dict[str, Any]:
+    """The control's summary with the outcome decided again on the final journal."""
+    if run.run_dir.summary.exists():
+        summary: dict[str, Any] = read_json(run.run_dir.summary)
+    else:
+        summary = write_reports(run, _plan(source), str(source.data.get("title", "")), journal)
+    outcome = decide(run.timeline.events(), summary["hypotheses"], journal).to_json()
+    if outcome != summary["outcome"]:
+        summary["outcome"] = outcome
+        write_json_atomic(run.run_dir.summary, summary)
+        write_markdown(run.run_dir.report_md, summary)
+    return summary
+
+
+def _plan(source: Source) -> Plan:
+    try:
+        return Plan.from_experiment(source.data)
+    except SpecError:
+        return Plan(None, ())
+
+
+def _dry_run(source: Source, config_vars: dict[str, Any]) -> int:
+    """Print, for each fault activity, the objects it would create; nothing is touched."""
+    configuration = {**(source.data.get("configuration") or {}), **config_vars}
+    target_ref = str(configuration.get(TARGET_KEY) or SANDBOX)
+    try:
+        target = load_target(target_ref)
+    except ChaosLLMError as exc:
+        print(f"# target {target_ref!r} not resolved ({exc}): showing the specs only", file=sys.stderr)
+        target = None
+    documents: list[dict[str, Any]] = []
+    for block in ("method", "rollbacks"):
+        for activity in source.data.get(block) or []:
+            provider = activity.get("provider") or {}
+            if (
+                provider.get("module") != "chaoslib_ext.faults.network.actions"
+                or provider.get("func") != "network_fault"
+            ):
+                continue
+            spec = NetworkFaultSpec.parse(provider.get("arguments") or {})
+            if target is None:
+                documents.append({"activity": activity.get("name"), "spec": spec.to_json()})
+            else:
+                for obj in ProxyNetworkDriver(target, spec).plan(spec.fault_id):
+                    documents.append({"activity": activity.get("name"), **obj})
+    print(yaml.safe_dump_all(documents, sort_keys=False) if documents else "# no fault to inject", end="")
+    return EXIT_OK

@@ -1,0 +1,1 @@
+"""Chaos Toolkit controls; ``run`` is the one every chaosllm experiment declares."""

@@ -1,0 +1,122 @@
+"""The chaosllm control: what makes a Chaos Toolkit run a chaosllm run, under ``chaos run`` and
+``chaosllm run`` alike (one code path).
+
+    controls:
+      - name: chaosllm
+        provider: {type: python, module: chaoslib_ext.controls.run}
+
+- before the experiment: opens the run directory, starts the load and waits until it flows, then
+  lets the warmup pass (a failure interrupts the run: Chaos Toolkit only stops on InterruptExecution);
+- after each activity: a fault activity that failed interrupts the run, so nothing is measured
+  under a fault that is not there;
+- after the experiment: stops the load, removes any fault the ledger still lists, computes the
+  per-phase metrics and verdicts, writes summary.json and report.md, and marks the journal
+  deviated when the outcome is not a pass (so plain ``chaos run`` exits 1 too).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from chaoslib.exceptions import InterruptExecution
+
+from chaoslib_ext.exceptions import LoadError, SpecError
+from chaoslib_ext.experiment.plan import Plan
+from chaoslib_ext.faults import lifecycle
+from chaoslib_ext.jsonfile import write_json_atomic
+from chaoslib_ext.load.session import begin_load, end_load
+from chaoslib_ext.report.write import write_reports
+from chaoslib_ext.runcontext import RUN_DIR_KEY, TARGET_KEY, RunContext
+from chaoslib_ext.rundir import DEFAULT_ROOT, RunDir
+from chaoslib_ext.target import SANDBOX
+
+__all__ = ["after_activity_control", "after_experiment_control", "before_experiment_control"]
+
+log = logging.getLogger("chaoslib_ext")
+
+_REDACTED = "***"
+
+
+def before_experiment_control(context: dict[str, Any], configuration: dict[str, Any] | None = None, **_: Any) -> None:
+    if configuration is None:
+        raise InterruptExecution("chaosllm needs the experiment's configuration; none was given")
+    try:
+        plan = Plan.from_experiment(context)
+    except SpecError as exc:
+        raise InterruptExecution(f"invalid chaosllm extension: {exc}") from exc
+    run = _open_run(context, configuration)
+    log.info("run directory: %s", run.run_dir.path)
+    if plan.load is None:
+        return
+    try:
+        begin_load(run, plan.load)
+    except LoadError as exc:
+        raise InterruptExecution(f"load could not start: {exc}") from exc
+
+
+def _open_run(experiment: Mapping[str, Any], configuration: dict[str, Any]) -> RunContext:
+    if not configuration.get(RUN_DIR_KEY):
+        root = Path(str(configuration.get("chaosllm_reports_dir") or DEFAULT_ROOT))
+        configuration[RUN_DIR_KEY] = str(RunDir.create(root, str(experiment.get("title", "run"))).path)
+    configuration.setdefault(TARGET_KEY, SANDBOX)
+    run = RunContext.from_configuration(configuration)
+    run.run_dir.path.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(
+        run.run_dir.experiment,
+        {
+            "experiment": _redact_secrets(experiment),
+            "configuration": {k: v for k, v in configuration.items() if k != RUN_DIR_KEY},
+        },
+    )
+    return run
+
+
+def _redact_secrets(experiment: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(experiment)
+    if isinstance(out.get("secrets"), Mapping):
+        out["secrets"] = {
+            scope: {k: _REDACTED for k in values} if isinstance(values, Mapping) else _REDACTED
+            for scope, values in out["secrets"].items()
+        }
+    out.pop("dry", None)
+    return out
+
+
+def after_activity_control(
+    context: dict[str, Any], state: dict[str, Any] | None = None, configuration: dict[str, Any] | None = None, **_: Any
+) -> None:
+    provider = context.get("provider") or {}
+    if not str(provider.get("module", "")).startswith("chaoslib_ext.faults"):
+        return
+    if not state or state.get("status") != "failed":
+        return
+    error = (state.get("exception") or ["unknown error"])[-1].strip()
+    name = context.get("name", "?")
+    run = RunContext.from_configuration(configuration)
+    if not any(e["kind"] in ("fault_failed", "removal_failed") for e in run.timeline.events()):
+        run.timeline.record("fault_failed", fault=name, error=error)
+    raise InterruptExecution(f"fault activity {name!r} failed, stopping the run: {error}")
+
+
+def after_experiment_control(
+    context: dict[str, Any], state: dict[str, Any] | None = None, configuration: dict[str, Any] | None = None, **_: Any
+) -> None:
+    if not configuration or not configuration.get(RUN_DIR_KEY):
+        return
+    run = RunContext.from_configuration(configuration)
+    end_load(run)
+    removed, _not_removed = lifecycle.sweep(run)  # what could not be removed is in the timeline
+    if removed:
+        log.warning("faults removed at the end of the run (a rollback missed them): %s", ", ".join(removed))
+    try:
+        plan = Plan.from_experiment(context)
+    except SpecError:
+        plan = Plan(None, ())
+    summary = write_reports(run, plan, str(context.get("title", "")), state)
+    if state is not None:
+        state["chaosllm"] = {"run_dir": str(run.run_dir.path), **summary["outcome"]}
+        if summary["outcome"]["exit_code"] != 0:
+            state["deviated"] = True

@@ -1,0 +1,50 @@
+"""The chaosllm part of an experiment, parsed once into values: the load and the phase hypotheses.
+
+It lives in Chaos Toolkit's ``extensions`` list, so the file stays a valid Chaos Toolkit experiment::
+
+    extensions:
+      - name: chaosllm
+        load: {...}          # chaoslib_ext.load.spec
+        hypotheses: [...]    # chaoslib_ext.hypotheses.spec
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chaoslib_ext.exceptions import SpecError
+from chaoslib_ext.fields import Fields
+from chaoslib_ext.hypotheses.spec import Hypothesis, parse_hypotheses
+from chaoslib_ext.load.spec import LoadSpec
+
+__all__ = ["EXTENSION_NAME", "Plan"]
+
+EXTENSION_NAME = "chaosllm"
+
+
+@dataclass(frozen=True)
+class Plan:
+    load: LoadSpec | None
+    hypotheses: tuple[Hypothesis, ...]
+
+    @classmethod
+    def from_experiment(cls, experiment: Mapping[str, Any]) -> Plan:
+        """Parse the chaosllm extension (none: no load, no hypotheses); raises SpecError with its path."""
+        extensions = experiment.get("extensions") or []
+        if not isinstance(extensions, list):
+            raise SpecError("extensions", "expected a list")
+        found = [(i, e) for i, e in enumerate(extensions) if isinstance(e, Mapping) and e.get("name") == EXTENSION_NAME]
+        if not found:
+            return cls(None, ())
+        if len(found) > 1:
+            raise SpecError(f"extensions[{found[1][0]}]", f"a second {EXTENSION_NAME!r} extension")
+        index, raw = found[0]
+        where = f"extensions[{index}]"
+        f = Fields(raw, ["name", "load", "hypotheses"], where)
+        load = LoadSpec.parse(f.raw["load"], f"{where}.load") if f.has("load") else None
+        hypotheses = parse_hypotheses(f.raw["hypotheses"], f"{where}.hypotheses") if f.has("hypotheses") else []
+        if hypotheses and load is None:
+            raise SpecError(f"{where}.hypotheses", "hypotheses need a load block to measure them")
+        return cls(load, tuple(hypotheses))

@@ -1,0 +1,188 @@
+"""Everything that can be checked before a run touches anything: ``chaosllm validate`` and ``run``.
+
+Checks, each error located at ``file:line:col``:
+- our blocks: the chaosllm extension (load, hypotheses) and ``configuration.chaosllm_target``;
+- every activity of ours (``module: chaoslib_ext...``): the module and function exist, and the
+  arguments parse with the very parser the activity uses (after ``${var}`` substitution);
+- the chaosllm control is declared wherever our activities or extension are used;
+- Chaos Toolkit's own validation.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from chaoslib.exceptions import ChaosException
+
+from chaoslib_ext.exceptions import Problem, SpecError
+from chaoslib_ext.experiment.loader import Path_, Source, parse_path
+from chaoslib_ext.experiment.plan import Plan
+from chaoslib_ext.runcontext import CONTROL_HINT, TARGET_KEY
+
+__all__ = ["ACTIVITY_MODULES", "CONTROL_MODULE", "validate"]
+
+CONTROL_MODULE = "chaoslib_ext.controls.run"
+ACTIVITY_MODULES = (
+    "chaoslib_ext.faults.actions",
+    "chaoslib_ext.faults.network.actions",
+    "chaoslib_ext.load.actions",
+    "chaoslib_ext.load.probes",
+)
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def validate(source: Source, config_vars: Mapping[str, Any] | None = None) -> list[Problem]:
+    """Every problem found; an empty list means the experiment can run as written."""
+    exp = source.data
+    problems: list[Problem] = []
+    for key in ("title", "description"):
+        if not isinstance(exp.get(key), str) or not exp.get(key):
+            problems.append(source.problem((key,), f"{key}: is required and must be a string"))
+    if not isinstance(exp.get("method"), list) or not exp["method"]:
+        problems.append(source.problem(("method",), "method: must be a non-empty list of activities"))
+    variables = _variables(exp, config_vars or {})
+    problems += _check_target(source, variables)
+    try:
+        plan = Plan.from_experiment(exp)
+    except SpecError as exc:
+        problems.append(_spec_problem(source, (), exc))
+        plan = None
+    ours = False
+    for path, activity in _activities(exp):
+        found, activity_problems = _check_activity(source, path, activity, variables)
+        ours = ours or found
+        problems += activity_problems
+    if (ours or (plan is not None and plan.load is not None)) and not _has_control(exp):
+        problems.append(source.problem(("controls",), f"controls: the chaosllm control is missing: {CONTROL_HINT}"))
+    if not problems:
+        problems += _chaostoolkit_problems(source)
+    return problems
+
+
+def _variables(exp: Mapping[str, Any], config_vars: Mapping[str, Any]) -> dict[str, Any]:
+    config = exp.get("configuration") or {}
+    values = {k: v for k, v in config.items() if not isinstance(v, Mapping)} if isinstance(config, Mapping) else {}
+    values.update(config_vars)
+    return values
+
+
+def _substitute(value: Any, variables: Mapping[str, Any]) -> Any:
+    if isinstance(value, str):
+        whole = _VAR.fullmatch(value)
+        if whole and whole[1] in variables:
+            return variables[whole[1]]
+        return _VAR.sub(lambda m: str(variables.get(m[1], m[0])), value)
+    if isinstance(value, list):
+        return [_substitute(v, variables) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _substitute(v, variables) for k, v in value.items()}
+    return value
+
+
+def _check_target(source: Source, variables: Mapping[str, Any]) -> list[Problem]:
+    target = variables.get(TARGET_KEY)
+    if target is not None and not isinstance(target, str):
+        return [
+            source.problem(
+                ("configuration", TARGET_KEY),
+                f"configuration.{TARGET_KEY}: expected 'sandbox' or the path of a target file",
+            )
+        ]
+    return []
+
+
+def _activities(exp: Mapping[str, Any]) -> list[tuple[Path_, Any]]:
+    found: list[tuple[Path_, Any]] = []
+    ssh = exp.get("steady-state-hypothesis")
+    if isinstance(ssh, Mapping) and isinstance(ssh.get("probes"), list):
+        found += [(("steady-state-hypothesis", "probes", i), a) for i, a in enumerate(ssh["probes"])]
+    for block in ("method", "rollbacks"):
+        if isinstance(exp.get(block), list):
+            found += [((block, i), a) for i, a in enumerate(exp[block])]
+    return found
+
+
+def _check_activity(
+    source: Source, path: Path_, activity: Any, variables: Mapping[str, Any]
+) -> tuple[bool, list[Problem]]:
+    """(is it one of ours, its problems)."""
+    if not isinstance(activity, Mapping) or "ref" in activity:
+        return False, []
+    provider = activity.get("provider")
+    if not isinstance(provider, Mapping) or provider.get("type") != "python":
+        return False, []
+    module_name = provider.get("module")
+    if not isinstance(module_name, str) or not module_name.startswith("chaoslib_ext"):
+        return False, []
+    ppath = (*path, "provider")
+    if module_name not in ACTIVITY_MODULES:
+        return True, [
+            source.problem(
+                (*ppath, "module"),
+                _where((*ppath, "module"))
+                + f"unknown module {module_name!r} (accepted: {', '.join(ACTIVITY_MODULES)})",
+            )
+        ]
+    module = importlib.import_module(module_name)
+    func = provider.get("func")
+    accepted = list(getattr(module, "__all__", []))
+    if func not in accepted:
+        return True, [
+            source.problem(
+                (*ppath, "func"),
+                _where((*ppath, "func"))
+                + f"unknown function {func!r} in {module_name} (accepted: {', '.join(accepted)})",
+            )
+        ]
+    arguments = provider.get("arguments") or {}
+    if not isinstance(arguments, Mapping):
+        return True, [source.problem((*ppath, "arguments"), _where((*ppath, "arguments")) + "expected a mapping")]
+    try:
+        module.ARGUMENTS[func](_substitute(arguments, variables))
+    except SpecError as exc:
+        return True, [_spec_problem(source, (*ppath, "arguments"), exc)]
+    return True, []
+
+
+def _spec_problem(source: Source, prefix: Path_, exc: SpecError) -> Problem:
+    path = (*prefix, *parse_path(exc.field))
+    accepted = f" (accepted: {exc.accepted})" if exc.accepted else ""
+    return source.problem(path, f"{_where(path)}{exc.message}{accepted}")
+
+
+def _where(path: Path_) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return f"{text}: " if text else ""
+
+
+def _has_control(exp: Mapping[str, Any]) -> bool:
+    controls = exp.get("controls") or []
+    return isinstance(controls, list) and any(
+        isinstance(c, Mapping)
+        and isinstance(c.get("provider"), Mapping)
+        and c["provider"].get("module") == CONTROL_MODULE
+        for c in controls
+    )
+
+
+def _chaostoolkit_problems(source: Source) -> list[Problem]:
+    """Chaos Toolkit's own validation; its messages carry no position, so they point at the top."""
+    from chaoslib.experiment import ensure_experiment_is_valid
+
+    ctk_log = logging.getLogger("chaostoolkit")
+    level = ctk_log.level
+    ctk_log.setLevel(logging.ERROR)
+    try:
+        ensure_experiment_is_valid(copy.deepcopy(source.data))
+    except ChaosException as exc:
+        return [source.problem((), f"chaostoolkit: {exc}")]
+    finally:
+        ctk_log.setLevel(level)
+    return []

@@ -1,0 +1,1 @@
+"""Fault families (one subpackage each, ``actions.py`` over a driver), the ledger and the lifecycle."""

@@ -1,0 +1,36 @@
+"""One interface for every fault family, after httpx's transports: a driver knows how to inject a
+typed spec, what the injection would create (for ``--dry-run``), and how to undo it from a record.
+
+``remove`` must work from the undo record alone (another process, after a crash) and be idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+__all__ = ["FaultDriver", "Remover"]
+
+#: Removes a fault from its undo record; True if it was in place, False if it was already gone.
+Remover = Callable[[Mapping[str, Any]], bool]
+
+
+class FaultDriver(Protocol):
+    #: The name stored in the ledger, which selects the remover when sweeping.
+    name: str
+
+    def target(self) -> str:
+        """A human description of what the fault is applied to."""
+        ...
+
+    def plan(self, fault_id: str) -> list[dict[str, Any]]:
+        """The objects the injection would create or change, without touching anything."""
+        ...
+
+    def undo(self, fault_id: str) -> dict[str, Any]:
+        """The record ``remove`` needs; written to the ledger before ``inject`` runs."""
+        ...
+
+    def inject(self, fault_id: str) -> float:
+        """Apply the fault; returns the unix time it took effect. Raises ChaosLLMError."""
+        ...

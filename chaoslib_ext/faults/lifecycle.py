@@ -1,0 +1,80 @@
+"""Inject and remove faults through their drivers, keeping the ledger and the timeline true.
+
+The order is what makes rollback trustworthy: the undo is written to the ledger, *then* the fault is
+injected; a failed injection is undone at once; a removal is retried with backoff and a failure is
+reported and left in the ledger for the next sweep, never dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from chaoslib_ext.exceptions import ChaosLLMError, FaultInjectionError, FaultRemovalError
+from chaoslib_ext.faults.driver import FaultDriver
+from chaoslib_ext.faults.ledger import LedgerEntry
+from chaoslib_ext.faults.removers import remover
+from chaoslib_ext.runcontext import RunContext
+
+__all__ = ["inject", "remove", "sweep"]
+
+log = logging.getLogger("chaoslib_ext.faults")
+
+
+def inject(run: RunContext, driver: FaultDriver, fault_id: str, family: str, spec: dict[str, Any]) -> LedgerEntry:
+    """Record the undo, inject, record the injection; raises FaultInjectionError with nothing left behind."""
+    entry = LedgerEntry(fault_id, family, driver.name, driver.target(), spec, driver.undo(fault_id))
+    run.ledger.add(entry)
+    try:
+        at = driver.inject(fault_id)
+    except ChaosLLMError as exc:
+        _undo_quietly(entry)
+        run.ledger.update(fault_id, state="failed", error=str(exc))
+        run.timeline.record("fault_failed", fault=fault_id, family=family, error=str(exc))
+        raise FaultInjectionError(f"fault {fault_id!r} could not be injected: {exc}") from exc
+    entry = run.ledger.update(fault_id, state="injected", injected_at=at)
+    run.timeline.record("fault_injected", at=at, fault=fault_id, family=family, target=entry.target, spec=spec)
+    log.info("fault %s injected on %s", fault_id, entry.target)
+    return entry
+
+
+def _undo_quietly(entry: LedgerEntry) -> None:
+    try:
+        remover(entry.driver)(entry.undo)
+    except ChaosLLMError as exc:
+        log.warning("undo of failed fault %s: %s", entry.id, exc)
+
+
+def remove(run: RunContext, entry: LedgerEntry, attempts: int = 4, backoff_s: float = 0.25) -> LedgerEntry:
+    """Remove one fault, retrying with exponential backoff; raises FaultRemovalError after the last try."""
+    error: ChaosLLMError | None = None
+    for attempt in range(attempts):
+        try:
+            remover(entry.driver)(entry.undo)
+        except ChaosLLMError as exc:
+            error = exc
+            log.warning("removing fault %s (attempt %d/%d): %s", entry.id, attempt + 1, attempts, exc)
+            time.sleep(backoff_s * 2**attempt)
+            continue
+        now = time.time()
+        entry = run.ledger.update(entry.id, state="removed", removed_at=now, error=None)
+        run.timeline.record("fault_removed", at=now, fault=entry.id)
+        log.info("fault %s removed", entry.id)
+        return entry
+    run.ledger.update(entry.id, error=str(error))
+    run.timeline.record("removal_failed", fault=entry.id, error=str(error))
+    raise FaultRemovalError(f"fault {entry.id!r} could not be removed after {attempts} attempts: {error}")
+
+
+def sweep(run: RunContext) -> tuple[list[str], list[str]]:
+    """Remove every outstanding fault of the run; returns (removed ids, ids that could not be removed)."""
+    removed, failed = [], []
+    for entry in run.ledger.outstanding():
+        try:
+            remove(run, entry)
+            removed.append(entry.id)
+        except FaultRemovalError as exc:
+            log.error("%s", exc)
+            failed.append(entry.id)
+    return removed, failed

@@ -1,0 +1,1 @@
+"""Network faults: Chaos Mesh vocabulary, applied by the local fault proxy."""

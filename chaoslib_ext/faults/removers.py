@@ -1,0 +1,17 @@
+"""The remover of each driver, by the name the ledger stores: sweeping needs nothing else."""
+
+from __future__ import annotations
+
+from chaoslib_ext.exceptions import FaultRemovalError
+from chaoslib_ext.faults.driver import Remover
+from chaoslib_ext.faults.network.proxy import remove_proxy_fault
+
+__all__ = ["remover"]
+
+_REMOVERS: dict[str, Remover] = {"proxy": remove_proxy_fault}
+
+
+def remover(driver: str) -> Remover:
+    if driver not in _REMOVERS:
+        raise FaultRemovalError(f"no remover for driver {driver!r} (accepted: {', '.join(_REMOVERS)})")
+    return _REMOVERS[driver]

@@ -1,0 +1,55 @@
+"""The one run object activities and controls share: the run directory, its ledger and timeline, the target.
+
+Chaos Toolkit hands every activity the experiment's ``configuration``; the chaosllm control puts the
+run directory there (``chaosllm_run_dir``) before the first activity, next to ``chaosllm_target``.
+All run state lives in that directory, so another process (``chaosllm cleanup``) can act on it too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chaoslib_ext.exceptions import ChaosLLMError
+from chaoslib_ext.faults.ledger import Ledger
+from chaoslib_ext.rundir import RunDir
+from chaoslib_ext.target import SANDBOX, Target, load_target
+from chaoslib_ext.timeline import Timeline
+
+__all__ = ["RUN_DIR_KEY", "TARGET_KEY", "RunContext"]
+
+RUN_DIR_KEY = "chaosllm_run_dir"
+TARGET_KEY = "chaosllm_target"
+
+CONTROL_HINT = (
+    "add the chaosllm control to the experiment: "
+    "controls: [{name: chaosllm, provider: {type: python, module: chaoslib_ext.controls.run}}]"
+)
+
+
+@dataclass(frozen=True)
+class RunContext:
+    run_dir: RunDir
+    target_ref: str
+
+    @property
+    def ledger(self) -> Ledger:
+        return Ledger(self.run_dir.ledger)
+
+    @property
+    def timeline(self) -> Timeline:
+        return Timeline(self.run_dir.timeline)
+
+    def target(self) -> Target:
+        return load_target(self.target_ref)
+
+    @classmethod
+    def from_configuration(cls, configuration: Mapping[str, Any] | None) -> RunContext:
+        """The run an activity belongs to; raises ChaosLLMError when no chaosllm control set it up."""
+        configuration = configuration or {}
+        run_dir = configuration.get(RUN_DIR_KEY)
+        if not run_dir:
+            raise ChaosLLMError(f"no chaosllm run is active: {CONTROL_HINT}")
+        return cls(RunDir(Path(run_dir)), str(configuration.get(TARGET_KEY) or SANDBOX))

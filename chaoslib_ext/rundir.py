@@ -1,0 +1,67 @@
+"""The run directory ``reports/<run-id>/``: every file a run leaves, at fixed names (see reports/README.md)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["DEFAULT_ROOT", "RunDir"]
+
+DEFAULT_ROOT = Path("reports")
+
+
+@dataclass(frozen=True)
+class RunDir:
+    path: Path
+
+    @classmethod
+    def create(cls, root: Path, title: str) -> RunDir:
+        """A new, empty run directory under ``root``, named ``<UTC time>-<slug of title>-<random>``."""
+        slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] or "run"
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        path = root / f"{stamp}-{slug}-{secrets.token_hex(2)}"
+        path.mkdir(parents=True, exist_ok=False)
+        return cls(path)
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    @property
+    def experiment(self) -> Path:
+        return self.path / "experiment.json"
+
+    @property
+    def journal(self) -> Path:
+        return self.path / "journal.json"
+
+    @property
+    def samples(self) -> Path:
+        return self.path / "samples"
+
+    @property
+    def load(self) -> Path:
+        return self.path / "load"
+
+    @property
+    def timeline(self) -> Path:
+        return self.path / "timeline.json"
+
+    @property
+    def ledger(self) -> Path:
+        return self.path / "ledger.json"
+
+    @property
+    def summary(self) -> Path:
+        return self.path / "summary.json"
+
+    @property
+    def report_md(self) -> Path:
+        return self.path / "report.md"
+
+    @property
+    def log(self) -> Path:
+        return self.path / "chaosllm.log"
