@@ -27,6 +27,8 @@ def parse_duration(value: object, field: str = "", *, allow_zero: bool = True) -
         raise SpecError(field, f"duration {value!r} is negative", DURATION_ACCEPTED)
     if text == "0":
         return 0.0
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        raise SpecError(field, f"duration {value!r} has no unit", DURATION_ACCEPTED)
     pos, total = 0, 0.0
     for match in _PART.finditer(text):
         if match.start() != pos:

@@ -39,7 +39,7 @@ def _report(args: argparse.Namespace) -> int:
         saved = read_json(run_dir.experiment)
         experiment, configuration = saved.get("experiment", {}), saved.get("configuration", {})
     try:
-        plan = Plan.from_experiment(experiment)
+        plan = Plan.from_experiment(experiment, configuration)
     except SpecError as exc:
         print(f"chaosllm report: {run_dir.experiment}: {exc}", file=sys.stderr)
         return EXIT_INVALID

@@ -20,6 +20,7 @@ from chaoslib_ext.cli.validate import checked_source, parse_vars
 from chaoslib_ext.exceptions import ChaosLLMError, SpecError
 from chaoslib_ext.experiment.loader import Source
 from chaoslib_ext.experiment.plan import Plan
+from chaoslib_ext.experiment.variables import configuration_values, substitute
 from chaoslib_ext.faults import lifecycle
 from chaoslib_ext.faults.network.proxy import ProxyNetworkDriver
 from chaoslib_ext.faults.network.spec import NetworkFaultSpec
@@ -135,8 +136,8 @@ def _plan(source: Source) -> Plan:
 
 def _dry_run(source: Source, config_vars: dict[str, Any]) -> int:
     """Print, for each fault activity, the objects it would create; nothing is touched."""
-    configuration = {**(source.data.get("configuration") or {}), **config_vars}
-    target_ref = str(configuration.get(TARGET_KEY) or SANDBOX)
+    variables = configuration_values(source.data, config_vars)
+    target_ref = str(variables.get(TARGET_KEY) or SANDBOX)
     try:
         target = load_target(target_ref)
     except ChaosLLMError as exc:
@@ -151,7 +152,7 @@ def _dry_run(source: Source, config_vars: dict[str, Any]) -> int:
                 or provider.get("func") != "network_fault"
             ):
                 continue
-            spec = NetworkFaultSpec.parse(provider.get("arguments") or {})
+            spec = NetworkFaultSpec.parse(substitute(provider.get("arguments") or {}, variables))
             if target is None:
                 documents.append({"activity": activity.get("name"), "spec": spec.to_json()})
             else:

@@ -44,7 +44,7 @@ def before_experiment_control(context: dict[str, Any], configuration: dict[str, 
     if configuration is None:
         raise InterruptExecution("chaosllm needs the experiment's configuration; none was given")
     try:
-        plan = Plan.from_experiment(context)
+        plan = Plan.from_experiment(context, configuration)
     except SpecError as exc:
         raise InterruptExecution(f"invalid chaosllm extension: {exc}") from exc
     run = _open_run(context, configuration)
@@ -112,7 +112,7 @@ def after_experiment_control(
     if removed:
         log.warning("faults removed at the end of the run (a rollback missed them): %s", ", ".join(removed))
     try:
-        plan = Plan.from_experiment(context)
+        plan = Plan.from_experiment(context, configuration)
     except SpecError:
         plan = Plan(None, ())
     summary = write_reports(run, plan, str(context.get("title", "")), state)

@@ -57,6 +57,7 @@ def parse_path(text: str) -> Path_:
 
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
+_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 class _Builder:
@@ -72,6 +73,9 @@ class _Builder:
         if self.nodes > MAX_NODES:
             raise _TooBigError(node)
         self.marks.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, yaml.CollectionNode) and node.tag not in _COLLECTION_TAGS:
+            self._problem(node, f"unsupported tag {node.tag!r}: experiments hold plain mappings, lists and scalars")
+            return None
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for key_node, value_node in node.value:
@@ -82,7 +86,6 @@ class _Builder:
                 if key in out:
                     self._problem(key_node, f"duplicate key {key!r}")
                     continue
-                self.marks[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
                 out[key] = self.build(value_node, (*path, key))
             self.marks.pop((*path, "<key>"), None)
             return out

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chaoslib_ext.exceptions import SpecError
+from chaoslib_ext.experiment.variables import configuration_values, substitute
 from chaoslib_ext.fields import Fields
 from chaoslib_ext.hypotheses.spec import Hypothesis, parse_hypotheses
 from chaoslib_ext.load.spec import LoadSpec
@@ -30,8 +31,9 @@ class Plan:
     hypotheses: tuple[Hypothesis, ...]
 
     @classmethod
-    def from_experiment(cls, experiment: Mapping[str, Any]) -> Plan:
-        """Parse the chaosllm extension (none: no load, no hypotheses); raises SpecError with its path."""
+    def from_experiment(cls, experiment: Mapping[str, Any], variables: Mapping[str, Any] | None = None) -> Plan:
+        """Parse the chaosllm extension, ``${name}`` replaced from ``variables`` (default: the experiment's
+        configuration); no extension means no load and no hypotheses. Raises SpecError with its path."""
         extensions = experiment.get("extensions") or []
         if not isinstance(extensions, list):
             raise SpecError("extensions", "expected a list")
@@ -41,6 +43,7 @@ class Plan:
         if len(found) > 1:
             raise SpecError(f"extensions[{found[1][0]}]", f"a second {EXTENSION_NAME!r} extension")
         index, raw = found[0]
+        raw = substitute(raw, configuration_values(experiment) if variables is None else variables)
         where = f"extensions[{index}]"
         f = Fields(raw, ["name", "load", "hypotheses"], where)
         load = LoadSpec.parse(f.raw["load"], f"{where}.load") if f.has("load") else None

@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import importlib
 import logging
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +21,7 @@ from chaoslib.exceptions import ChaosException
 from chaoslib_ext.exceptions import Problem, SpecError
 from chaoslib_ext.experiment.loader import Path_, Source, parse_path
 from chaoslib_ext.experiment.plan import Plan
+from chaoslib_ext.experiment.variables import configuration_values, substitute
 from chaoslib_ext.runcontext import CONTROL_HINT, TARGET_KEY
 
 __all__ = ["ACTIVITY_MODULES", "CONTROL_MODULE", "validate"]
@@ -33,7 +33,6 @@ ACTIVITY_MODULES = (
     "chaoslib_ext.load.actions",
     "chaoslib_ext.load.probes",
 )
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def validate(source: Source, config_vars: Mapping[str, Any] | None = None) -> list[Problem]:
@@ -45,10 +44,10 @@ def validate(source: Source, config_vars: Mapping[str, Any] | None = None) -> li
             problems.append(source.problem((key,), f"{key}: is required and must be a string"))
     if not isinstance(exp.get("method"), list) or not exp["method"]:
         problems.append(source.problem(("method",), "method: must be a non-empty list of activities"))
-    variables = _variables(exp, config_vars or {})
+    variables = configuration_values(exp, config_vars)
     problems += _check_target(source, variables)
     try:
-        plan = Plan.from_experiment(exp)
+        plan = Plan.from_experiment(exp, variables)
     except SpecError as exc:
         problems.append(_spec_problem(source, (), exc))
         plan = None
@@ -62,26 +61,6 @@ def validate(source: Source, config_vars: Mapping[str, Any] | None = None) -> li
     if not problems:
         problems += _chaostoolkit_problems(source)
     return problems
-
-
-def _variables(exp: Mapping[str, Any], config_vars: Mapping[str, Any]) -> dict[str, Any]:
-    config = exp.get("configuration") or {}
-    values = {k: v for k, v in config.items() if not isinstance(v, Mapping)} if isinstance(config, Mapping) else {}
-    values.update(config_vars)
-    return values
-
-
-def _substitute(value: Any, variables: Mapping[str, Any]) -> Any:
-    if isinstance(value, str):
-        whole = _VAR.fullmatch(value)
-        if whole and whole[1] in variables:
-            return variables[whole[1]]
-        return _VAR.sub(lambda m: str(variables.get(m[1], m[0])), value)
-    if isinstance(value, list):
-        return [_substitute(v, variables) for v in value]
-    if isinstance(value, Mapping):
-        return {k: _substitute(v, variables) for k, v in value.items()}
-    return value
 
 
 def _check_target(source: Source, variables: Mapping[str, Any]) -> list[Problem]:
@@ -143,7 +122,7 @@ def _check_activity(
     if not isinstance(arguments, Mapping):
         return True, [source.problem((*ppath, "arguments"), _where((*ppath, "arguments")) + "expected a mapping")]
     try:
-        module.ARGUMENTS[func](_substitute(arguments, variables))
+        module.ARGUMENTS[func](substitute(arguments, variables))
     except SpecError as exc:
         return True, [_spec_problem(source, (*ppath, "arguments"), exc)]
     return True, []

@@ -123,7 +123,7 @@ class LoadSpec:
             processes=f.integer("processes", 1, minimum=1, maximum=64),
             headers=dict(headers),
             extra_body=dict(f.mapping("extra_body", {})),
-            goodput=GoodputSLO.parse(goodput_raw, f"{where}.goodput".lstrip(".")) if goodput_raw else None,
+            goodput=GoodputSLO.parse(goodput_raw, f"{where}.goodput".lstrip(".")) if goodput_raw is not None else None,
         )
 
     def profile(self) -> LoadProfile:

@@ -1,0 +1,126 @@
+"""Real servers on free loopback ports, started for the tests and stopped afterwards."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+import loadtests
+from tests.integration.helpers import chaosllm, pid_alive, stop, wait_ready_file
+
+
+@pytest.fixture(scope="session")
+def sandbox_state(tmp_path_factory):
+    """``chaosllm sandbox up`` for the whole session, through the real CLI; down (and checked) at the end."""
+    state_dir = tmp_path_factory.mktemp("sandbox-state")
+    env = {"CHAOSLLM_STATE_DIR": str(state_dir)}
+    up = chaosllm("sandbox", "up", "--seed", "7", env=env, timeout=120)
+    assert up.returncode == 0, up.stderr
+    status = chaosllm("sandbox", "status", "--json", env=env)
+    state = json.loads(status.stdout)
+    yield state_dir, state
+    down = chaosllm("sandbox", "down", env=env, timeout=120)
+    assert down.returncode == 0, down.stderr
+    left = [p["name"] for p in state["processes"] if pid_alive(p["pid"])]
+    assert left == [], f"sandbox down left processes running: {left}"
+    assert not (state_dir / "sandbox").exists()
+
+
+@pytest.fixture
+def sandbox(sandbox_state, monkeypatch):
+    """The session's sandbox state; the test's own CLI calls see it through CHAOSLLM_STATE_DIR."""
+    state_dir, state = sandbox_state
+    monkeypatch.setenv("CHAOSLLM_STATE_DIR", str(state_dir))
+    return state
+
+
+@pytest.fixture
+def calibration_server(tmp_path):
+    """A streaming server whose first token comes exactly 50 ms after each request."""
+    ready = tmp_path / "calibration.ready"
+    with (tmp_path / "calibration.log").open("w") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                str(loadtests.CALIBRATION_SERVER),
+                "--ttft-ms",
+                "50",
+                "--itl-ms",
+                "10",
+                "--ready-file",
+                str(ready),
+            ],
+            stdout=log,
+            stderr=log,
+        )
+        try:
+            yield wait_ready_file(proc, ready)["url"]
+        finally:
+            stop(proc)
+
+
+@pytest.fixture
+def echo_server():
+    """A threaded TCP echo server on a free loopback port."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    stopping = threading.Event()
+
+    def serve_one(conn):
+        with conn:
+            while data := conn.recv(65536):
+                conn.sendall(data)
+
+    def accept_loop():
+        while not stopping.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=serve_one, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=accept_loop, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stopping.set()
+    thread.join()
+    server.close()
+
+
+@pytest.fixture
+def proxy(echo_server, tmp_path):
+    """The fault proxy with one link, ``echo``, in front of the echo server."""
+    ready = tmp_path / "proxy.ready"
+    with (tmp_path / "proxy.log").open("w") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "chaoslib_ext.proxy",
+                "--link",
+                f"echo=127.0.0.1:{echo_server}",
+                "--ready-file",
+                str(ready),
+            ],
+            stdout=log,
+            stderr=log,
+        )
+        try:
+            info = wait_ready_file(proc, ready)
+            port = info["links"]["echo"]["listen"].rsplit(":", 1)[1]
+            yield {"control_url": info["control_url"], "port": int(port), "pid": proc.pid}
+        finally:
+            stop(proc)
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    """Run in an empty directory: whatever a command writes to the cwd stays in the test's temp dir."""
+    monkeypatch.chdir(tmp_path)
+    return Path(tmp_path)

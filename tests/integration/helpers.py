@@ -1,0 +1,62 @@
+"""Starting and stopping the real processes integration tests need, and reading their results."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).parents[2]
+CHAOSLLM = [sys.executable, "-m", "chaoslib_ext.cli.main"]
+
+
+def chaosllm(
+    *args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*CHAOSLLM, *args], capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}, cwd=cwd
+    )
+
+
+def wait_ready_file(proc: subprocess.Popen, path: Path, timeout: float = 20) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            return json.loads(path.read_text())
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before writing {path}")
+        time.sleep(0.05)
+    raise TimeoutError(f"no {path} after {timeout}s")
+
+
+def stop(proc: subprocess.Popen, timeout: float = 10) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")
+
+
+def proxy_faults(control_url: str) -> dict:
+    links = requests.get(f"{control_url}/links", timeout=5).json()["links"]
+    return {link["name"]: link["faults"] for link in links if link["faults"]}
+
+
+def run_dirs(root: Path) -> list[Path]:
+    return sorted(p for p in root.glob("*") if p.is_dir()) if root.exists() else []

@@ -1,0 +1,58 @@
+"""``chaosllm load``: a real Locust subprocess against real servers."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+from chaoslib_ext.load.samples import read_samples
+from tests.integration.helpers import chaosllm
+
+
+def test_ttft_against_a_server_answering_in_exactly_50ms(calibration_server, tmp_path):
+    out = tmp_path / "run"
+    result = chaosllm(
+        "load",
+        "--url",
+        calibration_server,
+        "--users",
+        "50",
+        "--duration",
+        "10s",
+        "--max-tokens",
+        "8",
+        "--out",
+        str(out),
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    overall = summary["phases"]["overall"]
+    assert 47.0 <= overall["ttft_ms"]["p50"] <= 53.0
+    assert overall["error_rate"] == 0
+    assert overall["requests"] > 1000  # 50 users * ~10 s / ~0.13 s per request
+    # every sample is complete: 8 tokens by usage, 8 content events, 7 gaps of ~10 ms
+    samples = list(read_samples(out / "samples"))
+    assert {(s.tokens, s.events, len(s.itl_ms)) for s in samples} == {(8, 8, 7)}
+    assert 9.0 <= overall["itl_ms"]["p50"] <= 11.0
+    assert summary["client_overhead_ms"]["count"] == len(samples)
+    assert "Metrics per phase" in result.stdout
+
+
+def test_an_unreachable_target_exits_2_with_the_reason(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "run"
+    result = chaosllm(
+        "load", "--url", f"http://127.0.0.1:{port}", "--users", "2", "--duration", "5s", "--out", str(out), timeout=120
+    )
+    assert result.returncode == 2
+    assert "target unreachable" in result.stderr or "target unreachable" in result.stdout
+    assert "connection failed" in (out / "summary.json").read_text()
+
+
+def test_bad_options_exit_2_naming_the_field(tmp_path):
+    result = chaosllm("load", "--url", "http://127.0.0.1:1", "--shape", "wave", "--out", str(tmp_path / "r"))
+    assert result.returncode == 2
+    assert "shape: unknown shape 'wave' (accepted: constant, ramp, step, spike)" in result.stderr

@@ -1,0 +1,95 @@
+"""Bad input gets file:line:col, the field and the accepted values."""
+
+from pathlib import Path
+
+import yaml
+
+from chaoslib_ext.experiment.loader import load_source
+from chaoslib_ext.experiment.validate import validate
+
+DEMO = Path(__file__).parents[3] / "experiments" / "sandbox" / "redis-latency.yaml"
+
+
+def problems_of(tmp_path, text):
+    path = tmp_path / "e.yaml"
+    path.write_text(text)
+    return [str(p) for p in validate(load_source(path))]
+
+
+def demo_text():
+    return DEMO.read_text()
+
+
+def line_of(text, needle):
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def test_the_demo_experiment_is_valid():
+    assert validate(load_source(DEMO)) == []
+
+
+def test_an_unknown_fault_function_lists_the_known_ones(tmp_path):
+    text = demo_text().replace("func: network_fault", "func: add_latency")
+    out = problems_of(tmp_path, text)
+    assert out == [
+        f"{tmp_path}/e.yaml:{line_of(text, 'func: add_latency')}:13: method[1].provider.func: unknown function "
+        "'add_latency' in chaoslib_ext.faults.network.actions (accepted: network_fault, remove_network_fault)"
+    ]
+
+
+def test_an_unknown_fault_action_lists_the_accepted_actions(tmp_path):
+    text = demo_text().replace("action: delay ", "action: jitterbug ")
+    out = problems_of(tmp_path, text)
+    assert len(out) == 1
+    assert f":{line_of(text, 'action: jitterbug')}:17: method[1].provider.arguments.action: unknown value " in out[0]
+    assert "(accepted: delay)" in out[0]
+
+
+def test_an_unknown_fault_module_lists_the_modules(tmp_path):
+    text = demo_text().replace("chaoslib_ext.faults.network.actions", "chaoslib_ext.faults.dns.actions")
+    out = problems_of(tmp_path, text)
+    assert "unknown module 'chaoslib_ext.faults.dns.actions'" in out[0]
+    assert "chaoslib_ext.faults.network.actions" in out[0]
+
+
+def test_a_malformed_duration_is_located_with_the_accepted_form(tmp_path):
+    text = demo_text().replace("duration: 20s          # held", "duration: 20x          # held")
+    out = problems_of(tmp_path, text)
+    assert out == [
+        f"{tmp_path}/e.yaml:{line_of(text, 'duration: 20x')}:19: method[1].provider.arguments.duration: malformed "
+        "duration '20x' (accepted: a number with a unit: us, ms, s, m or h (e.g. 250ms, 20s, 1m30s))"
+    ]
+
+
+def test_negative_latency_is_refused(tmp_path):
+    text = demo_text().replace("latency: 200ms", "latency: -200ms")
+    assert "arguments.delay.latency: duration '-200ms' is negative" in problems_of(tmp_path, text)[0]
+
+
+def test_load_and_hypothesis_errors_point_into_the_extension(tmp_path):
+    text = demo_text().replace("users: 16", "users: many").replace("metric: error_rate", "metric: errors")
+    out = problems_of(tmp_path, text)
+    assert f":{line_of(text, 'users: many')}:14: extensions[0].load.users: expected an integer" in out[0]
+    assert len(out) == 1  # the extension reports its first error; the rest follow once it is fixed
+
+
+def test_variables_are_substituted_before_checking(tmp_path):
+    raw = yaml.safe_load(demo_text())
+    raw["configuration"]["latency"] = "20x"
+    raw["method"][1]["provider"]["arguments"]["delay"]["latency"] = "${latency}"
+    out = problems_of(tmp_path, yaml.safe_dump(raw))
+    assert "malformed duration '20x'" in out[0]
+
+
+def test_our_activities_need_the_control(tmp_path):
+    raw = yaml.safe_load(demo_text())
+    del raw["controls"]
+    out = problems_of(tmp_path, yaml.safe_dump(raw))
+    assert any("the chaosllm control is missing" in p for p in out)
+
+
+def test_chaostoolkit_own_rules_apply_too(tmp_path):
+    raw = yaml.safe_load(demo_text())
+    raw["method"][0]["type"] = "actoin"
+    out = problems_of(tmp_path, yaml.safe_dump(raw))
+    assert any("chaostoolkit:" in p for p in out)
