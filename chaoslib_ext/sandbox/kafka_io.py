@@ -24,7 +24,7 @@ REQUESTS_TOPIC = "llm.requests"
 TOKENS_TOPIC = "llm.tokens"
 
 # Tansu has no long-poll wake-up: a fetch returns after fetch.wait.max.ms, so that bounds each hop's latency.
-_LIVE_FETCH_WAIT_MS = 5
+_LIVE_FETCH_WAIT_MS = 10
 _LATE_FETCH_WAIT_MS = 250
 #: The live consumer keeps the previous epoch this long after it ended, for messages sent just before.
 _LIVE_GRACE_S = 1.0

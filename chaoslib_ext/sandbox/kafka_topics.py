@@ -76,6 +76,7 @@ class TopicRoller:
         expired_before = epoch_of(time.time() - RETAIN_S)
         expired = [t for t in self._created if int(t.rsplit(".", 1)[1]) < expired_before]
         if expired:
+            log.info("deleting expired epoch topics: %s", ", ".join(sorted(expired)))
             for topic, future in self._admin.delete_topics(expired, request_timeout=timeout_s).items():
                 with contextlib.suppress(KafkaException):  # another process deleted it first
                     future.result(timeout=timeout_s)
