@@ -35,6 +35,20 @@ def _event(obj: object) -> bytes:
     return _chunk(b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n")
 
 
+_ROLE = _event(
+    {
+        "id": "cal",
+        "object": "chat.completion.chunk",
+        "model": "calibration",
+        "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}],
+    }
+)
+_TOKEN = (
+    b'data: {"id":"cal","object":"chat.completion.chunk","model":"calibration","choices":[{"index":0,'
+    b'"delta":{"content":" t%d"},"finish_reason":null}],"x_server_ms":%.4f}\n\n'
+)
+
+
 class CalibrationServer:
     def __init__(self, ttft_ms: float, itl_ms: float, default_tokens: int) -> None:
         self.ttft_s = ttft_ms / 1000.0
@@ -60,7 +74,7 @@ class CalibrationServer:
     async def respond(self, writer: asyncio.StreamWriter, arrived: float, tokens: int) -> None:
         loop = asyncio.get_running_loop()
         base = {"id": "cal", "object": "chat.completion.chunk", "model": "calibration"}
-        writer.write(_HEAD + _event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}))
+        writer.write(_HEAD + _ROLE)
         # Absolute schedule from the arrival time: no drift however long the stream.
         start = loop.time() - (time.perf_counter() - arrived)
         for i in range(tokens):
@@ -68,9 +82,8 @@ class CalibrationServer:
             delay = due - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            server_ms = (time.perf_counter() - arrived) * 1000.0
-            choice = {"index": 0, "delta": {"content": f" t{i}"}, "finish_reason": None}
-            writer.write(_event({**base, "choices": [choice], "x_server_ms": round(server_ms, 4)}))
+            # Formatted by hand, not json.dumps: the server's own CPU must not crowd the client it measures.
+            writer.write(_chunk(_TOKEN % (i, (time.perf_counter() - arrived) * 1000.0)))
         usage = {"prompt_tokens": 1, "completion_tokens": tokens, "total_tokens": tokens + 1}
         writer.write(_event({**base, "choices": [], "usage": usage}) + _chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
         await writer.drain()
