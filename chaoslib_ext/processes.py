@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ProcessRecord", "alive", "reap", "spawn_detached", "start_ticks", "stop"]
+__all__ = ["ProcessRecord", "alive", "log_tail", "reap", "spawn_detached", "start_ticks", "stop"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,14 @@ def spawn_detached(name: str, argv: Sequence[str], log: Path, env: Mapping[str, 
         argv[0], list(argv), dict(env if env is not None else os.environ), file_actions=actions, setsid=True
     )
     return ProcessRecord(name, pid, start_ticks(pid), tuple(argv), str(log))
+
+
+def log_tail(path: str | Path, lines: int = 15) -> str:
+    """The last lines of a process's log, for error messages."""
+    try:
+        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
 
 
 def reap(pid: int) -> None:

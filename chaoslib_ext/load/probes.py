@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -29,7 +28,7 @@ def stream_once(base_url: str, timeout_s: float = 5.0, path: str = "/v1/chat/com
                 kind = feed_line(line, state)
                 content = content or kind == LineKind.CONTENT
                 done = done or kind == LineKind.DONE
-    except (requests.RequestException, json.JSONDecodeError):
+    except requests.RequestException:
         return False
     return content and done
 

@@ -21,7 +21,7 @@ from chaoslib_ext.exceptions import LoadError
 from chaoslib_ext.jsonfile import read_json, write_json_atomic
 from chaoslib_ext.load.samples import read_samples
 from chaoslib_ext.load.spec import LoadSpec
-from chaoslib_ext.processes import ProcessRecord, alive, reap, spawn_detached, stop
+from chaoslib_ext.processes import ProcessRecord, alive, log_tail, reap, spawn_detached, stop
 
 __all__ = ["LoadProcess", "locustfile", "start_load"]
 
@@ -65,7 +65,7 @@ class LoadProcess:
             if len(samples) >= errors_to_give_up:
                 raise LoadError(f"target unreachable: {len(samples)} requests failed, first: {samples[0].error}")
             if not self.running:
-                raise LoadError(f"Locust exited before any request succeeded; log {self.log}:\n{self._log_tail()}")
+                raise LoadError(f"Locust exited before any request succeeded; log {self.log}:\n{log_tail(self.log)}")
             time.sleep(0.1)
         first = next(iter(read_samples(self.samples_dir)), None) if self.samples_dir.exists() else None
         detail = f"first error: {first.error}" if first else "no request finished"
@@ -92,12 +92,6 @@ class LoadProcess:
     @property
     def log(self) -> Path:
         return self.load_dir / "locust.log"
-
-    def _log_tail(self, lines: int = 15) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no log)"
 
 
 def start_load(spec: LoadSpec, url: str, samples_dir: Path, load_dir: Path, max_run_s: float) -> LoadProcess:

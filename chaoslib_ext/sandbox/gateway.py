@@ -15,7 +15,6 @@ import hashlib
 import json
 import logging
 import os
-import signal
 import sys
 import time
 import uuid
@@ -30,8 +29,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
+from chaoslib_ext.aioserver import serve_app
 from chaoslib_ext.eventloop import run
-from chaoslib_ext.jsonfile import write_json_atomic
 from chaoslib_ext.sandbox.kafka_io import REQUESTS_TOPIC, TOKENS_TOPIC, ConsumerThread, make_producer, send
 from chaoslib_ext.sandbox.kafka_topics import TopicRoller
 from chaoslib_ext.sandbox.releases import RELEASES
@@ -273,7 +272,7 @@ class _Stream:
             f'{{"id":"{"chatcmpl" if chat else "cmpl"}-{rid}","object":"{kind}",'
             f'"created":{created},"model":{json.dumps(req.model)},"choices":['
         ).encode()
-        self.base = {"id": f"chatcmpl-{rid}", "created": created, "model": req.model}
+        self.base = {"id": f"{'chatcmpl' if chat else 'cmpl'}-{rid}", "created": created, "model": req.model}
 
     def event(self, choice: str) -> bytes:
         return b"data: " + self._head + choice.encode() + b"]}\n\n"
@@ -355,20 +354,12 @@ async def _collect(gw: _Gateway, queue: asyncio.Queue[tuple[str, bool]], s: _Str
 
 async def serve(config: GatewayConfig, host: str, port: int, ready_file: Path | None) -> None:
     """Serve until SIGTERM or SIGINT; writes ``ready_file`` with the bound address once listening."""
-    runner = web.AppRunner(make_app(config), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port, backlog=1024)
-    await site.start()
-    bound = site._server.sockets[0].getsockname()  # type: ignore[union-attr]
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    if ready_file is not None:
-        write_json_atomic(ready_file, {"pid": os.getpid(), "url": f"http://{bound[0]}:{bound[1]}"})
-    log.info("gateway ready on %s:%d", *bound[:2])
-    await stop.wait()
-    await runner.cleanup()
+
+    def announce(bound_host: str, bound_port: int) -> dict[str, Any]:
+        log.info("gateway ready on %s:%d", bound_host, bound_port)
+        return {"pid": os.getpid(), "url": f"http://{bound_host}:{bound_port}"}
+
+    await serve_app(make_app(config), host, port, ready_file, announce)
 
 
 def main(argv: list[str] | None = None) -> int:

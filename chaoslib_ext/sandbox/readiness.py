@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from chaoslib_ext.jsonfile import read_json
-from chaoslib_ext.processes import ProcessRecord, alive
+from chaoslib_ext.processes import ProcessRecord, alive, log_tail
 
-__all__ = ["ServiceStartError", "free_port", "log_tail", "wait_for", "wait_port", "wait_ready_file"]
+__all__ = ["ServiceStartError", "free_port", "wait_for", "wait_port", "wait_ready_file"]
 
 T = TypeVar("T")
 
@@ -24,13 +24,6 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
-
-
-def log_tail(path: str, lines: int = 15) -> str:
-    try:
-        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
-    except FileNotFoundError:
-        return "(no log)"
 
 
 def wait_for(record: ProcessRecord, what: str, check: Callable[[], T | None], timeout_s: float) -> T:

@@ -6,13 +6,12 @@ request, overhead = client TTFT - the TTFT the server embedded in its first even
 what the client's scheduling, parsing and the loopback add. CPU is the client's whole process group,
 read from /proc over the measured window, per 1,000 SSE content events delivered in that window.
 
-    .venv/bin/python tests/benchmarks/client_overhead.py [--streams 50 200] [--seconds 20]
+    .venv/bin/python -m tests.benchmarks.client_overhead [--streams 50 200] [--seconds 20]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import subprocess
@@ -24,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-import loadtests
 from chaoslib_ext.load.runner import start_load
 from chaoslib_ext.load.samples import read_samples
 from chaoslib_ext.load.spec import LoadSpec
 from chaoslib_ext.metrics import SampleTable, Window
+from tests.integration.helpers import start_calibration_server
 
 HERE = Path(__file__).parent
 WARMUP_S = 4.0
@@ -134,30 +133,6 @@ def run_aiohttp(url: str, server_pid: int, streams: int, seconds: float, work: P
     return analyse("aiohttp client", streams, work / "samples", window, cpu_s, server_s)
 
 
-def calibration_server(work: Path) -> tuple[subprocess.Popen[bytes], str]:
-    ready = work / "calibration.ready"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(loadtests.CALIBRATION_SERVER),
-            "--ttft-ms",
-            "50",
-            "--itl-ms",
-            "10",
-            "--ready-file",
-            str(ready),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    while not ready.exists():
-        if proc.poll() is not None:
-            raise RuntimeError("calibration server exited")
-        time.sleep(0.05)
-    return proc, json.loads(ready.read_text())["url"]
-
-
 def main(argv: list[str] | None = None) -> list[Result]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--streams", type=int, nargs="+", default=[50, 200])
@@ -166,7 +141,7 @@ def main(argv: list[str] | None = None) -> list[Result]:
     args = parser.parse_args(argv)
     results = []
     with tempfile.TemporaryDirectory(prefix="chaosllm-bench-") as tmp:
-        server, url = calibration_server(Path(tmp))
+        server, url = start_calibration_server(Path(tmp), subprocess.DEVNULL)
         try:
             for streams in args.streams:
                 for name, run in (("locust", run_locust), ("aiohttp", run_aiohttp)):

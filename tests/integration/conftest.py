@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import loadtests
-from tests.integration.helpers import chaosllm, pid_alive, stop, wait_ready_file
+from tests.integration.helpers import chaosllm, pid_alive, start_calibration_server, stop, wait_ready_file
 
 
 @pytest.fixture(scope="session")
@@ -43,24 +42,10 @@ def sandbox(sandbox_state, monkeypatch):
 @pytest.fixture
 def calibration_server(tmp_path):
     """A streaming server whose first token comes exactly 50 ms after each request."""
-    ready = tmp_path / "calibration.ready"
     with (tmp_path / "calibration.log").open("w") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                str(loadtests.CALIBRATION_SERVER),
-                "--ttft-ms",
-                "50",
-                "--itl-ms",
-                "10",
-                "--ready-file",
-                str(ready),
-            ],
-            stdout=log,
-            stderr=log,
-        )
+        proc, url = start_calibration_server(tmp_path, log)
         try:
-            yield wait_ready_file(proc, ready)["url"]
+            yield url
         finally:
             stop(proc)
 

@@ -35,6 +35,29 @@ def wait_ready_file(proc: subprocess.Popen, path: Path, timeout: float = 20) -> 
     raise TimeoutError(f"no {path} after {timeout}s")
 
 
+def start_calibration_server(work: Path, log, ttft_ms: float = 50, itl_ms: float = 10) -> tuple[subprocess.Popen, str]:
+    """The calibration server in its own session, logging to ``log``; returns (process, base URL)."""
+    import loadtests
+
+    ready = work / "calibration.ready"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(loadtests.CALIBRATION_SERVER),
+            "--ttft-ms",
+            str(ttft_ms),
+            "--itl-ms",
+            str(itl_ms),
+            "--ready-file",
+            str(ready),
+        ],
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+    return proc, wait_ready_file(proc, ready)["url"]
+
+
 def stop(proc: subprocess.Popen, timeout: float = 10) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
