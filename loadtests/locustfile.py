@@ -16,7 +16,9 @@ import os
 import time
 from pathlib import Path
 
+import gevent
 from locust import FastHttpUser, LoadTestShape, constant, events, task
+from locust.env import Environment
 
 from chaoslib_ext.load.samples import SampleWriter
 from chaoslib_ext.load.spec import LoadSpec
@@ -40,6 +42,7 @@ HEADERS = {
     **SPEC.headers,
 }
 _CONTENT, _DONE, _ERROR = LineKind.CONTENT, LineKind.DONE, LineKind.ERROR
+_ORPHAN_GRACE_S = 20.0
 
 
 class StreamingUser(FastHttpUser):
@@ -121,7 +124,8 @@ def _read(resp: object, status: int, state: StreamState, times: list[float]) -> 
 
 
 class ProfileShape(LoadTestShape):
-    """Users over time from the load spec's shape; stops the run when the spec's duration is over."""
+    """Users over time from the load spec's shape; stops the run when the spec's duration is over
+    (Locust ignores --run-time when a shape is used: this is the run's time bound)."""
 
     def tick(self) -> tuple[int, float] | None:
         return PROFILE.tick(self.get_run_time())
@@ -130,3 +134,20 @@ class ProfileShape(LoadTestShape):
 @events.quitting.add_listener
 def _close_samples(**_kwargs: object) -> None:
     WRITER.close()
+
+
+@events.init.add_listener
+def _stop_when_orphaned(environment: Environment, **_kwargs: object) -> None:
+    """A dead-man switch: when the process that started this one dies (the runner for the master,
+    the master for a --processes worker), stop within a second or two instead of loading forever."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            gevent.sleep(1.0)
+        if environment.runner is not None:
+            environment.runner.quit()
+        gevent.sleep(_ORPHAN_GRACE_S)
+        os._exit(0)  # the graceful quit did not end the process: leave anyway
+
+    gevent.spawn(watch)

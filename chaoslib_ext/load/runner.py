@@ -2,8 +2,10 @@
 
 The Locust master runs in its own session, so a Ctrl-C in the terminal reaches the runner (which
 decides when load stops) and not Locust; ``stop`` signals the master and then its whole process
-group, which holds the ``--processes`` workers. ``--run-time`` bounds every run even if the runner
-dies. The process record is kept in ``<run>/load/process.json`` so a later cleanup can stop it.
+group, which holds the ``--processes`` workers. Every run is bounded twice: the load shape ends
+after ``max_run_s`` (Locust ignores ``--run-time`` when a shape is used), and every Locust process
+stops when the process that started it dies. The process record is kept in
+``<run>/load/process.json`` so a later cleanup can stop it too.
 """
 
 from __future__ import annotations
@@ -95,13 +97,15 @@ class LoadProcess:
 
 
 def start_load(spec: LoadSpec, url: str, samples_dir: Path, load_dir: Path, max_run_s: float) -> LoadProcess:
-    """Start Locust against ``url``; it stops by itself after ``max_run_s`` (or the spec's duration)."""
-    spec = replace(spec, url=url)
+    """Start Locust against ``url``; it stops by itself after the spec's duration or ``max_run_s``,
+    whichever is shorter, or within seconds of this process dying (see the locustfile)."""
+    bound = min(spec.duration_s, max_run_s) if spec.duration_s else max_run_s
+    spec = replace(spec, url=url, duration_s=bound)
     load_dir.mkdir(parents=True, exist_ok=True)
     samples_dir.mkdir(parents=True, exist_ok=True)
     spec_file = load_dir / "spec.json"
     spec_file.write_text(json.dumps(spec.to_json(), indent=2))
-    run_time_s = max(1, round(spec.duration_s or max_run_s))
+    run_time_s = max(1, round(bound))
     argv = [
         sys.executable,
         "-m",

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import time
+from pathlib import Path
 
 from chaoslib_ext.load.samples import read_samples
-from tests.integration.helpers import chaosllm
+from chaoslib_ext.processes import ProcessRecord, alive
+from tests.integration.helpers import CHAOSLLM, chaosllm
 
 
 def test_ttft_against_a_server_answering_in_exactly_50ms(calibration_server, tmp_path):
@@ -56,3 +62,55 @@ def test_bad_options_exit_2_naming_the_field(tmp_path):
     result = chaosllm("load", "--url", "http://127.0.0.1:1", "--shape", "wave", "--out", str(tmp_path / "r"))
     assert result.returncode == 2
     assert "shape: unknown shape 'wave' (accepted: constant, ramp, step, spike)" in result.stderr
+
+
+def group_members(pgid: int) -> list[int]:
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            members.append(int(stat.parent.name))
+    return members
+
+
+def test_load_stops_by_itself_when_its_runner_is_killed(calibration_server, tmp_path):
+    out = tmp_path / "run"
+    runner = subprocess.Popen(
+        [
+            *CHAOSLLM,
+            "load",
+            "--url",
+            calibration_server,
+            "--users",
+            "4",
+            "--processes",
+            "2",
+            "--duration",
+            "10m",
+            "--out",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list(read_samples(out / "samples")) if (out / "samples").exists() else True:
+            assert time.monotonic() < deadline, "load never flowed"
+            time.sleep(0.2)
+        record = ProcessRecord.from_json(json.loads((out / "load" / "process.json").read_text()))
+        assert len(group_members(record.pid)) == 3  # the master and two workers
+    finally:
+        runner.kill()  # SIGKILL: no cleanup code of the runner runs
+        runner.wait()
+    deadline = time.monotonic() + 30
+    while group_members(record.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = group_members(record.pid)
+    for pid in left:  # should this fail, stop what the test started anyway
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
+    assert not alive(record)
