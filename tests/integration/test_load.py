@@ -114,3 +114,29 @@ def test_load_stops_by_itself_when_its_runner_is_killed(calibration_server, tmp_
         os.kill(pid, signal.SIGKILL)
     assert left == []
     assert not alive(record)
+
+
+def test_a_step_shape_drives_the_number_of_streams(calibration_server, tmp_path):
+    out = tmp_path / "run"
+    result = chaosllm(
+        "load",
+        "--url",
+        calibration_server,
+        "--users",
+        "6",
+        "--warmup",
+        "0s",
+        "--duration",
+        "9s",
+        "--shape",
+        '{"type": "step", "step": 2, "every": "3s"}',
+        "--out",
+        str(out),
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    starts = sorted(s.t0 for s in read_samples(out / "samples"))
+    t0 = starts[0]
+    first = sum(1 for t in starts if t - t0 < 2.5)
+    last = sum(1 for t in starts if 6.5 <= t - t0 < 9.0)
+    assert last >= 2.2 * first  # 2 streams, then 6: about three times the requests
