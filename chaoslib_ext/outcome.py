@@ -47,11 +47,14 @@ def decide(
         if e["kind"] in _COULD_NOT_RUN
     ]
     could_not_run += _failed_activities(journal)
+    if journal is not None and journal.get("status") == "aborted":
+        # Chaos Toolkit's "aborted": an unexpected exception in the method, not an operator's abort.
+        could_not_run.append("Chaos Toolkit aborted the method on an unexpected error (see chaosllm.log)")
     if could_not_run:
         return Outcome(EXIT_INVALID, tuple(could_not_run))
     aborted = [f"aborted: {e.get('reason')}" for e in events if e["kind"] == "interrupted"]
-    if aborted or (journal is not None and journal.get("status") in ("interrupted", "aborted")):
-        return Outcome(EXIT_ABORTED, tuple(aborted) or (f"run {journal.get('status') if journal else '?'}",))
+    if aborted or (journal is not None and journal.get("status") == "interrupted"):
+        return Outcome(EXIT_ABORTED, tuple(aborted) or ("run interrupted",))
     failed = [f"hypothesis {v['name']!r}: {v['message']}" for v in verdicts if not v["passed"]]
     failed += _steady_state_failures(journal)
     if failed:

@@ -101,7 +101,8 @@ def stop(record: ProcessRecord, grace_s: float = 10.0, sig: int = signal.SIGTERM
         time.sleep(0.02)
     if alive(record):
         os.kill(record.pid, signal.SIGKILL)
-        while alive(record):
+        deadline = time.monotonic() + 5.0  # a process stuck in the kernel (state D) may outlive SIGKILL a while
+        while alive(record) and time.monotonic() < deadline:
             reap(record.pid)
             time.sleep(0.01)
     return True

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from chaoslib_ext import __version__
 from chaoslib_ext.cli import cleanup, load, report, run, sandbox, validate
+from chaoslib_ext.outcome import EXIT_ABORTED
 
 __all__ = ["main"]
 
@@ -29,7 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    code: int = args.handler(args)
+    try:
+        code: int = args.handler(args)
+    except KeyboardInterrupt:
+        print("chaosllm: interrupted", file=sys.stderr)
+        return EXIT_ABORTED
     return code
 
 

@@ -45,6 +45,12 @@ def test_a_failed_activity_of_the_user_is_2():
     assert decide([], [PASS], journal(run=run)).exit_code == 2
 
 
+def test_chaostoolkit_aborting_on_an_unexpected_error_is_2_not_3():
+    outcome = decide([], [PASS], journal("aborted"))
+    assert outcome.exit_code == 2
+    assert "unexpected error" in outcome.reasons[0]
+
+
 def test_an_interrupted_run_is_3():
     assert decide([{"kind": "interrupted", "reason": "SIGTERM"}], [PASS], journal("interrupted")).exit_code == 3
     assert decide([], [PASS], journal("interrupted")).exit_code == 3
