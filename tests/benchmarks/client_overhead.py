@@ -27,7 +27,7 @@ from chaoslib_ext.load.runner import start_load
 from chaoslib_ext.load.samples import read_samples
 from chaoslib_ext.load.spec import LoadSpec
 from chaoslib_ext.metrics import SampleTable, Window
-from tests.integration.helpers import start_calibration_server
+from tests.integration.helpers import process_group, start_calibration_server
 
 HERE = Path(__file__).parent
 WARMUP_S = 4.0
@@ -36,15 +36,7 @@ TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")
 
 def group_cpu_s(pgid: int) -> float:
     """CPU seconds (user + system) used so far by every live process of a process group."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if int(fields[2]) == pgid:
-            total += int(fields[11]) + int(fields[12])
-    return total * TICK_S
+    return sum(process_group(pgid).values()) * TICK_S
 
 
 @dataclass

@@ -76,6 +76,19 @@ def pid_alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def process_group(pgid: int) -> dict[int, int]:
+    """Every live (not zombie) process of a process group: pid -> CPU ticks used so far."""
+    members = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            members[int(stat.parent.name)] = int(fields[11]) + int(fields[12])
+    return members
+
+
 def proxy_faults(control_url: str) -> dict:
     links = requests.get(f"{control_url}/links", timeout=5).json()["links"]
     return {link["name"]: link["faults"] for link in links if link["faults"]}

@@ -8,11 +8,10 @@ import signal
 import socket
 import subprocess
 import time
-from pathlib import Path
 
 from chaoslib_ext.load.samples import read_samples
 from chaoslib_ext.processes import ProcessRecord, alive
-from tests.integration.helpers import CHAOSLLM, chaosllm
+from tests.integration.helpers import CHAOSLLM, chaosllm, process_group
 
 
 def test_ttft_against_a_server_answering_in_exactly_50ms(calibration_server, tmp_path):
@@ -64,18 +63,6 @@ def test_bad_options_exit_2_naming_the_field(tmp_path):
     assert "shape: unknown shape 'wave' (accepted: constant, ramp, step, spike)" in result.stderr
 
 
-def group_members(pgid: int) -> list[int]:
-    members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
-            members.append(int(stat.parent.name))
-    return members
-
-
 def test_load_stops_by_itself_when_its_runner_is_killed(calibration_server, tmp_path):
     out = tmp_path / "run"
     runner = subprocess.Popen(
@@ -102,14 +89,14 @@ def test_load_stops_by_itself_when_its_runner_is_killed(calibration_server, tmp_
             assert time.monotonic() < deadline, "load never flowed"
             time.sleep(0.2)
         record = ProcessRecord.from_json(json.loads((out / "load" / "process.json").read_text()))
-        assert len(group_members(record.pid)) == 3  # the master and two workers
+        assert len(process_group(record.pid)) == 3  # the master and two workers
     finally:
         runner.kill()  # SIGKILL: no cleanup code of the runner runs
         runner.wait()
     deadline = time.monotonic() + 30
-    while group_members(record.pid) and time.monotonic() < deadline:
+    while process_group(record.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    left = group_members(record.pid)
+    left = list(process_group(record.pid))
     for pid in left:  # should this fail, stop what the test started anyway
         os.kill(pid, signal.SIGKILL)
     assert left == []
