@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import socket
+import struct
 import time
 from dataclasses import dataclass, field
 from typing import cast
 
-from chaoslib_ext.proxy.faults import DelaySampler, Direction, ProxyFault
+from chaoslib_ext.proxy.effects import Bucket, FlowEffects
+from chaoslib_ext.proxy.faults import Direction, ProxyFault
 from chaoslib_ext.proxy.pipe import Pipe
 
 __all__ = ["ActiveFault", "Link"]
 
 log = logging.getLogger("chaoslib_ext.proxy")
+_FLOWS = (Direction.TO, Direction.FROM)
 
 
 @dataclass
@@ -35,9 +39,10 @@ class Link:
         self.listen_port = 0
         self.faults: dict[str, ActiveFault] = {}
         self.version = 0  # bumped on every change of ``faults``; live connections watch it
+        self.buckets: dict[tuple[str, Direction], Bucket] = {}  # bandwidth shared by all connections
         self.connections: set[_Connection] = set()
         self.accepted = 0
-        self._rng = random.Random(seed)
+        self.rng = random.Random(seed)
         self._server: asyncio.Server | None = None
 
     async def start(self, host: str, port: int) -> None:
@@ -54,13 +59,24 @@ class Link:
         for name in list(self.faults):
             self.remove_fault(name)
 
+    @property
+    def resetting(self) -> bool:
+        return any(a.fault.reset for a in self.faults.values())
+
     def set_fault(self, name: str, fault: ProxyFault) -> ActiveFault:
         """Apply ``fault`` to new and live connections at once; replaces a fault of the same name."""
         self.remove_fault(name)
         active = ActiveFault(fault, applied_at=time.time())
         active.expiry = asyncio.get_running_loop().call_later(fault.ttl_s, self._expire, name, active)
         self.faults[name] = active
-        self.version += 1
+        if fault.bandwidth is not None:
+            for flow in _FLOWS:
+                if fault.direction.covers(flow):
+                    self.buckets[(name, flow)] = Bucket(fault.bandwidth.rate_bytes_s)
+        self._changed()
+        if fault.reset:
+            for conn in list(self.connections):
+                conn.reset()
         return active
 
     def remove_fault(self, name: str) -> bool:
@@ -69,39 +85,23 @@ class Link:
             return False
         if active.expiry is not None:
             active.expiry.cancel()
-        self.version += 1
+        for flow in _FLOWS:
+            self.buckets.pop((name, flow), None)
+        self._changed()
         return True
 
-    def samplers(self, flow: Direction) -> list[DelaySampler]:
-        """Fresh delay samplers for one direction of a connection, from the faults active now."""
-        return [
-            DelaySampler(a.fault.delay, self._rng)
-            for a in self.faults.values()
-            if a.fault.delay is not None and a.fault.direction.covers(flow)
-        ]
+    def effects(self, flow: Direction) -> FlowEffects:
+        return FlowEffects.build(((n, a.fault) for n, a in self.faults.items()), flow, self.buckets, self.rng)
+
+    def _changed(self) -> None:
+        self.version += 1
+        for conn in list(self.connections):
+            conn.faults_changed()
 
     def _expire(self, name: str, active: ActiveFault) -> None:
         if self.faults.get(name) is active:
             self.remove_fault(name)
             log.warning("fault %r on link %r expired after its ttl of %gs", name, self.name, active.fault.ttl_s)
-
-
-class _FaultView:
-    """The delay for the next chunk in one direction; follows the link's faults as they change."""
-
-    def __init__(self, link: Link, flow: Direction) -> None:
-        self._link = link
-        self._flow = flow
-        self._version = -1
-        self._samplers: list[DelaySampler] = []
-
-    def delay_s(self) -> float:
-        if self._version != self._link.version:
-            self._version = self._link.version
-            self._samplers = self._link.samplers(self._flow)
-        if not self._samplers:
-            return 0.0
-        return sum(s.next_s() for s in self._samplers)
 
 
 class _Side(asyncio.Protocol):
@@ -141,6 +141,31 @@ class _Side(asyncio.Protocol):
         if self.transport is not None and not self.transport.is_closing():
             self.transport.resume_reading()
 
+    def reset(self) -> None:
+        """Close with RST, as a peer that vanished would: SO_LINGER 0, then abort."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.transport.abort()
+
+
+class _FlowView:
+    """The effects of the link's faults on one flow, rebuilt only when the faults change."""
+
+    def __init__(self, link: Link, flow: Direction) -> None:
+        self._link = link
+        self._flow = flow
+        self._version = -1
+        self._effects: FlowEffects | None = None
+
+    def __call__(self) -> FlowEffects:
+        if self._effects is None or self._version != self._link.version:
+            self._version = self._link.version
+            self._effects = self._link.effects(self._flow)
+        return self._effects
+
 
 class _Connection:
     """A client connection and its upstream connection, with one pipe per direction."""
@@ -163,7 +188,11 @@ class _Connection:
             else:
                 source.pause_reading()
 
-        return Pipe(self.loop, _FaultView(self.link, flow).delay_s, on_flow)
+        def on_silenced(close_after_s: float) -> None:
+            if close_after_s > 0:
+                self.loop.call_later(close_after_s, self.abort)
+
+        return Pipe(self.loop, _FlowView(self.link, flow), on_flow, on_silenced)
 
     def other(self, side: _Side) -> _Side:
         return self.upstream_side if side is self.client_side else self.client_side
@@ -172,6 +201,9 @@ class _Connection:
         if side is self.client_side:
             self.link.connections.add(self)
             self.link.accepted += 1
+            if self.link.resetting:
+                self.reset()
+                return
             self.loop.create_task(self._connect_upstream())
             return
         assert side.transport is not None
@@ -188,12 +220,21 @@ class _Connection:
             log.info("link %r: upstream refused: %s", self.link.name, exc)
             self.abort()
 
+    def faults_changed(self) -> None:
+        for pipe in self.pipes.values():
+            pipe.refresh()
+
     def side_lost(self, side: _Side) -> None:
         # What this side sent and still waits for its delay is delivered before the other side closes.
         self.pipes[side.flow].finish()
         other = self.other(side)
         if other.transport is None or other.transport.is_closing():
             self._release()
+
+    def reset(self) -> None:
+        self.client_side.reset()
+        self.upstream_side.reset()
+        self._release()
 
     def abort(self) -> None:
         for side in (self.client_side, self.upstream_side):

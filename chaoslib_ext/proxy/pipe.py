@@ -6,37 +6,44 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 
+from chaoslib_ext.proxy.effects import FlowEffects
+
 __all__ = ["Pipe"]
 
-#: Pause reading the source when this many bytes wait for their delay, resume below the low mark.
+#: Pause reading the source when this many bytes wait for their time, resume below the low mark.
 _HIGH_WATER_BYTES = 8 * 1024 * 1024
 _LOW_WATER_BYTES = 1024 * 1024
 #: The event loop's clock may run a hair behind a timer's deadline when it fires.
 _TIMER_SLACK_S = 0.0005
+#: A queue entry: (due time, or None while a partition holds it; bytes, or None for end-of-stream).
+_Entry = tuple[float | None, bytes | None]
 
 
 class Pipe:
-    """Forwards chunks to ``dest`` after the delay ``delay_s()`` gives for each; never reorders bytes.
+    """Forwards chunks to ``dest`` when the effects allow; never reorders bytes.
 
-    With no delay and nothing queued a chunk is written at once, so an idle fault costs nothing.
+    With no fault and nothing queued a chunk is written at once, so an idle link costs nothing.
     """
 
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
-        delay_s: Callable[[], float],
+        effects: Callable[[], FlowEffects],
         on_flow: Callable[[bool], None],
+        on_silenced: Callable[[float], None],
     ) -> None:
         self._loop = loop
-        self._delay_s = delay_s
+        self._effects = effects
         self._on_flow = on_flow  # called with False to pause the source, True to resume it
-        self._queue: deque[tuple[float, bytes | None]] = deque()
+        self._on_silenced = on_silenced  # called once when a timeout fault silences this connection
+        self._queue: deque[_Entry] = deque()
         self._queued_bytes = 0
         self._last_due = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self._dest: asyncio.Transport | None = None
         self._paused_source = False
         self._close_when_drained = False
+        self._silent = False
         self.forwarded_bytes = 0
 
     def attach(self, dest: asyncio.Transport) -> None:
@@ -45,12 +52,35 @@ class Pipe:
         self._flush()
 
     def push(self, data: bytes) -> None:
-        delay = self._delay_s()
-        if delay <= 0.0 and not self._queue and self._dest is not None:
+        effects = self._effects()
+        if self._silent:
+            return
+        if effects.idle and not self._queue and self._dest is not None:
             self._write(data)
             return
-        due = max(self._last_due, self._loop.time() + delay)
-        self._last_due = due
+        if effects.silences():
+            self._silent = True
+            self._on_silenced(effects.close_after_s)
+            return
+        if effects.partition:
+            self._enqueue(None, data)
+            return
+        due = max(self._last_due, self._loop.time() + effects.delay_s())
+        if effects.buckets:
+            step = min(b.segment_bytes for b in effects.buckets)
+            for i in range(0, len(data), step):
+                segment = data[i : i + step]
+                seg_due = due
+                for bucket in effects.buckets:
+                    seg_due = max(seg_due, bucket.reserve(len(segment), due))
+                self._enqueue(seg_due, segment)
+        else:
+            self._enqueue(due, data)
+
+    def _enqueue(self, due: float | None, data: bytes) -> None:
+        if due is not None:
+            due = max(due, self._last_due)
+            self._last_due = due
         self._queue.append((due, data))
         self._queued_bytes += len(data)
         if self._queued_bytes > _HIGH_WATER_BYTES and not self._paused_source:
@@ -58,14 +88,44 @@ class Pipe:
             self._on_flow(False)
         self._arm()
 
+    def refresh(self) -> None:
+        """The link's faults changed: release what a partition held if none holds it any more."""
+        if self._effects().partition:
+            return
+        now = self._loop.time()
+        released: deque[_Entry] = deque()
+        for due, data in self._queue:
+            if due is None:
+                due = max(self._last_due, now)
+                self._last_due = due
+            released.append((due, data))
+        self._queue = released
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._flush()
+
     def push_eof(self) -> None:
-        """Half-close ``dest`` once every queued chunk has been written."""
-        self._queue.append((self._last_due, None))
+        """Half-close ``dest`` once every queued chunk has been written (late under slow_close)."""
+        self._later(self._queue_eof)
+
+    def finish(self) -> None:
+        """The source is gone: deliver what is queued, then close ``dest`` (late under slow_close)."""
+        self._later(self._finish_now)
+
+    def _later(self, action: Callable[[], None]) -> None:
+        delay = self._effects().slow_close_s
+        if delay > 0:
+            self._loop.call_later(delay, action)
+        else:
+            action()
+
+    def _queue_eof(self) -> None:
+        self._queue.append((None if self._queue and self._queue[-1][0] is None else self._last_due, None))
         if self._timer is None:
             self._flush()
 
-    def finish(self) -> None:
-        """The source is gone: deliver what is queued, then close ``dest``."""
+    def _finish_now(self) -> None:
         self._close_when_drained = True
         if self._timer is None:
             self._flush()
@@ -78,14 +138,16 @@ class Pipe:
 
     def _arm(self) -> None:
         if self._timer is None and self._queue and self._dest is not None:
-            self._timer = self._loop.call_at(self._queue[0][0], self._flush)
+            due = self._queue[0][0]
+            if due is not None:
+                self._timer = self._loop.call_at(due, self._flush)
 
     def _flush(self) -> None:
         self._timer = None
         if self._dest is None:
             return
         now = self._loop.time() + _TIMER_SLACK_S
-        while self._queue and self._queue[0][0] <= now:
+        while self._queue and self._queue[0][0] is not None and self._queue[0][0] <= now:
             _, data = self._queue.popleft()
             if data is None:
                 if self._dest.can_write_eof() and not self._dest.is_closing():

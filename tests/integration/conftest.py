@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -58,7 +59,7 @@ def echo_server():
     stopping = threading.Event()
 
     def serve_one(conn):
-        with conn:
+        with conn, contextlib.suppress(OSError):  # a reset from the proxy ends the conversation
             while data := conn.recv(65536):
                 conn.sendall(data)
 

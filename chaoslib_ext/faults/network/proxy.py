@@ -37,7 +37,7 @@ class ProxyNetworkDriver:
             delay = Delay(
                 spec.delay.latency_s * 1000.0, spec.delay.jitter_s * 1000.0, spec.delay.correlation_pct / 100.0
             )
-        return ProxyFault(Direction.parse(spec.direction), delay, ttl)
+        return ProxyFault(Direction.parse(spec.direction), ttl, delay=delay)
 
     def plan(self, fault_id: str) -> list[dict[str, Any]]:
         return [

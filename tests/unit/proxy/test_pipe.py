@@ -1,9 +1,12 @@
 """The pipe's ordering and timing, on a real event loop with a recording destination."""
 
 import asyncio
+import random
 
 import pytest
 
+from chaoslib_ext.proxy.effects import Bucket, FlowEffects
+from chaoslib_ext.proxy.faults import Bandwidth, Delay, Direction, ProxyFault, SlowClose, Timeout
 from chaoslib_ext.proxy.pipe import Pipe
 
 
@@ -13,7 +16,7 @@ class Recorder:
     def __init__(self, loop):
         self.loop = loop
         self.writes = []
-        self.eof = False
+        self.eof_at = None
         self.closed = False
 
     def write(self, data):
@@ -26,88 +29,162 @@ class Recorder:
         return True
 
     def write_eof(self):
-        self.eof = True
+        self.eof_at = self.loop.time()
 
     def close(self):
         self.closed = True
 
+    def data(self):
+        return b"".join(d for _, d in self.writes)
 
-def run(scenario):
+
+class Faults:
+    """The faults the pipe sees; tests change them while it runs."""
+
+    def __init__(self, *faults):
+        self.faults = list(faults)
+        self.buckets = {}
+        self.rng = random.Random(0)
+
+    def set(self, *faults):
+        self.faults = list(faults)
+
+    def __call__(self):
+        named = [(str(i), f) for i, f in enumerate(self.faults)]
+        for name, f in named:
+            if f.bandwidth is not None:
+                self.buckets.setdefault((name, Direction.TO), Bucket(f.bandwidth.rate_bytes_s))
+        return FlowEffects.build(named, Direction.TO, self.buckets, self.rng)
+
+
+def fault(**effects):
+    return ProxyFault(Direction.TO, 60, **effects)
+
+
+def run(faults, scenario):
     async def main():
         loop = asyncio.get_running_loop()
         dest = Recorder(loop)
-        delays = []
-        flow = []
-        pipe = Pipe(loop, lambda: delays.pop(0) if delays else 0.0, flow.append)
+        silenced = []
+        pipe = Pipe(loop, faults, lambda resume: None, silenced.append)
         pipe.attach(dest)
-        await scenario(loop, pipe, delays)
-        return dest, flow
+        await scenario(loop, pipe)
+        return dest, silenced
 
     return asyncio.run(main())
 
 
-def test_without_delay_bytes_go_out_at_once():
-    async def scenario(loop, pipe, delays):
+def test_without_faults_bytes_go_out_at_once():
+    async def scenario(loop, pipe):
         pipe.push(b"a")
         pipe.push(b"b")
 
-    dest, _ = run(scenario)
-    assert [d for _, d in dest.writes] == [b"a", b"b"]
+    dest, _ = run(Faults(), scenario)
+    assert dest.data() == b"ab"
 
 
 def test_delayed_chunks_arrive_after_their_delay_in_order():
-    async def scenario(loop, pipe, delays):
-        delays.extend([0.05, 0.05])
-        start = loop.time()
+    start = []
+
+    async def scenario(loop, pipe):
+        start.append(loop.time())
         pipe.push(b"a")
         pipe.push(b"b")
         await asyncio.sleep(0.12)
-        scenario.start = start
 
-    dest, _ = run(scenario)
-    assert [d for _, d in dest.writes] == [b"a", b"b"]
-    assert dest.writes[0][0] - scenario.start == pytest.approx(0.05, abs=0.01)
+    dest, _ = run(Faults(fault(delay=Delay(50))), scenario)
+    assert dest.data() == b"ab"
+    assert dest.writes[0][0] - start[0] == pytest.approx(0.05, abs=0.01)
 
 
-def test_a_shorter_delay_never_overtakes_a_longer_one():
-    async def scenario(loop, pipe, delays):
-        delays.extend([0.08, 0.0, 0.01])
+def test_a_chunk_never_overtakes_one_still_waiting():
+    faults = Faults(fault(delay=Delay(80)))
+
+    async def scenario(loop, pipe):
         pipe.push(b"first")
-        pipe.push(b"second")  # no delay of its own, but queued behind the first
-        pipe.push(b"third")
+        faults.set()  # the fault is removed: the next chunk has no delay of its own
+        pipe.push(b"second")
         await asyncio.sleep(0.15)
 
-    dest, _ = run(scenario)
-    assert [d for _, d in dest.writes] == [b"first", b"second", b"third"]
+    dest, _ = run(faults, scenario)
+    assert dest.data() == b"firstsecond"
+
+
+def test_a_partition_holds_bytes_until_it_heals():
+    faults = Faults(fault(partition=True))
+
+    async def scenario(loop, pipe):
+        pipe.push(b"held")
+        await asyncio.sleep(0.05)
+        assert scenario.dest.writes == []
+        faults.set()
+        pipe.refresh()
+        pipe.push(b"-after")
+
+    async def with_dest(loop, pipe):
+        scenario.dest = pipe._dest
+        await scenario(loop, pipe)
+
+    dest, _ = run(faults, with_dest)
+    assert dest.data() == b"held-after"
+
+
+def test_bandwidth_spreads_bytes_over_time():
+    async def scenario(loop, pipe):
+        scenario.start = loop.time()
+        pipe.push(b"x" * 3000)  # 3000 bytes at 10 kB/s: the last byte leaves after 0.3 s
+        await asyncio.sleep(0.45)
+
+    dest, _ = run(Faults(fault(bandwidth=Bandwidth(10_000))), scenario)
+    assert dest.data() == b"x" * 3000
+    assert len(dest.writes) >= 2  # sent in segments, not in one burst
+    assert dest.writes[-1][0] - scenario.start == pytest.approx(0.3, abs=0.03)
+
+
+def test_a_timeout_silences_the_connection_from_the_chunk_it_hits():
+    async def scenario(loop, pipe):
+        pipe.push(b"lost")
+        pipe.push(b"also-lost")
+
+    dest, silenced = run(Faults(fault(timeout=Timeout(100, 250))), scenario)
+    assert dest.writes == []
+    assert silenced == [0.25]
+
+
+def test_slow_close_delays_the_end_of_stream():
+    async def scenario(loop, pipe):
+        scenario.start = loop.time()
+        pipe.push(b"data")
+        pipe.push_eof()
+        await asyncio.sleep(0.15)
+
+    dest, _ = run(Faults(fault(slow_close=SlowClose(100))), scenario)
+    assert dest.data() == b"data"
+    assert dest.eof_at - scenario.start == pytest.approx(0.1, abs=0.02)
 
 
 def test_eof_and_close_wait_for_queued_bytes():
-    async def scenario(loop, pipe, delays):
-        delays.append(0.03)
+    async def scenario(loop, pipe):
         pipe.push(b"late")
         pipe.push_eof()
         pipe.finish()
         await asyncio.sleep(0.01)
-        assert not scenario_state(pipe)
+        assert not pipe._dest.closed
         await asyncio.sleep(0.05)
 
-    def scenario_state(pipe):
-        return pipe._dest.closed
-
-    dest, _ = run(scenario)
-    assert [d for _, d in dest.writes] == [b"late"]
-    assert dest.eof
+    dest, _ = run(Faults(fault(delay=Delay(30))), scenario)
+    assert dest.data() == b"late"
+    assert dest.eof_at is not None
     assert dest.closed
 
 
 def test_chunks_before_the_destination_exists_are_kept():
     async def main():
         loop = asyncio.get_running_loop()
-        pipe = Pipe(loop, lambda: 0.0, lambda resume: None)
+        pipe = Pipe(loop, Faults(), lambda resume: None, lambda s: None)
         pipe.push(b"early")
         dest = Recorder(loop)
         pipe.attach(dest)
         return dest
 
-    dest = asyncio.run(main())
-    assert [d for _, d in dest.writes] == [b"early"]
+    assert asyncio.run(main()).data() == b"early"
