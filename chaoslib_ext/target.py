@@ -11,6 +11,16 @@ A target file (JSON or YAML) is what ``chaosllm sandbox status --json`` prints::
 ``address`` is what clients use (through the proxy when the service has a ``link``), ``real`` the
 server behind it. An experiment names its target in ``configuration.chaosllm_target``: ``sandbox``
 (the embedded sandbox started by ``chaosllm sandbox up``) or the path of a target file.
+
+A target on Kubernetes with Chaos Mesh binds the same link names to pods instead of proxy links,
+so one experiment runs on both (see experiments/k8s/target.example.yaml)::
+
+    {"kind": "chaosllm/target", "version": 1, "name": "staging", "backend": "chaos-mesh",
+     "services": {"redis": {"address": "redis://redis.llm:6379/0",
+                            "pods": {"namespaces": ["llm"], "labelSelectors": {"app": "redis"}}}, ...},
+     "links": {"redis": {"clients": ["gateway"], "server": "redis"}, "gateway": {"server": "gateway"}},
+     "chaos_mesh": {"namespace": "llm", "allowed_namespaces": ["llm"], "kubeconfig": "~/.kube/config",
+                    "context": "staging", "inject_timeout": "60s"}}
 """
 
 from __future__ import annotations
@@ -24,10 +34,14 @@ from typing import Any
 
 import yaml
 
-from chaoslib_ext.exceptions import TargetError
+from chaoslib_ext.durations import parse_duration
+from chaoslib_ext.exceptions import SpecError, TargetError
 
 __all__ = [
+    "BACKENDS",
     "SANDBOX",
+    "ChaosMeshSettings",
+    "ClusterLink",
     "Service",
     "Target",
     "load_target",
@@ -52,12 +66,35 @@ def sandbox_state_file() -> Path:
     return state_dir() / "sandbox" / "sandbox.json"
 
 
+BACKENDS = ("proxy", "chaos-mesh")
+
+
 @dataclass(frozen=True)
 class Service:
     name: str
     address: str
     real: str
     link: str | None = None
+    pods: dict[str, Any] | None = None  # a Chaos Mesh pod selector, on a cluster target
+    process: str | None = None  # the sandbox process running it, on the sandbox
+
+
+@dataclass(frozen=True)
+class ClusterLink:
+    """A client -> server path on a cluster: the client services' pods talk to the server's pods."""
+
+    name: str
+    server: str
+    clients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChaosMeshSettings:
+    namespace: str
+    allowed_namespaces: tuple[str, ...]
+    kubeconfig: str | None = None
+    context: str | None = None
+    inject_timeout_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -66,6 +103,32 @@ class Target:
     services: dict[str, Service]
     proxy_control_url: str | None = None
     links: dict[str, dict[str, str]] = field(default_factory=dict)
+    cluster_links: dict[str, ClusterLink] = field(default_factory=dict)
+    chaos_mesh: ChaosMeshSettings | None = None
+    processes: tuple[dict[str, Any], ...] = ()
+    state_file: str | None = None  # the file this target was read from
+
+    @property
+    def backend(self) -> str:
+        """Which backend applies faults: the fault proxy (local) or Chaos Mesh (a cluster)."""
+        return "chaos-mesh" if self.chaos_mesh is not None and not self.proxy_control_url else "proxy"
+
+    def require_chaos_mesh(self) -> ChaosMeshSettings:
+        if self.chaos_mesh is None:
+            raise TargetError(f"target {self.name!r} has no chaos_mesh section: cluster faults need one")
+        return self.chaos_mesh
+
+    def cluster_link(self, link: str) -> ClusterLink:
+        if link not in self.cluster_links:
+            accepted = ", ".join(sorted(self.cluster_links)) or "none defined"
+            raise TargetError(f"target {self.name!r} has no link {link!r} (accepted: {accepted})")
+        return self.cluster_links[link]
+
+    def pods(self, service: str) -> dict[str, Any]:
+        pods = self.service(service).pods
+        if not pods:
+            raise TargetError(f"target {self.name!r}: service {service!r} has no pods selector")
+        return pods
 
     def service(self, name: str) -> Service:
         if name not in self.services:
@@ -93,13 +156,25 @@ class Target:
             "kind": TARGET_KIND,
             "version": 1,
             "name": self.name,
-            "services": {
-                s.name: {"address": s.address, "real": s.real, **({"link": s.link} if s.link else {})}
-                for s in self.services.values()
-            },
+            "backend": self.backend,
+            "services": {s.name: _service_json(s) for s in self.services.values()},
         }
         if self.proxy_control_url:
             out["proxy"] = {"control_url": self.proxy_control_url, "links": self.links}
+        if self.cluster_links:
+            out["links"] = {
+                n: {"server": cl.server, **({"clients": list(cl.clients)} if cl.clients else {})}
+                for n, cl in self.cluster_links.items()
+            }
+        if self.chaos_mesh is not None:
+            cm = self.chaos_mesh
+            out["chaos_mesh"] = {
+                "namespace": cm.namespace,
+                "allowed_namespaces": list(cm.allowed_namespaces),
+                "kubeconfig": cm.kubeconfig,
+                "context": cm.context,
+                "inject_timeout": f"{cm.inject_timeout_s:g}s",
+            }
         return out
 
     @classmethod
@@ -109,14 +184,59 @@ class Target:
             raise TargetError(f"{origin}: not a chaosllm target (expected kind: {TARGET_KIND})")
         try:
             services = {
-                name: Service(name, str(s["address"]), str(s.get("real", s["address"])), s.get("link"))
+                name: Service(
+                    name,
+                    str(s.get("address", "")),
+                    str(s.get("real", s.get("address", ""))),
+                    s.get("link"),
+                    s.get("pods"),
+                    s.get("process"),
+                )
                 for name, s in dict(raw["services"]).items()
             }
             proxy = raw.get("proxy") or {}
             links = {str(k): dict(v) for k, v in dict(proxy.get("links") or {}).items()}
-        except (KeyError, TypeError, ValueError) as exc:
-            raise TargetError(f"{origin}: malformed target: {exc}") from exc
-        return cls(str(raw.get("name", origin)), services, proxy.get("control_url"), links)
+            cluster_links = {
+                str(k): ClusterLink(str(k), str(v["server"]), tuple(str(c) for c in v.get("clients") or ()))
+                for k, v in dict(raw.get("links") or {}).items()
+            }
+            chaos_mesh = _chaos_mesh(raw["chaos_mesh"], origin) if raw.get("chaos_mesh") else None
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise TargetError(f"{origin}: malformed target: {exc!r}") from exc
+        for link in cluster_links.values():
+            for service in (link.server, *link.clients):
+                if service not in services:
+                    raise TargetError(f"{origin}: link {link.name!r} names unknown service {service!r}")
+        return cls(
+            str(raw.get("name", origin)),
+            services,
+            proxy.get("control_url"),
+            links,
+            cluster_links,
+            chaos_mesh,
+            tuple(raw.get("processes") or ()),
+            origin,
+        )
+
+
+def _service_json(s: Service) -> dict[str, Any]:
+    out: dict[str, Any] = {"address": s.address, "real": s.real}
+    for key in ("link", "pods", "process"):
+        if getattr(s, key):
+            out[key] = getattr(s, key)
+    return out
+
+
+def _chaos_mesh(raw: Mapping[str, Any], origin: str) -> ChaosMeshSettings:
+    allowed = tuple(str(n) for n in raw.get("allowed_namespaces") or ())
+    if not allowed:
+        raise TargetError(f"{origin}: chaos_mesh.allowed_namespaces is empty: list the namespaces faults may touch")
+    timeout = raw.get("inject_timeout", "60s")
+    try:
+        timeout_s = parse_duration(timeout, "chaos_mesh.inject_timeout", allow_zero=False)
+    except SpecError as exc:
+        raise TargetError(f"{origin}: {exc}") from exc
+    return ChaosMeshSettings(str(raw["namespace"]), allowed, raw.get("kubeconfig"), raw.get("context"), timeout_s)
 
 
 def load_target(ref: str) -> Target:

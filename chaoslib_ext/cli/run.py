@@ -7,32 +7,26 @@ import argparse
 import copy
 import json
 import signal
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from chaoslib_ext.cli.dryrun import dry_run
 from chaoslib_ext.cli.logs import run_logging
 from chaoslib_ext.cli.validate import checked_source, parse_vars
-from chaoslib_ext.exceptions import ChaosLLMError, SpecError
+from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.experiment.loader import Source
 from chaoslib_ext.experiment.plan import Plan
-from chaoslib_ext.experiment.variables import configuration_values, substitute
 from chaoslib_ext.faults import lifecycle
-from chaoslib_ext.faults.network.proxy import ProxyNetworkDriver
-from chaoslib_ext.faults.network.spec import NetworkFaultSpec
 from chaoslib_ext.jsonfile import read_json, write_json_atomic
 from chaoslib_ext.load.session import end_load
-from chaoslib_ext.outcome import EXIT_INVALID, EXIT_OK, decide
+from chaoslib_ext.outcome import EXIT_INVALID, decide
 from chaoslib_ext.report.markdown import write_markdown
 from chaoslib_ext.report.terminal import print_summary
 from chaoslib_ext.report.write import write_reports
-from chaoslib_ext.runcontext import RUN_DIR_KEY, TARGET_KEY, RunContext
+from chaoslib_ext.runcontext import RUN_DIR_KEY, RunContext
 from chaoslib_ext.rundir import DEFAULT_ROOT, RunDir
-from chaoslib_ext.target import SANDBOX, load_target
 
 __all__ = ["register"]
 
@@ -68,7 +62,7 @@ def _run(args: argparse.Namespace) -> int:
     if source is None:
         return EXIT_INVALID
     if args.dry_run:
-        return _dry_run(source, config_vars)
+        return dry_run(source, config_vars)
     from chaoslib import merge_vars
     from chaoslib.experiment import run_experiment
 
@@ -132,31 +126,3 @@ def _plan(source: Source) -> Plan:
         return Plan.from_experiment(source.data)
     except SpecError:
         return Plan(None, ())
-
-
-def _dry_run(source: Source, config_vars: dict[str, Any]) -> int:
-    """Print, for each fault activity, the objects it would create; nothing is touched."""
-    variables = configuration_values(source.data, config_vars)
-    target_ref = str(variables.get(TARGET_KEY) or SANDBOX)
-    try:
-        target = load_target(target_ref)
-    except ChaosLLMError as exc:
-        print(f"# target {target_ref!r} not resolved ({exc}): showing the specs only", file=sys.stderr)
-        target = None
-    documents: list[dict[str, Any]] = []
-    for block in ("method", "rollbacks"):
-        for activity in source.data.get(block) or []:
-            provider = activity.get("provider") or {}
-            if (
-                provider.get("module") != "chaoslib_ext.faults.network.actions"
-                or provider.get("func") != "network_fault"
-            ):
-                continue
-            spec = NetworkFaultSpec.parse(substitute(provider.get("arguments") or {}, variables))
-            if target is None:
-                documents.append({"activity": activity.get("name"), "spec": spec.to_json()})
-            else:
-                for obj in ProxyNetworkDriver(target, spec).plan(spec.fault_id):
-                    documents.append({"activity": activity.get("name"), **obj})
-    print(yaml.safe_dump_all(documents, sort_keys=False) if documents else "# no fault to inject", end="")
-    return EXIT_OK

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-__all__ = ["FaultDriver", "Remover"]
+from chaoslib_ext.target import Target
+
+__all__ = ["FaultDriver", "Planner", "Remover"]
 
 #: Removes a fault from its undo record; True if it was in place, False if it was already gone.
 Remover = Callable[[Mapping[str, Any]], bool]
@@ -18,6 +20,8 @@ Remover = Callable[[Mapping[str, Any]], bool]
 class FaultDriver(Protocol):
     #: The name stored in the ledger, which selects the remover when sweeping.
     name: str
+    #: What the injection measured (e.g. Chaos Mesh's time to inject); filled by ``inject``.
+    details: dict[str, Any]
 
     def target(self) -> str:
         """A human description of what the fault is applied to."""
@@ -34,3 +38,7 @@ class FaultDriver(Protocol):
     def inject(self, fault_id: str) -> float:
         """Apply the fault; returns the unix time it took effect. Raises ChaosLLMError."""
         ...
+
+
+#: Builds the driver an action would use from its arguments: (arguments, target, run id) -> (fault id, driver).
+Planner = Callable[[Mapping[str, Any], Target, str], tuple[str, FaultDriver]]

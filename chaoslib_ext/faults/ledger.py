@@ -37,6 +37,7 @@ class LedgerEntry:
     injected_at: float | None = None
     removed_at: float | None = None
     error: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def outstanding(self) -> bool:

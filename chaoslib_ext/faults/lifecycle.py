@@ -33,8 +33,10 @@ def inject(run: RunContext, driver: FaultDriver, fault_id: str, family: str, spe
         run.ledger.update(fault_id, state="failed", error=str(exc))
         run.timeline.record("fault_failed", fault=fault_id, family=family, error=str(exc))
         raise FaultInjectionError(f"fault {fault_id!r} could not be injected: {exc}") from exc
-    entry = run.ledger.update(fault_id, state="injected", injected_at=at)
-    run.timeline.record("fault_injected", at=at, fault=fault_id, family=family, target=entry.target, spec=spec)
+    entry = run.ledger.update(fault_id, state="injected", injected_at=at, details=driver.details)
+    run.timeline.record(
+        "fault_injected", at=at, fault=fault_id, family=family, target=entry.target, spec=spec, **driver.details
+    )
     log.info("fault %s injected on %s", fault_id, entry.target)
     return entry
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from chaoslib_ext.exceptions import FaultRemovalError
+from chaoslib_ext.faults.chaosmesh.driver import remove_chaos_mesh_objects
 from chaoslib_ext.faults.driver import Remover
 from chaoslib_ext.faults.network.proxy import remove_proxy_fault
 
 __all__ = ["remover"]
 
-_REMOVERS: dict[str, Remover] = {"proxy": remove_proxy_fault}
+_REMOVERS: dict[str, Remover] = {"proxy": remove_proxy_fault, "chaos-mesh": remove_chaos_mesh_objects}
 
 
 def remover(driver: str) -> Remover:

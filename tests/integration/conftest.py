@@ -110,3 +110,28 @@ def in_tmp(tmp_path, monkeypatch):
     """Run in an empty directory: whatever a command writes to the cwd stays in the test's temp dir."""
     monkeypatch.chdir(tmp_path)
     return Path(tmp_path)
+
+
+@pytest.fixture
+def kube_api():
+    """The fake Kubernetes API server (see tests/fakes), checked against Chaos Mesh's real CRDs."""
+    from tests.fakes.kube_apiserver import FakeKubeAPI
+
+    api = FakeKubeAPI()
+    api.start()
+    yield api
+    api.stop()
+
+
+@pytest.fixture
+def k8s_target(kube_api, tmp_path):
+    """The example cluster target, with its kubeconfig pointing at the fake API server."""
+    import yaml
+
+    raw = yaml.safe_load((Path(__file__).parents[2] / "experiments" / "k8s" / "target.example.yaml").read_text())
+    raw["chaos_mesh"]["kubeconfig"] = kube_api.kubeconfig(tmp_path / "kubeconfig")
+    raw["chaos_mesh"]["context"] = "fake"
+    raw["chaos_mesh"]["inject_timeout"] = "3s"
+    path = tmp_path / "k8s-target.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path

@@ -136,10 +136,10 @@ def test_an_unknown_fault_or_a_malformed_duration_exits_2_before_anything_runs(s
 def test_dry_run_prints_each_fault_and_touches_nothing(sandbox, tmp_path):
     result = chaosllm("run", str(SHORT), "--dry-run", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("---\n# activity: slow-redis\n")
     docs = list(yaml.safe_load_all(result.stdout))
     assert docs == [
         {
-            "activity": "slow-redis",
             "kind": "ProxyFault",
             "proxy": sandbox["proxy"]["control_url"],
             "link": "redis",
@@ -152,3 +152,4 @@ def test_dry_run_prints_each_fault_and_touches_nothing(sandbox, tmp_path):
         }
     ]
     assert run_dirs(tmp_path) == []
+    assert proxy_faults(sandbox["proxy"]["control_url"]) == {}

@@ -8,34 +8,53 @@ from typing import Any
 
 from chaoslib_ext.exceptions import FaultError, SpecError
 from chaoslib_ext.faults import lifecycle
-from chaoslib_ext.faults.network.proxy import ProxyNetworkDriver
+from chaoslib_ext.faults.driver import FaultDriver, Planner
+from chaoslib_ext.faults.network.backends import network_driver
 from chaoslib_ext.faults.network.spec import NetworkFaultSpec
 from chaoslib_ext.fields import Fields
 from chaoslib_ext.runcontext import RunContext
+from chaoslib_ext.target import Target
 
 __all__ = ["network_fault", "remove_network_fault"]
 
 
 def network_fault(
-    link: str,
     action: str = "delay",
-    delay: dict[str, Any] | None = None,
+    link: str | None = None,
     direction: str = "to",
     duration: str | None = None,
     name: str | None = None,
+    delay: dict[str, Any] | None = None,
+    loss: dict[str, Any] | None = None,
+    duplicate: dict[str, Any] | None = None,
+    corrupt: dict[str, Any] | None = None,
+    bandwidth: dict[str, Any] | None = None,
+    rate: dict[str, Any] | None = None,
+    slow_close: dict[str, Any] | None = None,
+    timeout: dict[str, Any] | None = None,
+    mode: str = "all",
+    value: str | None = None,
+    selector: dict[str, Any] | None = None,
+    target: dict[str, Any] | None = None,
+    externalTargets: list[str] | None = None,  # noqa: N803 - Chaos Mesh's own field name
     configuration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Inject a network fault; with a ``duration``, hold it that long and remove it before returning.
+    """Inject a network fault (Chaos Mesh NetworkChaos vocabulary, see network.spec) through the
+    target's backend; with a ``duration``, hold it that long and remove it before returning.
 
     Raises FaultInjectionError when it cannot be injected (nothing is left in place).
     """
-    given = {"link": link, "action": action, "delay": delay, "direction": direction, "duration": duration, "name": name}
-    spec = _parse(NetworkFaultSpec.parse, {k: v for k, v in given.items() if v is not None})
+    given = {k: v for k, v in locals().items() if k != "configuration" and v is not None}
+    spec = _parse(given)
     run = RunContext.from_configuration(configuration)
-    driver = ProxyNetworkDriver(run.target(), spec)
-    fault_id = run.ledger.unique_id(spec.fault_id)
+    fault_id, driver = _plan_network_fault(given, run.target(), run.run_dir.run_id, run.ledger.unique_id)
     entry = lifecycle.inject(run, driver, fault_id, "network", spec.to_json())
-    result: dict[str, Any] = {"fault": fault_id, "target": entry.target, "injected_at": entry.injected_at}
+    result: dict[str, Any] = {
+        "fault": fault_id,
+        "target": entry.target,
+        "injected_at": entry.injected_at,
+        **entry.details,
+    }
     if spec.duration_s:
         time.sleep(spec.duration_s)
         result["removed_at"] = lifecycle.remove(run, entry).removed_at
@@ -54,15 +73,23 @@ def remove_network_fault(name: str, configuration: dict[str, Any] | None = None)
     return {"fault": name, "removed_at": entry.removed_at}
 
 
-def _parse_remove(raw: Mapping[str, Any]) -> str:
-    return str(Fields(raw, ["name"]).string("name"))
-
-
-def _parse(parse: Callable[[Mapping[str, Any]], NetworkFaultSpec], raw: Mapping[str, Any]) -> NetworkFaultSpec:
+def _parse(raw: Mapping[str, Any]) -> NetworkFaultSpec:
     try:
-        return parse(raw)
+        return NetworkFaultSpec.parse(raw)
     except SpecError as exc:
         raise FaultError(f"bad network fault: {exc}") from exc
+
+
+def _plan_network_fault(
+    raw: Mapping[str, Any], target: Target, run_id: str, unique: Callable[[str], str] = str
+) -> tuple[str, FaultDriver]:
+    spec = _parse(raw)
+    fault_id = unique(spec.fault_id)
+    return fault_id, network_driver(target, spec, run_id, fault_id)
+
+
+def _parse_remove(raw: Mapping[str, Any]) -> str:
+    return str(Fields(raw, ["name"]).string("name"))
 
 
 #: How the validator checks each action's arguments before anything runs.
@@ -70,3 +97,5 @@ ARGUMENTS: dict[str, Callable[[Mapping[str, Any]], object]] = {
     "network_fault": NetworkFaultSpec.parse,
     "remove_network_fault": _parse_remove,
 }
+#: The driver each fault-injecting action would use, for ``chaosllm run --dry-run``.
+PLANNERS: dict[str, Planner] = {"network_fault": _plan_network_fault}

@@ -1,60 +1,96 @@
-"""The local backend of network faults: the fault proxy in front of each service."""
+"""The local backend of network faults: the fault proxy in front of each service.
+
+A spec's ``link`` is the proxy link; ``direction`` is the proxy's (to = client -> server). Packet
+faults become what an application over TCP sees (see chaoslib_ext.proxy.faults): ``corrupt`` is a
+loss (the kernel drops a corrupt segment and it is sent again); ``duplicate`` has no effect an
+application can see, so the local backend refuses it rather than pretend.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from chaoslib_ext.exceptions import TargetError
 from chaoslib_ext.faults.network.spec import NetworkFaultSpec
 from chaoslib_ext.proxy.client import ProxyClient
-from chaoslib_ext.proxy.faults import Delay, Direction, ProxyFault
+from chaoslib_ext.proxy.faults import Bandwidth, Delay, Direction, Loss, ProxyFault, SlowClose, Timeout
 from chaoslib_ext.target import Target
 
-__all__ = ["UNBOUNDED_TTL_S", "ProxyNetworkDriver", "remove_proxy_fault"]
+__all__ = ["FAULT_GRACE_S", "UNBOUNDED_TTL_S", "ProxyNetworkDriver", "remove_proxy_fault"]
 
-#: A fault without a duration still expires in the proxy after this long, should nothing remove it.
+#: A fault without a duration still expires after this long, should nothing remove it.
 UNBOUNDED_TTL_S = 900.0
 #: A fault with a duration expires this long after it should have been removed.
-_TTL_GRACE_S = 30.0
+FAULT_GRACE_S = 30.0
+
+
+def proxy_fault(spec: NetworkFaultSpec) -> ProxyFault:
+    """The proxy fault that emulates ``spec``; raises TargetError for what the proxy cannot emulate."""
+    if spec.duplicate is not None:
+        raise TargetError(
+            "duplicate has no effect an application over TCP can see (the kernel drops duplicate "
+            "segments): the local fault proxy cannot emulate it; use it on a Chaos Mesh target"
+        )
+    if spec.selector is not None or spec.target is not None or spec.external_targets:
+        raise TargetError(
+            "selector, target and externalTargets need a Chaos Mesh target; the local backend "
+            "applies faults to a proxy link (use link)"
+        )
+    losses = [p.percent for p in (spec.loss, spec.corrupt) if p is not None]
+    # two independent loss sources: a chunk gets through only if neither hits it
+    keep = 1.0
+    for percent in losses:
+        keep *= 1.0 - percent / 100.0
+    correlation = max([p.correlation for p in (spec.loss, spec.corrupt) if p is not None], default=0.0)
+    return ProxyFault(
+        Direction.parse(spec.direction),
+        spec.duration_s + FAULT_GRACE_S if spec.duration_s else UNBOUNDED_TTL_S,
+        delay=Delay(spec.delay.latency_s * 1000.0, spec.delay.jitter_s * 1000.0, spec.delay.correlation / 100.0)
+        if spec.delay is not None
+        else None,
+        loss=Loss((1.0 - keep) * 100.0, correlation / 100.0) if losses else None,
+        bandwidth=Bandwidth(spec.bandwidth.rate_bytes_s) if spec.bandwidth is not None else None,
+        partition=spec.action == "partition",
+        reset=spec.action == "reset",
+        slow_close=SlowClose(spec.slow_close_s * 1000.0) if spec.slow_close_s is not None else None,
+        timeout=Timeout(spec.timeout_percent, spec.timeout_close_after_s * 1000.0)
+        if spec.timeout_percent is not None
+        else None,
+    )
 
 
 class ProxyNetworkDriver:
     name = "proxy"
 
     def __init__(self, target: Target, spec: NetworkFaultSpec) -> None:
+        if spec.link is None:
+            raise TargetError("the local backend needs a link (the fault proxy's link to fault)")
+        self._link = spec.link
         self._control_url = target.require_link(spec.link)
         self._upstream = target.links[spec.link].get("upstream", "?")
-        self._spec = spec
+        self._fault = proxy_fault(spec)
+        self.details: dict[str, Any] = {}
 
     def target(self) -> str:
-        return f"proxy link {self._spec.link} (-> {self._upstream})"
-
-    def proxy_fault(self) -> ProxyFault:
-        spec = self._spec
-        ttl = spec.duration_s + _TTL_GRACE_S if spec.duration_s else UNBOUNDED_TTL_S
-        delay = None
-        if spec.delay is not None:
-            delay = Delay(
-                spec.delay.latency_s * 1000.0, spec.delay.jitter_s * 1000.0, spec.delay.correlation_pct / 100.0
-            )
-        return ProxyFault(Direction.parse(spec.direction), ttl, delay=delay)
+        return f"proxy link {self._link} (-> {self._upstream})"
 
     def plan(self, fault_id: str) -> list[dict[str, Any]]:
         return [
             {
                 "kind": "ProxyFault",
                 "proxy": self._control_url,
-                "link": self._spec.link,
+                "link": self._link,
                 "name": fault_id,
-                "fault": self.proxy_fault().to_json(),
+                "fault": self._fault.to_json(),
             }
         ]
 
     def undo(self, fault_id: str) -> dict[str, Any]:
-        return {"control_url": self._control_url, "link": self._spec.link, "fault": fault_id}
+        return {"control_url": self._control_url, "link": self._link, "fault": fault_id}
 
     def inject(self, fault_id: str) -> float:
-        return ProxyClient(self._control_url).set_fault(self._spec.link, fault_id, self.proxy_fault())
+        return ProxyClient(self._control_url).set_fault(self._link, fault_id, self._fault)
 
 
 def remove_proxy_fault(undo: Mapping[str, Any]) -> bool:

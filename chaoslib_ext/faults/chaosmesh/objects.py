@@ -1,0 +1,113 @@
+"""Chaos Mesh objects as data: names, labels, durations, the namespace allowlist, and their status."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from chaoslib_ext.durations import format_duration
+from chaoslib_ext.exceptions import TargetError
+
+__all__ = [
+    "API_VERSION",
+    "GROUP",
+    "PLURALS",
+    "VERSION",
+    "chaos_duration",
+    "check_namespaces",
+    "describe_status",
+    "injected",
+    "labels",
+    "object_name",
+]
+
+GROUP = "chaos-mesh.org"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+PLURALS = {"NetworkChaos": "networkchaos", "PodChaos": "podchaos"}
+MANAGED_BY = "chaoslib-ext"
+#: Chaos Mesh removes a fault by itself this long after the run should have: the dead-man switch.
+DURATION_GRACE_S = 30.0
+UNBOUNDED_DURATION_S = 900.0
+
+
+def _dns_label(text: str, limit: int) -> str:
+    cleaned = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
+    return cleaned[:limit].rstrip("-") or "x"
+
+
+def object_name(fault_id: str, run_id: str, part: str | None = None) -> str:
+    """A DNS-1123 name unique to this run and fault: ``<fault>-<8 hex of the run id>[-<part>]``."""
+    run_hash = hashlib.sha1(run_id.encode()).hexdigest()[:8]
+    tail = f"-{run_hash}" + (f"-{_dns_label(part, 20)}" if part else "")
+    return _dns_label(fault_id, 63 - len(tail)) + tail
+
+
+def _label_value(text: str) -> str:
+    value = re.sub(r"[^A-Za-z0-9_.-]+", "-", text)[:63]
+    return value.strip("-_.") or "x"
+
+
+def labels(run_id: str, fault_id: str) -> dict[str, str]:
+    """Every object is labelled with the run and fault it belongs to, so a cleanup can find it."""
+    return {
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        "chaosllm.io/run": _label_value(run_id),
+        "chaosllm.io/fault": _label_value(fault_id),
+    }
+
+
+def chaos_duration(duration_s: float | None) -> str:
+    """Always a duration: the fault's own plus a grace, or a bound for faults removed by hand."""
+    return format_duration((duration_s + DURATION_GRACE_S) if duration_s else UNBOUNDED_DURATION_S)
+
+
+def _selector_namespaces(selector: Mapping[str, Any] | None, default: str) -> list[str]:
+    if not selector:
+        return []
+    names = list(selector.get("namespaces") or []) + list((selector.get("pods") or {}).keys())
+    return names or [default]  # Chaos Mesh defaults a selector to the object's namespace
+
+
+def check_namespaces(manifest: Mapping[str, Any], allowed: Iterable[str]) -> None:
+    """Raise TargetError unless the object and every pod it selects are in an allowed namespace."""
+    allowed = set(allowed)
+    namespace = manifest["metadata"]["namespace"]
+    spec = manifest["spec"]
+    touched = [
+        namespace,
+        *_selector_namespaces(spec.get("selector"), namespace),
+        *_selector_namespaces((spec.get("target") or {}).get("selector"), namespace),
+    ]
+    outside = sorted({n for n in touched if n not in allowed})
+    if outside:
+        raise TargetError(
+            f"{manifest['kind']} {manifest['metadata']['name']} would touch namespace "
+            f"{', '.join(repr(n) for n in outside)} outside chaos_mesh.allowed_namespaces "
+            f"(accepted: {', '.join(sorted(allowed))})"
+        )
+
+
+def injected(obj: Mapping[str, Any] | None) -> bool:
+    """True once Chaos Mesh reports every selected container injected."""
+    status = (obj or {}).get("status") or {}
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "AllInjected" and condition.get("status") == "True":
+            return True
+    records = (status.get("experiment") or {}).get("containerRecords") or []
+    return bool(records) and all(r.get("phase") == "Injected" for r in records)
+
+
+def describe_status(obj: Mapping[str, Any] | None) -> str:
+    """The status as an operator would want it quoted: conditions and each record's phase."""
+    status = (obj or {}).get("status") or {}
+    conditions = ", ".join(
+        f"{c.get('type')}={c.get('status')}" + (f" ({c['reason']})" if c.get("reason") else "")
+        for c in status.get("conditions") or []
+    )
+    records = ", ".join(
+        f"{r.get('id')}: {r.get('phase')}" for r in (status.get("experiment") or {}).get("containerRecords") or []
+    )
+    return f"conditions [{conditions or 'none'}]; records [{records or 'none'}]"

@@ -1,0 +1,204 @@
+"""A fake Kubernetes API server for Chaos Mesh objects, checked against the real CRD schemas.
+
+No API server can run here (no container runtime, no kube-apiserver package), so the Chaos Mesh driver
+is tested against this: the official ``kubernetes`` client talks HTTP to it exactly as to a cluster.
+It rejects what the real API server would reject given Chaos Mesh's CRDs (the openAPIV3Schema, DNS-1123
+names, duplicates), and plays Chaos Mesh's controller: after ``inject_after_s`` every created object
+gets Injected records and an AllInjected condition (or, with ``select_nothing``, a Selected=False
+condition and no record); a deleted object disappears after ``delete_after_s`` (its finalizer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+import time
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from tests.crds import kinds_by_plural, schema_errors
+
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_PREFIX = "/apis/{group}/{version}/namespaces/{namespace}/{plural}"
+
+
+class FakeKubeAPI:
+    def __init__(self, inject_after_s: float = 0.2, delete_after_s: float = 0.2) -> None:
+        self.inject_after_s = inject_after_s
+        self.delete_after_s = delete_after_s
+        self.select_nothing = False
+        self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.created: list[dict[str, Any]] = []  # every accepted create, in order
+        self.rejected: list[str] = []
+        self._kinds = kinds_by_plural()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> str:
+        ready = threading.Event()
+
+        def serve() -> None:
+            self._loop = asyncio.new_event_loop()
+            self._loop.run_until_complete(self._start())
+            ready.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=serve, daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self.url
+
+    async def _start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/version", self._version)
+        app.router.add_post(_PREFIX, self._create)
+        app.router.add_get(_PREFIX, self._list)
+        app.router.add_get(_PREFIX + "/{name}", self._get)
+        app.router.add_delete(_PREFIX + "/{name}", self._delete)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        assert self._loop is not None
+        assert self._thread is not None
+        future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)  # type: ignore[union-attr]
+        future.result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    def kubeconfig(self, path) -> str:
+        path.write_text(
+            "apiVersion: v1\nkind: Config\n"
+            f"clusters: [{{name: fake, cluster: {{server: '{self.url}'}}}}]\n"
+            "users: [{name: fake, user: {token: fake-token}}]\n"
+            "contexts: [{name: fake, context: {cluster: fake, user: fake}}]\n"
+            "current-context: fake\n"
+        )
+        return str(path)
+
+    def live(self, kind: str | None = None) -> list[dict[str, Any]]:
+        return [o for o in self.objects.values() if kind is None or o["kind"] == kind]
+
+    # -- handlers ----------------------------------------------------------------------------
+    async def _version(self, request: web.Request) -> web.Response:
+        return web.json_response({"major": "1", "minor": "30", "gitVersion": "v1.30.0-fake"})
+
+    def _kind(self, request: web.Request) -> str | None:
+        return self._kinds.get(request.match_info["plural"])
+
+    async def _create(self, request: web.Request) -> web.Response:
+        kind = self._kind(request)
+        if kind is None:
+            return _status(404, "NotFound", f"the server could not find the resource {request.match_info['plural']}")
+        body = await request.json()
+        namespace = request.match_info["namespace"]
+        meta = body.setdefault("metadata", {})
+        problems = schema_errors(body)
+        if body.get("kind") != kind:
+            problems.append(f"kind {body.get('kind')!r} does not match resource {kind}")
+        name = meta.get("name", "")
+        if not _NAME.match(name) or len(name) > 253:
+            problems.append(f"metadata.name: Invalid value: {name!r}: a lowercase RFC 1123 subdomain")
+        if meta.setdefault("namespace", namespace) != namespace:
+            problems.append("metadata.namespace: does not match the namespace of the request")
+        if problems:
+            self.rejected.append("; ".join(problems))
+            return _status(422, "Invalid", f"{kind}.chaos-mesh.org {name!r} is invalid: {'; '.join(problems)}")
+        key = (request.match_info["plural"], namespace, name)
+        if key in self.objects:
+            return _status(409, "AlreadyExists", f"{request.match_info['plural']} {name!r} already exists")
+        meta.update(
+            {
+                "uid": str(uuid.uuid4()),
+                "resourceVersion": "1",
+                "creationTimestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+        )
+        self.objects[key] = body
+        self.created.append(body)
+        asyncio.get_running_loop().call_later(self.inject_after_s, self._inject, key)
+        return web.json_response(body, status=201)
+
+    def _inject(self, key: tuple[str, str, str]) -> None:
+        obj = self.objects.get(key)
+        if obj is None or obj["metadata"].get("deletionTimestamp"):
+            return
+        if self.select_nothing:
+            obj["status"] = {
+                "conditions": [
+                    {"type": "Selected", "status": "False", "reason": "NoPodSelected"},
+                    {"type": "AllInjected", "status": "False"},
+                ],
+                "experiment": {"desiredPhase": "Run"},
+            }
+            return
+        records = [
+            {
+                "id": f"{key[1]}/pod-{i}",
+                "phase": "Injected",
+                "selectorKey": ".",
+                "injectedCount": 1,
+                "recoveredCount": 0,
+            }
+            for i in range(2)
+        ]
+        obj["status"] = {
+            "conditions": [{"type": "Selected", "status": "True"}, {"type": "AllInjected", "status": "True"}],
+            "experiment": {"desiredPhase": "Run", "containerRecords": records},
+        }
+
+    async def _get(self, request: web.Request) -> web.Response:
+        key = (request.match_info["plural"], request.match_info["namespace"], request.match_info["name"])
+        if key not in self.objects:
+            return _status(404, "NotFound", f"{key[0]} {key[2]!r} not found")
+        return web.json_response(self.objects[key])
+
+    async def _list(self, request: web.Request) -> web.Response:
+        wanted = dict(p.split("=", 1) for p in request.query.get("labelSelector", "").split(",") if "=" in p)
+        items = [
+            o
+            for (plural, ns, _), o in self.objects.items()
+            if plural == request.match_info["plural"]
+            and ns == request.match_info["namespace"]
+            and all(o["metadata"].get("labels", {}).get(k) == v for k, v in wanted.items())
+        ]
+        return web.json_response(
+            {"kind": f"{self._kind(request)}List", "apiVersion": "chaos-mesh.org/v1alpha1", "items": items}
+        )
+
+    async def _delete(self, request: web.Request) -> web.Response:
+        key = (request.match_info["plural"], request.match_info["namespace"], request.match_info["name"])
+        obj = self.objects.get(key)
+        if obj is None:
+            return _status(404, "NotFound", f"{key[0]} {key[2]!r} not found")
+        obj["metadata"]["deletionTimestamp"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        asyncio.get_running_loop().call_later(self.delete_after_s, self.objects.pop, key, None)
+        return web.json_response(
+            {"kind": "Status", "apiVersion": "v1", "status": "Success", "details": {"name": key[2]}}
+        )
+
+
+def _status(code: int, reason: str, message: str) -> web.Response:
+    return web.json_response(
+        {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": message,
+            "reason": reason,
+            "code": code,
+        },
+        status=code,
+    )

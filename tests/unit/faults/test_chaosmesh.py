@@ -1,0 +1,143 @@
+"""NetworkChaos objects from portable fault specs: the link bindings, the dead-man switch, the
+namespace allowlist, and validity against Chaos Mesh's real CRD schemas."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from chaoslib_ext.exceptions import TargetError
+from chaoslib_ext.faults.chaosmesh.driver import ChaosMeshDriver
+from chaoslib_ext.faults.chaosmesh.network import network_chaos_objects
+from chaoslib_ext.faults.chaosmesh.objects import check_namespaces, describe_status, injected, object_name
+from chaoslib_ext.faults.network.spec import NetworkFaultSpec
+from chaoslib_ext.target import Target
+from tests.crds import schema_errors
+
+EXAMPLE = Path(__file__).parents[3] / "experiments" / "k8s" / "target.example.yaml"
+
+
+def target():
+    return Target.from_json(yaml.safe_load(EXAMPLE.read_text()), str(EXAMPLE))
+
+
+def build(raw, fault_id="f"):
+    t = target()
+    return network_chaos_objects(NetworkFaultSpec.parse(raw), t, t.chaos_mesh, "20261122T000000Z-x-abcd", fault_id)
+
+
+def test_a_link_with_a_client_becomes_client_pods_towards_server_pods():
+    [obj] = build({"link": "redis", "action": "delay", "delay": {"latency": "200ms"}, "duration": "20s"})
+    spec = obj["spec"]
+    assert spec["selector"] == {"namespaces": ["llm"], "labelSelectors": {"app.kubernetes.io/name": "gateway"}}
+    assert spec["target"] == {
+        "mode": "all",
+        "selector": {"namespaces": ["llm"], "labelSelectors": {"app.kubernetes.io/name": "redis"}},
+    }
+    assert spec["direction"] == "to"
+    assert spec["delay"] == {"latency": "200ms", "jitter": "0ms", "correlation": "0"}
+    assert spec["duration"] == "50s"  # 20 s + 30 s grace: Chaos Mesh removes it even if we die
+    assert obj["metadata"]["labels"]["chaosllm.io/run"] == "20261122T000000Z-x-abcd"
+    assert schema_errors(obj) == []
+
+
+def test_a_link_with_two_clients_makes_one_object_per_client():
+    objs = build({"link": "kafka", "action": "bandwidth", "bandwidth": {"rate": "50kbps"}})
+    assert [o["metadata"]["name"].rsplit("-", 1)[1] for o in objs] == ["gateway", "worker"]
+    assert objs[0]["spec"]["bandwidth"] == {"rate": "50kbps", "limit": 20971520, "buffer": 10000}
+    assert objs[0]["spec"]["duration"] == "15m"  # no duration of its own: bounded anyway
+    assert all(schema_errors(o) == [] for o in objs)
+
+
+def test_a_link_without_clients_can_only_fault_what_the_server_sends():
+    [obj] = build({"link": "gateway", "action": "delay", "delay": {"latency": "1s"}, "direction": "from"})
+    assert obj["spec"]["direction"] == "to"
+    assert "target" not in obj["spec"]
+    with pytest.raises(TargetError, match="has no client pods"):
+        build({"link": "gateway", "action": "delay", "delay": {"latency": "1s"}, "direction": "to"})
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {
+            "link": "redis",
+            "action": "netem",
+            "delay": {"latency": "10ms"},
+            "loss": {"loss": "5"},
+            "rate": {"rate": "1mbps"},
+        },
+        {"link": "redis", "action": "partition", "direction": "both"},
+        {"link": "redis", "action": "corrupt", "corrupt": {"corrupt": "3", "correlation": "25"}},
+        {"link": "redis", "action": "duplicate", "duplicate": {"duplicate": "3"}, "mode": "fixed-percent", "value": 50},
+        {
+            "selector": {"namespaces": ["llm"], "labelSelectors": {"app": "x"}},
+            "action": "loss",
+            "loss": {"loss": "15"},
+            "externalTargets": ["10.0.0.1"],
+            "mode": "fixed",
+            "value": "1",
+        },
+    ],
+)
+def test_every_action_validates_against_the_crd(raw):
+    for obj in build(raw):
+        assert schema_errors(obj) == []
+
+
+def test_the_crd_check_itself_catches_broken_manifests():
+    [obj] = build({"link": "redis", "action": "delay", "delay": {"latency": "200ms"}})
+    del obj["spec"]["mode"]
+    obj["spec"]["delay"]["latency"] = "1m30s"  # the CRD allows one number and one unit
+    errors = schema_errors(obj)
+    assert any("'mode' is a required property" in e for e in errors)
+    assert any("does not match" in e for e in errors)
+
+
+def test_local_only_actions_are_refused_on_a_cluster():
+    with pytest.raises(TargetError, match="exists only on the local fault proxy"):
+        build({"link": "redis", "action": "reset"})
+
+
+def test_an_unknown_link_names_the_accepted_ones():
+    with pytest.raises(TargetError, match=r"no link 'dns' \(accepted: gateway, kafka, redis\)"):
+        build({"link": "dns", "action": "delay", "delay": {"latency": "1s"}})
+
+
+def test_namespaces_outside_the_allowlist_are_refused_before_anything_is_created():
+    [obj] = build(
+        {
+            "selector": {"namespaces": ["kube-system"], "labelSelectors": {"k8s-app": "kube-dns"}},
+            "action": "delay",
+            "delay": {"latency": "1s"},
+        }
+    )
+    with pytest.raises(TargetError, match=r"namespace 'kube-system' outside chaos_mesh.allowed_namespaces"):
+        check_namespaces(obj, ["llm"])
+    with pytest.raises(TargetError, match="kube-system"):
+        ChaosMeshDriver(target().chaos_mesh, [obj], "x")
+
+
+def test_a_selector_without_namespaces_means_the_objects_own():
+    [obj] = build({"selector": {"labelSelectors": {"app": "x"}}, "action": "delay", "delay": {"latency": "1s"}})
+    check_namespaces(obj, ["llm"])  # the object lives in llm: allowed
+    with pytest.raises(TargetError):
+        check_namespaces(obj, ["other"])
+
+
+def test_names_are_dns_labels_unique_per_run():
+    a = object_name("Slow_Redis!", "run-1")
+    assert a == object_name("Slow_Redis!", "run-1")
+    assert a != object_name("Slow_Redis!", "run-2")
+    assert len(object_name("x" * 100, "run", "worker")) <= 63
+    assert a.startswith("slow-redis-")
+
+
+def test_injected_reads_conditions_or_records():
+    assert injected({"status": {"conditions": [{"type": "AllInjected", "status": "True"}]}})
+    records = {
+        "experiment": {"containerRecords": [{"id": "a", "phase": "Injected"}, {"id": "b", "phase": "Not Injected"}]}
+    }
+    assert not injected({"status": records})
+    assert "b: Not Injected" in describe_status({"status": records})
+    assert not injected(None)
