@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -13,6 +15,7 @@ from chaoslib_ext.exceptions import ChaosLLMError
 from chaoslib_ext.experiment.loader import Source
 from chaoslib_ext.experiment.validate import ACTIVITY_MODULES
 from chaoslib_ext.experiment.variables import configuration_values, substitute
+from chaoslib_ext.faults.driver import PlanContext
 from chaoslib_ext.outcome import EXIT_INVALID, EXIT_OK
 from chaoslib_ext.runcontext import TARGET_KEY
 from chaoslib_ext.target import SANDBOX, Target, load_target
@@ -45,7 +48,7 @@ def dry_run(source: Source, config_vars: dict[str, Any]) -> int:
                 out.append(_document(activity, {"fault": arguments}))
                 continue
             try:
-                fault_id, driver = planner(arguments, target, _DRY_RUN_ID)
+                fault_id, driver = planner(arguments, target, PlanContext(_DRY_RUN_ID, Path(tempfile.gettempdir())))
             except ChaosLLMError as exc:
                 print(f"chaosllm run --dry-run: activity {activity.get('name')!r}: {exc}", file=sys.stderr)
                 return EXIT_INVALID

@@ -30,6 +30,8 @@ CONTROL_MODULE = "chaoslib_ext.controls.run"
 ACTIVITY_MODULES = (
     "chaoslib_ext.faults.actions",
     "chaoslib_ext.faults.network.actions",
+    "chaoslib_ext.faults.redis.actions",
+    "chaoslib_ext.faults.redis.probes",
     "chaoslib_ext.load.actions",
     "chaoslib_ext.load.probes",
 )

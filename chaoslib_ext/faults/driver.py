@@ -7,11 +7,13 @@ typed spec, what the injection would create (for ``--dry-run``), and how to undo
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from chaoslib_ext.target import Target
 
-__all__ = ["FaultDriver", "Planner", "Remover"]
+__all__ = ["FaultDriver", "PlanContext", "Planner", "Remover"]
 
 #: Removes a fault from its undo record; True if it was in place, False if it was already gone.
 Remover = Callable[[Mapping[str, Any]], bool]
@@ -40,5 +42,14 @@ class FaultDriver(Protocol):
         ...
 
 
-#: Builds the driver an action would use from its arguments: (arguments, target, run id) -> (fault id, driver).
-Planner = Callable[[Mapping[str, Any], Target, str], tuple[str, FaultDriver]]
+@dataclass(frozen=True)
+class PlanContext:
+    """What building a driver needs besides the arguments and the target."""
+
+    run_id: str
+    state_dir: Path  # where a driver keeps files its undo refers to (e.g. a helper process's record)
+    unique: Callable[[str], str] = field(default=lambda name: name)  # makes a fault id unique in the run
+
+
+#: Builds the driver an action would use from its arguments: (arguments, target, context) -> (fault id, driver).
+Planner = Callable[[Mapping[str, Any], Target, PlanContext], tuple[str, FaultDriver]]

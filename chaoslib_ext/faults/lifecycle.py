@@ -12,12 +12,12 @@ import time
 from typing import Any
 
 from chaoslib_ext.exceptions import ChaosLLMError, FaultInjectionError, FaultRemovalError
-from chaoslib_ext.faults.driver import FaultDriver
+from chaoslib_ext.faults.driver import FaultDriver, PlanContext
 from chaoslib_ext.faults.ledger import LedgerEntry
 from chaoslib_ext.faults.removers import remover
 from chaoslib_ext.runcontext import RunContext
 
-__all__ = ["inject", "remove", "sweep"]
+__all__ = ["apply", "inject", "plan_context", "remove", "sweep"]
 
 log = logging.getLogger("chaoslib_ext.faults")
 
@@ -39,6 +39,31 @@ def inject(run: RunContext, driver: FaultDriver, fault_id: str, family: str, spe
     )
     log.info("fault %s injected on %s", fault_id, entry.target)
     return entry
+
+
+def plan_context(run: RunContext) -> PlanContext:
+    """Planning inside a run: ids unique in its ledger, driver files in ``<run>/faults``."""
+    state_dir = run.run_dir.path / "faults"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    return PlanContext(run.run_dir.run_id, state_dir, run.ledger.unique_id)
+
+
+def apply(
+    run: RunContext, driver: FaultDriver, fault_id: str, family: str, spec: dict[str, Any], hold_s: float | None
+) -> dict[str, Any]:
+    """Inject; with ``hold_s``, keep the fault that long and remove it (0: at once, for faults that are
+    a single blow, like killing connections). What an action returns."""
+    entry = inject(run, driver, fault_id, family, spec)
+    result: dict[str, Any] = {
+        "fault": fault_id,
+        "target": entry.target,
+        "injected_at": entry.injected_at,
+        **entry.details,
+    }
+    if hold_s is not None:
+        time.sleep(hold_s)
+        result["removed_at"] = remove(run, entry).removed_at
+    return result
 
 
 def _undo_quietly(entry: LedgerEntry) -> None:

@@ -6,10 +6,15 @@ from chaoslib_ext.exceptions import FaultRemovalError
 from chaoslib_ext.faults.chaosmesh.driver import remove_chaos_mesh_objects
 from chaoslib_ext.faults.driver import Remover
 from chaoslib_ext.faults.network.proxy import remove_proxy_fault
+from chaoslib_ext.faults.redis.driver import remove_redis_fault
 
 __all__ = ["remover"]
 
-_REMOVERS: dict[str, Remover] = {"proxy": remove_proxy_fault, "chaos-mesh": remove_chaos_mesh_objects}
+_REMOVERS: dict[str, Remover] = {
+    "proxy": remove_proxy_fault,
+    "chaos-mesh": remove_chaos_mesh_objects,
+    "redis": remove_redis_fault,
+}
 
 
 def remover(driver: str) -> Remover:

@@ -1,6 +1,6 @@
 """``chaosllm sandbox up|down|status``: a real LLM-serving stack on loopback, on free ports.
 
-    client ──▶ proxy:gateway ──▶ gateway ──▶ proxy:redis ──▶ Redis (valkey)
+    client ──▶ proxy:gateway ──▶ gateway ──▶ proxy:redis ──▶ Redis (valkey) ──▶ its replica
                                     │  ▲
                                     ▼  │ tokens
                                proxy:kafka ──▶ Tansu (Kafka protocol) ◀── proxy:kafka ◀──▶ worker
@@ -38,7 +38,7 @@ __all__ = ["SandboxRunningError", "ServiceStartError", "down", "status", "up"]
 
 HOST = "127.0.0.1"
 #: Stop order: clients before the servers they hold connections to (Tansu exits slowly while a client is on).
-_STOP_ORDER = ("gateway", "worker", "proxy", "tansu", "redis")
+_STOP_ORDER = ("gateway", "worker", "proxy", "tansu", "redis-replica", "redis")
 
 
 class SandboxRunningError(RuntimeError):
@@ -68,17 +68,16 @@ def up(state_file: Path | None = None, seed: int | None = None) -> dict[str, Any
 
 
 def _start_all(home: Path, started: list[ProcessRecord], seed: int | None) -> dict[str, Any]:
-    redis_port, kafka_port, gateway_port = free_port(), free_port(), free_port()
+    redis_port, replica_port, kafka_port, gateway_port = free_port(), free_port(), free_port(), free_port()
     py = sys.executable
 
-    redis_rec = spawn_detached(
-        "redis",
-        [
+    def redis_argv(port: int, *extra: str) -> list[str]:
+        return [
             str(binaries.redis_server()),
             "--bind",
             HOST,
             "--port",
-            str(redis_port),
+            str(port),
             "--save",
             "",
             "--appendonly",
@@ -91,11 +90,17 @@ def _start_all(home: Path, started: list[ProcessRecord], seed: int | None) -> di
             "no",
             "--logfile",
             "",
-        ],
-        home / "redis.log",
-    )
+            *extra,
+        ]
+
+    redis_rec = spawn_detached("redis", redis_argv(redis_port), home / "redis.log")
     started.append(redis_rec)
     wait_for(redis_rec, "PING reply", lambda: _redis_ping(redis_port), 20)
+    replica_rec = spawn_detached(
+        "redis-replica", redis_argv(replica_port, "--replicaof", HOST, str(redis_port)), home / "redis-replica.log"
+    )
+    started.append(replica_rec)
+    wait_for(replica_rec, "replication link up", lambda: _replication_up(replica_port), 20)
 
     proxy_rec = spawn_detached(
         "proxy",
@@ -185,9 +190,16 @@ def _start_all(home: Path, started: list[ProcessRecord], seed: int | None) -> di
     target = Target(
         name="sandbox",
         services={
-            "gateway": Service("gateway", gateway_url, f"http://{HOST}:{gateway_port}", "gateway"),
-            "redis": Service("redis", redis_via_proxy, f"redis://{HOST}:{redis_port}/0", "redis"),
-            "kafka": Service("kafka", kafka_via_proxy, f"{HOST}:{kafka_port}", "kafka"),
+            "gateway": Service("gateway", gateway_url, f"http://{HOST}:{gateway_port}", "gateway", process="gateway"),
+            "redis": Service("redis", redis_via_proxy, f"redis://{HOST}:{redis_port}/0", "redis", process="redis"),
+            "redis-replica": Service(
+                "redis-replica",
+                f"redis://{HOST}:{replica_port}/0",
+                f"redis://{HOST}:{replica_port}/0",
+                process="redis-replica",
+            ),
+            "kafka": Service("kafka", kafka_via_proxy, f"{HOST}:{kafka_port}", "kafka", process="tansu"),
+            "worker": Service("worker", "", "", process="worker"),
         },
         proxy_control_url=proxy["control_url"],
         links=links,
@@ -200,6 +212,17 @@ def _redis_ping(port: int) -> bool | None:
         client = redis.Redis(host=HOST, port=port, socket_timeout=0.5, socket_connect_timeout=0.5)
         try:
             return bool(client.ping()) or None
+        finally:
+            client.close()
+    except redis.RedisError:
+        return None
+
+
+def _replication_up(port: int) -> bool | None:
+    try:
+        client = redis.Redis(host=HOST, port=port, socket_timeout=0.5, socket_connect_timeout=0.5)
+        try:
+            return client.info("replication").get("master_link_status") == "up" or None
         finally:
             client.close()
     except redis.RedisError:

@@ -135,3 +135,110 @@ def k8s_target(kube_api, tmp_path):
     path = tmp_path / "k8s-target.yaml"
     path.write_text(yaml.safe_dump(raw))
     return path
+
+
+@pytest.fixture(scope="module")
+def redis_pair(tmp_path_factory):
+    """A real Redis primary and its replica, and a fault proxy link ``redis`` in front of the primary,
+    described by a target file, all on free loopback ports."""
+    import yaml
+
+    from chaoslib_ext.processes import spawn_detached
+    from chaoslib_ext.processes import stop as stop_process
+    from chaoslib_ext.sandbox import binaries
+    from chaoslib_ext.sandbox.readiness import free_port, wait_for
+
+    home = tmp_path_factory.mktemp("redis-pair")
+    server = str(binaries.redis_server())
+    primary, replica = free_port(), free_port()
+    started = []
+
+    def start(name, port, *extra):
+        record = spawn_detached(
+            name,
+            [
+                server,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--enable-debug-command",
+                "local",
+                "--dir",
+                str(home),
+                *extra,
+            ],
+            home / f"{name}.log",
+        )
+        started.append(record)
+        return record
+
+    try:
+        start("primary", primary)
+        rep = start("replica", replica, "--replicaof", "127.0.0.1", str(primary))
+        wait_for(rep, "replication link up", lambda: _replication_up(replica), 20)
+        with (home / "proxy.log").open("w") as log:
+            ready = home / "proxy.ready"
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "chaoslib_ext.proxy",
+                    "--link",
+                    f"redis=127.0.0.1:{primary}",
+                    "--ready-file",
+                    str(ready),
+                ],
+                stdout=log,
+                stderr=log,
+            )
+            try:
+                info = wait_ready_file(proc, ready)
+                target = {
+                    "kind": "chaosllm/target",
+                    "version": 1,
+                    "name": "redis-pair",
+                    "services": {
+                        "redis": {
+                            "address": f"redis://{info['links']['redis']['listen']}/0",
+                            "real": f"redis://127.0.0.1:{primary}/0",
+                            "link": "redis",
+                        },
+                        "redis-replica": {
+                            "address": f"redis://127.0.0.1:{replica}/0",
+                            "real": f"redis://127.0.0.1:{replica}/0",
+                        },
+                    },
+                    "proxy": {"control_url": info["control_url"], "links": info["links"]},
+                }
+                path = home / "target.json"
+                path.write_text(json.dumps(target))
+                yield {
+                    "target": path,
+                    "primary": f"redis://127.0.0.1:{primary}/0",
+                    "replica": f"redis://127.0.0.1:{replica}/0",
+                    "via_proxy": target["services"]["redis"]["address"],
+                    "control_url": info["control_url"],
+                }
+            finally:
+                stop(proc)
+    finally:
+        for record in reversed(started):
+            stop_process(record, grace_s=5)
+        del yaml
+
+
+def _replication_up(port):
+    import redis
+
+    try:
+        client = redis.Redis(port=port, socket_timeout=0.5)
+        up = client.info("replication").get("master_link_status") == "up"
+        client.close()
+        return True if up else None
+    except redis.RedisError:
+        return None

@@ -46,9 +46,11 @@ def median_ttft(url: str, n: int = 8) -> float:
 
 def test_status_lists_every_service_behind_the_proxy(sandbox):
     services = sandbox["services"]
-    assert set(services) == {"gateway", "redis", "kafka"}
+    assert set(services) == {"gateway", "redis", "redis-replica", "kafka", "worker"}
     links = sandbox["proxy"]["links"]
-    for name, svc in services.items():
+    assert set(links) == {"gateway", "redis", "kafka"}
+    for name in links:
+        svc = services[name]
         assert svc["link"] == name
         assert svc["address"].split("//")[-1].split("/")[0] == links[name]["listen"]
         assert svc["real"].split("//")[-1].split("/")[0] == links[name]["upstream"]
@@ -105,7 +107,7 @@ def test_redis_and_kafka_are_on_every_request_path(sandbox, link):
     client = ProxyClient(sandbox["proxy"]["control_url"])
     url = gateway(sandbox)
     before = median_ttft(url)
-    client.set_fault(link, "probe", ProxyFault(Direction.TO, Delay(100), ttl_s=30))
+    client.set_fault(link, "probe", ProxyFault(Direction.TO, 30, delay=Delay(100)))
     try:
         during = median_ttft(url)
     finally:
@@ -128,7 +130,7 @@ def test_up_and_down_leave_no_process_port_or_file(tmp_path):
     ports = [int(a.rsplit(":", 1)[1]) for link in state["proxy"]["links"].values() for a in link.values()]
     down = chaosllm("sandbox", "down", env=env, timeout=120)
     assert down.returncode == 0
-    assert "stopped: gateway, worker, proxy, tansu, redis" in down.stdout
+    assert "stopped: gateway, worker, proxy, tansu, redis-replica, redis" in down.stdout
     assert not any(pid_alive(p) for p in pids)
     assert not (tmp_path / "state").exists()
     import socket

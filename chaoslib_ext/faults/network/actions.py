@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from chaoslib_ext.exceptions import FaultError, SpecError
 from chaoslib_ext.faults import lifecycle
-from chaoslib_ext.faults.driver import FaultDriver, Planner
+from chaoslib_ext.faults.driver import FaultDriver, PlanContext, Planner
 from chaoslib_ext.faults.network.backends import network_driver
 from chaoslib_ext.faults.network.spec import NetworkFaultSpec
 from chaoslib_ext.fields import Fields
@@ -47,18 +46,8 @@ def network_fault(
     given = {k: v for k, v in locals().items() if k != "configuration" and v is not None}
     spec = _parse(given)
     run = RunContext.from_configuration(configuration)
-    fault_id, driver = _plan_network_fault(given, run.target(), run.run_dir.run_id, run.ledger.unique_id)
-    entry = lifecycle.inject(run, driver, fault_id, "network", spec.to_json())
-    result: dict[str, Any] = {
-        "fault": fault_id,
-        "target": entry.target,
-        "injected_at": entry.injected_at,
-        **entry.details,
-    }
-    if spec.duration_s:
-        time.sleep(spec.duration_s)
-        result["removed_at"] = lifecycle.remove(run, entry).removed_at
-    return result
+    fault_id, driver = _plan_network_fault(given, run.target(), lifecycle.plan_context(run))
+    return lifecycle.apply(run, driver, fault_id, "network", spec.to_json(), spec.duration_s)
 
 
 def remove_network_fault(name: str, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -80,12 +69,10 @@ def _parse(raw: Mapping[str, Any]) -> NetworkFaultSpec:
         raise FaultError(f"bad network fault: {exc}") from exc
 
 
-def _plan_network_fault(
-    raw: Mapping[str, Any], target: Target, run_id: str, unique: Callable[[str], str] = str
-) -> tuple[str, FaultDriver]:
+def _plan_network_fault(raw: Mapping[str, Any], target: Target, ctx: PlanContext) -> tuple[str, FaultDriver]:
     spec = _parse(raw)
-    fault_id = unique(spec.fault_id)
-    return fault_id, network_driver(target, spec, run_id, fault_id)
+    fault_id = ctx.unique(spec.fault_id)
+    return fault_id, network_driver(target, spec, ctx.run_id, fault_id)
 
 
 def _parse_remove(raw: Mapping[str, Any]) -> str:

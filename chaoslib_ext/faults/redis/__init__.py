@@ -1,0 +1,2 @@
+"""Redis faults: admin commands against the server (pause, block, kill, memory, failover) and, through
+the network layer, latency, partition and failed calls."""

@@ -1,0 +1,225 @@
+"""Chaos Toolkit actions for Redis faults (``module: chaoslib_ext.faults.redis.actions``).
+
+Admin faults run commands against the Redis the target names (``services.redis.real``: never through
+the fault proxy): ``pause_clients`` (CLIENT PAUSE, lifted by Redis itself when it ends),
+``block_server`` (DEBUG SLEEP in slices), ``kill_clients``, ``memory_pressure`` (maxmemory + policy,
+the exact prior values restored) and ``failover`` (to ``services.redis-replica``, and back).
+
+Network faults on the link to Redis (``link: redis`` by default) go through the target's network
+backend: ``latency``, ``partition`` and ``call_failures``. Locally a call failure is a request that is
+never answered (its connection goes silent, the client times out) or, with ``kind: reset``, a
+connection reset; on Chaos Mesh it is packet loss on that share of packets: a call that loses one waits
+for TCP's retransmission (200 ms or more on Linux) and times out only if the client's timeout is shorter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from chaoslib_ext.exceptions import FaultError, SpecError
+from chaoslib_ext.faults import lifecycle
+from chaoslib_ext.faults.driver import FaultDriver, PlanContext, Planner
+from chaoslib_ext.faults.network.backends import network_driver
+from chaoslib_ext.faults.network.spec import NetworkFaultSpec
+from chaoslib_ext.faults.redis.driver import RedisDriver
+from chaoslib_ext.faults.redis.spec import RedisFault
+from chaoslib_ext.fields import Fields
+from chaoslib_ext.runcontext import RunContext
+from chaoslib_ext.target import Target
+
+__all__ = [
+    "block_server",
+    "call_failures",
+    "failover",
+    "kill_clients",
+    "latency",
+    "memory_pressure",
+    "partition",
+    "pause_clients",
+]
+
+_KINDS = ("timeout", "reset")
+
+
+def _parse(parse: Callable[[Mapping[str, Any]], Any], raw: Mapping[str, Any]) -> Any:
+    try:
+        return parse(raw)
+    except SpecError as exc:
+        raise FaultError(f"bad Redis fault: {exc}") from exc
+
+
+# --- admin faults -----------------------------------------------------------------------------------
+
+
+def _admin(parse: Callable[[Mapping[str, Any]], RedisFault]) -> Planner:
+    def plan(raw: Mapping[str, Any], target: Target, ctx: PlanContext) -> tuple[str, FaultDriver]:
+        fault = _parse(parse, raw)
+        replica = target.services.get("redis-replica")
+        driver = RedisDriver(target.service("redis").real, fault, replica.real if replica else None, ctx.state_dir)
+        return ctx.unique(fault.fault_id), driver
+
+    return plan
+
+
+def _run_admin(
+    parse: Callable[[Mapping[str, Any]], RedisFault],
+    raw: dict[str, Any],
+    configuration: dict[str, Any] | None,
+    hold_s: float | None = None,
+) -> dict[str, Any]:
+    fault: RedisFault = _parse(parse, raw)
+    run = RunContext.from_configuration(configuration)
+    fault_id, driver = _admin(parse)(raw, run.target(), lifecycle.plan_context(run))
+    hold = fault.duration_s if hold_s is None else hold_s
+    return lifecycle.apply(run, driver, fault_id, "redis", fault.to_json(), hold)
+
+
+def _args(local: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in local.items() if k != "configuration" and v is not None}
+
+
+def pause_clients(
+    duration: str, mode: str = "WRITE", name: str | None = None, configuration: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """CLIENT PAUSE for ``duration``: WRITE stops writes, ALL every command."""
+    return _run_admin(RedisFault.pause_clients, _args(locals()), configuration)
+
+
+def block_server(
+    duration: str,
+    slice: str = "500ms",
+    name: str | None = None,
+    configuration: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Block the server's main thread for ``duration``, one DEBUG SLEEP ``slice`` after another."""
+    return _run_admin(RedisFault.block_server, _args(locals()), configuration)
+
+
+def kill_clients(
+    type: str = "normal",
+    name: str | None = None,
+    configuration: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Close every client connection of ``type`` at once (CLIENT KILL); clients must reconnect."""
+    return _run_admin(RedisFault.kill_clients, _args(locals()), configuration, hold_s=0.0)
+
+
+def memory_pressure(
+    maxmemory: str,
+    policy: str = "allkeys-lru",
+    duration: str | None = None,
+    name: str | None = None,
+    configuration: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Lower maxmemory (and set the eviction policy); the exact prior settings come back on removal."""
+    return _run_admin(RedisFault.memory_pressure, _args(locals()), configuration)
+
+
+def failover(
+    duration: str | None = None, name: str | None = None, configuration: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Hand the primary role to the replica (FAILOVER); on removal, hand it back."""
+    return _run_admin(RedisFault.failover, _args(locals()), configuration)
+
+
+# --- network faults on the link to Redis ---------------------------------------------------------------
+
+
+def _network_spec(raw: Mapping[str, Any], kind: str, cluster: bool = False) -> NetworkFaultSpec:
+    """The network fault a Redis network action stands for (on a cluster when ``cluster``)."""
+    if kind == "latency":
+        f = Fields(raw, ["latency", "jitter", "duration", "name", "link"])
+        net: dict[str, Any] = {
+            "action": "delay",
+            "delay": {"latency": f.raw.get("latency"), "jitter": f.raw.get("jitter", "0ms")},
+        }
+    elif kind == "partition":
+        f = Fields(raw, ["direction", "duration", "name", "link"])
+        net = {"action": "partition", "direction": f.string("direction", "both", choices=("to", "from", "both"))}
+    else:
+        f = Fields(raw, ["percent", "kind", "duration", "name", "link"])
+        percent = f.number("percent", 15.0, minimum=0.0, maximum=100.0)
+        reset = f.string("kind", "timeout", choices=_KINDS) == "reset"
+        if cluster:
+            net = {"action": "loss", "loss": {"loss": f"{percent:g}"}}
+        else:
+            net = {"action": "timeout", "timeout": {"percent": percent, **({"close_after": "1ms"} if reset else {})}}
+    net.update({k: f.raw[k] for k in ("duration", "name") if k in f.raw})
+    net["link"] = f.raw.get("link", "redis")
+    net.setdefault("name", f"redis-{kind}")
+    return NetworkFaultSpec.parse(net)
+
+
+def _network(kind: str) -> Planner:
+    def plan(raw: Mapping[str, Any], target: Target, ctx: PlanContext) -> tuple[str, FaultDriver]:
+        spec = _parse(lambda r: _network_spec(r, kind, target.backend == "chaos-mesh"), raw)
+        fault_id = ctx.unique(spec.fault_id)
+        return fault_id, network_driver(target, spec, ctx.run_id, fault_id)
+
+    return plan
+
+
+def _run_network(kind: str, raw: dict[str, Any], configuration: dict[str, Any] | None) -> dict[str, Any]:
+    run = RunContext.from_configuration(configuration)
+    target = run.target()
+    spec = _parse(lambda r: _network_spec(r, kind, target.backend == "chaos-mesh"), raw)
+    fault_id, driver = _network(kind)(raw, target, lifecycle.plan_context(run))
+    return lifecycle.apply(run, driver, fault_id, "redis", spec.to_json(), spec.duration_s)
+
+
+def latency(
+    latency: str,
+    jitter: str = "0ms",
+    duration: str | None = None,
+    link: str = "redis",
+    name: str | None = None,
+    configuration: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Delay every call to Redis (the network layer, client -> Redis)."""
+    return _run_network("latency", _args(locals()), configuration)
+
+
+def partition(
+    duration: str | None = None,
+    direction: str = "both",
+    link: str = "redis",
+    name: str | None = None,
+    configuration: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Cut Redis off from its clients (the network layer)."""
+    return _run_network("partition", _args(locals()), configuration)
+
+
+def call_failures(
+    percent: float = 15.0,
+    kind: str = "timeout",
+    duration: str | None = None,
+    link: str = "redis",
+    name: str | None = None,
+    configuration: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Make ``percent`` of calls to Redis fail: time out (default) or be reset."""
+    return _run_network("call-failures", _args(locals()), configuration)
+
+
+ARGUMENTS: dict[str, Callable[[Mapping[str, Any]], object]] = {
+    "pause_clients": RedisFault.pause_clients,
+    "block_server": RedisFault.block_server,
+    "kill_clients": RedisFault.kill_clients,
+    "memory_pressure": RedisFault.memory_pressure,
+    "failover": RedisFault.failover,
+    "latency": lambda raw: _network_spec(raw, "latency"),
+    "partition": lambda raw: _network_spec(raw, "partition"),
+    "call_failures": lambda raw: _network_spec(raw, "call-failures"),
+}
+PLANNERS: dict[str, Planner] = {
+    "pause_clients": _admin(RedisFault.pause_clients),
+    "block_server": _admin(RedisFault.block_server),
+    "kill_clients": _admin(RedisFault.kill_clients),
+    "memory_pressure": _admin(RedisFault.memory_pressure),
+    "failover": _admin(RedisFault.failover),
+    "latency": _network("latency"),
+    "partition": _network("partition"),
+    "call_failures": _network("call-failures"),
+}
