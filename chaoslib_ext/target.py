@@ -77,6 +77,7 @@ class Service:
     link: str | None = None
     pods: dict[str, Any] | None = None  # a Chaos Mesh pod selector, on a cluster target
     process: str | None = None  # the sandbox process running it, on the sandbox
+    control: str | None = None  # a fault control API of the service itself (the sandbox's mock Kafka cluster)
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,7 @@ class Target:
                     s.get("link"),
                     s.get("pods"),
                     s.get("process"),
+                    s.get("control"),
                 )
                 for name, s in dict(raw["services"]).items()
             }
@@ -221,7 +223,7 @@ class Target:
 
 def _service_json(s: Service) -> dict[str, Any]:
     out: dict[str, Any] = {"address": s.address, "real": s.real}
-    for key in ("link", "pods", "process"):
+    for key in ("link", "pods", "process", "control"):
         if getattr(s, key):
             out[key] = getattr(s, key)
     return out

@@ -61,11 +61,13 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _print_services(state: dict[str, Any]) -> None:
-    print(f"{'service':<9} {'clients use':<32} {'real server':<32} link")
+    print(f"{'service':<14} {'clients use':<50} {'real server':<32} link")
     for name, svc in state["services"].items():
-        print(f"{name:<9} {svc['address']:<32} {svc['real']:<32} {svc.get('link', '-')}")
-    print(f"{'proxy':<9} {state['proxy']['control_url']:<32} {'(control API)':<32} -")
+        if svc["address"]:
+            print(f"{name:<14} {svc['address']:<50} {svc['real']:<32} {svc.get('link', '-')}")
+    print(f"{'proxy':<14} {state['proxy']['control_url']:<50} {'(control API)':<32} -")
     for proc in state["processes"]:
         alive = proc.get("alive")
         flag = "" if alive is None else ("  running" if alive else "  NOT RUNNING")
-        print(f"  {proc['name']:<8} pid {proc['pid']:<8} log {proc['log']}{flag}")
+        restarts = f"  (restarted {proc['restarts']}x)" if proc.get("restarts") else ""
+        print(f"  {proc['name']:<14} pid {proc['pid']:<8} log {proc['log']}{flag}{restarts}")

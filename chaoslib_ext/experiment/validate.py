@@ -29,7 +29,10 @@ __all__ = ["ACTIVITY_MODULES", "CONTROL_MODULE", "validate"]
 CONTROL_MODULE = "chaoslib_ext.controls.run"
 ACTIVITY_MODULES = (
     "chaoslib_ext.faults.actions",
+    "chaoslib_ext.faults.kafka.actions",
+    "chaoslib_ext.faults.kafka.probes",
     "chaoslib_ext.faults.network.actions",
+    "chaoslib_ext.faults.pod.actions",
     "chaoslib_ext.faults.redis.actions",
     "chaoslib_ext.faults.redis.probes",
     "chaoslib_ext.load.actions",

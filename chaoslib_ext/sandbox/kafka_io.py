@@ -42,6 +42,9 @@ def make_producer(bootstrap: str) -> Producer:
             "enable.idempotence": False,
             "socket.nagle.disable": True,
             "message.timeout.ms": 30000,
+            # Never let the broker auto-create a topic (Tansu makes 4 partitions; consumers read one): after a
+            # broker restart with memory storage, messages wait until the roller has created their topic.
+            "allow.auto.create.topics": False,
         }
     )
 

@@ -45,7 +45,6 @@ class TopicRoller:
     def __init__(self, bootstrap: str, bases: tuple[str, ...]) -> None:
         self._admin = AdminClient({"bootstrap.servers": bootstrap})
         self._bases = bases
-        self._created: set[str] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="topic-roller", daemon=True)
 
@@ -59,28 +58,30 @@ class TopicRoller:
         self._thread.join(timeout=5)
 
     def roll(self, timeout_s: float = 5.0) -> None:
+        """Create the epoch topics the broker lacks, delete the expired ones it still has. The broker's
+        own topic list decides, not a cache: a restarted broker (memory storage) comes back empty."""
+        existing = set(self._admin.list_topics(timeout=timeout_s).topics)
         now = epoch_of(time.time())
         wanted = [topic_name(b, e) for b in self._bases for e in range(now - 1, now + _AHEAD_EPOCHS + 1)]
-        missing = [t for t in wanted if t not in self._created]
+        missing = [t for t in wanted if t not in existing]
         if missing:
             futures = self._admin.create_topics(
                 [NewTopic(t, num_partitions=1, replication_factor=1) for t in missing], request_timeout=timeout_s
             )
-            for topic, future in futures.items():
+            for future in futures.values():
                 try:
                     future.result(timeout=timeout_s)
                 except KafkaException as exc:
                     if "already exists" not in str(exc).lower():
                         raise
-                self._created.add(topic)
         expired_before = epoch_of(time.time() - RETAIN_S)
-        expired = [t for t in self._created if int(t.rsplit(".", 1)[1]) < expired_before]
+        epochs = {t: _epoch(t, self._bases) for t in existing}
+        expired = [t for t, epoch in epochs.items() if epoch is not None and epoch < expired_before]
         if expired:
             log.info("deleting expired epoch topics: %s", ", ".join(sorted(expired)))
-            for topic, future in self._admin.delete_topics(expired, request_timeout=timeout_s).items():
+            for future in self._admin.delete_topics(expired, request_timeout=timeout_s).values():
                 with contextlib.suppress(KafkaException):  # another process deleted it first
                     future.result(timeout=timeout_s)
-                self._created.discard(topic)
 
     def _run(self) -> None:
         while not self._stop.wait(1.0):
@@ -88,3 +89,8 @@ class TopicRoller:
                 self.roll()
             except (KafkaException, RuntimeError) as exc:  # the broker may be paused or partitioned
                 log.warning("topic roller: %s", exc)
+
+
+def _epoch(topic: str, bases: tuple[str, ...]) -> int | None:
+    base, _, epoch = topic.rpartition(".")
+    return int(epoch) if base in bases and epoch.isdigit() else None

@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import redis
+import requests
 from confluent_kafka.admin import AdminClient
 
+from chaoslib_ext.filelock import locked
 from chaoslib_ext.jsonfile import read_json, write_json_atomic
 from chaoslib_ext.load.probes import stream_once
 from chaoslib_ext.processes import ProcessRecord, alive, spawn_detached, stop
@@ -38,7 +40,7 @@ __all__ = ["SandboxRunningError", "ServiceStartError", "down", "status", "up"]
 
 HOST = "127.0.0.1"
 #: Stop order: clients before the servers they hold connections to (Tansu exits slowly while a client is on).
-_STOP_ORDER = ("gateway", "worker", "proxy", "tansu", "redis-replica", "redis")
+_STOP_ORDER = ("supervisor", "gateway", "worker", "proxy", "tansu", "kafka-cluster", "redis-replica", "redis")
 
 
 class SandboxRunningError(RuntimeError):
@@ -64,7 +66,28 @@ def up(state_file: Path | None = None, seed: int | None = None) -> dict[str, Any
         _remove(home)
         raise
     write_json_atomic(state_file, state)
-    return state
+    # The app tier is kept running as a Deployment would keep it (see supervisor.py); started last, so
+    # that it watches a complete state file.
+    supervisor = spawn_detached(
+        "supervisor",
+        [
+            sys.executable,
+            "-m",
+            "chaoslib_ext.sandbox.supervisor",
+            "--state-file",
+            str(state_file),
+            "--process",
+            "gateway",
+            "--process",
+            "worker",
+        ],
+        home / "supervisor.log",
+    )
+    with locked(state_file):
+        state = read_json(state_file)
+        state["processes"].append(supervisor.to_json())
+        write_json_atomic(state_file, state)
+    return dict(state)
 
 
 def _start_all(home: Path, started: list[ProcessRecord], seed: int | None) -> dict[str, Any]:
@@ -184,6 +207,27 @@ def _start_all(home: Path, started: list[ProcessRecord], seed: int | None) -> di
     started.append(gateway_rec)
     wait_ready_file(gateway_rec, home / "gateway.ready")
 
+    cluster_rec = spawn_detached(
+        "kafka-cluster",
+        [
+            py,
+            "-m",
+            "chaoslib_ext.sandbox.kafka_cluster",
+            "--brokers",
+            "3",
+            "--host",
+            HOST,
+            "--ready-file",
+            str(home / "kafka-cluster.ready"),
+        ],
+        home / "kafka-cluster.log",
+    )
+    started.append(cluster_rec)
+    cluster = wait_ready_file(cluster_rec, home / "kafka-cluster.ready")
+    requests.post(
+        f"{cluster['control_url']}/topics", json={"name": "orders", "partitions": 3, "replication": 3}, timeout=5
+    ).raise_for_status()
+
     gateway_url = f"http://{links['gateway']['listen']}"
     wait_for(gateway_rec, "a streamed completion end to end", lambda: stream_once(gateway_url) or None, 30)
 
@@ -200,6 +244,13 @@ def _start_all(home: Path, started: list[ProcessRecord], seed: int | None) -> di
             ),
             "kafka": Service("kafka", kafka_via_proxy, f"{HOST}:{kafka_port}", "kafka", process="tansu"),
             "worker": Service("worker", "", "", process="worker"),
+            "kafka-cluster": Service(
+                "kafka-cluster",
+                cluster["bootstraps"],
+                cluster["bootstraps"],
+                process="kafka-cluster",
+                control=cluster["control_url"],
+            ),
         },
         proxy_control_url=proxy["control_url"],
         links=links,

@@ -46,7 +46,7 @@ def median_ttft(url: str, n: int = 8) -> float:
 
 def test_status_lists_every_service_behind_the_proxy(sandbox):
     services = sandbox["services"]
-    assert set(services) == {"gateway", "redis", "redis-replica", "kafka", "worker"}
+    assert set(services) == {"gateway", "redis", "redis-replica", "kafka", "kafka-cluster", "worker"}
     links = sandbox["proxy"]["links"]
     assert set(links) == {"gateway", "redis", "kafka"}
     for name in links:
@@ -130,7 +130,7 @@ def test_up_and_down_leave_no_process_port_or_file(tmp_path):
     ports = [int(a.rsplit(":", 1)[1]) for link in state["proxy"]["links"].values() for a in link.values()]
     down = chaosllm("sandbox", "down", env=env, timeout=120)
     assert down.returncode == 0
-    assert "stopped: gateway, worker, proxy, tansu, redis-replica, redis" in down.stdout
+    assert "stopped: supervisor, gateway, worker, proxy, tansu, kafka-cluster, redis-replica, redis" in down.stdout
     assert not any(pid_alive(p) for p in pids)
     assert not (tmp_path / "state").exists()
     import socket
