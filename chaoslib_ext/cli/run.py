@@ -18,6 +18,7 @@ from chaoslib_ext.cli.validate import checked_source, parse_vars
 from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.experiment.loader import Source
 from chaoslib_ext.experiment.plan import Plan
+from chaoslib_ext.experiment.variables import anchored_target
 from chaoslib_ext.faults import lifecycle
 from chaoslib_ext.jsonfile import read_json, write_json_atomic
 from chaoslib_ext.load.session import end_load
@@ -61,6 +62,7 @@ def _run(args: argparse.Namespace) -> int:
     source = checked_source(args.experiment, config_vars)
     if source is None:
         return EXIT_INVALID
+    config_vars = anchored_target(source.file, source.data, config_vars)
     if args.dry_run:
         return dry_run(source, config_vars)
     from chaoslib import merge_vars

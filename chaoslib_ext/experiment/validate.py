@@ -14,6 +14,7 @@ import copy
 import importlib
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from chaoslib.exceptions import ChaosException
@@ -21,8 +22,9 @@ from chaoslib.exceptions import ChaosException
 from chaoslib_ext.exceptions import Problem, SpecError
 from chaoslib_ext.experiment.loader import Path_, Source, parse_path
 from chaoslib_ext.experiment.plan import Plan
-from chaoslib_ext.experiment.variables import configuration_values, substitute
+from chaoslib_ext.experiment.variables import anchored_target, configuration_values, substitute
 from chaoslib_ext.runcontext import CONTROL_HINT, TARGET_KEY
+from chaoslib_ext.target import SANDBOX
 
 __all__ = ["ACTIVITY_MODULES", "CONTROL_MODULE", "validate"]
 
@@ -49,7 +51,7 @@ def validate(source: Source, config_vars: Mapping[str, Any] | None = None) -> li
             problems.append(source.problem((key,), f"{key}: is required and must be a string"))
     if not isinstance(exp.get("method"), list) or not exp["method"]:
         problems.append(source.problem(("method",), "method: must be a non-empty list of activities"))
-    variables = configuration_values(exp, config_vars)
+    variables = configuration_values(exp, anchored_target(source.file, exp, config_vars or {}))
     problems += _check_target(source, variables)
     try:
         plan = Plan.from_experiment(exp, variables)
@@ -75,6 +77,14 @@ def _check_target(source: Source, variables: Mapping[str, Any]) -> list[Problem]
             source.problem(
                 ("configuration", TARGET_KEY),
                 f"configuration.{TARGET_KEY}: expected 'sandbox' or the path of a target file",
+            )
+        ]
+    if target not in (None, SANDBOX) and "${" not in target and not Path(target).is_file():
+        return [
+            source.problem(
+                ("configuration", TARGET_KEY),
+                f"configuration.{TARGET_KEY}: target file {target} does not exist "
+                "(a path in the experiment is relative to its directory; accepted: 'sandbox' or a target file)",
             )
         ]
     return []

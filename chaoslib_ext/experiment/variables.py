@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-__all__ = ["configuration_values", "substitute"]
+from chaoslib_ext.runcontext import TARGET_KEY
+from chaoslib_ext.target import SANDBOX
+
+__all__ = ["anchored_target", "configuration_values", "substitute"]
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -34,3 +38,17 @@ def substitute(value: Any, variables: Mapping[str, Any]) -> Any:
     if isinstance(value, Mapping):
         return {k: substitute(v, variables) for k, v in value.items()}
     return value
+
+
+def anchored_target(
+    experiment_file: str, experiment: Mapping[str, Any], overrides: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``overrides`` with the experiment's own ``chaosllm_target`` made absolute when it is a relative path:
+    a target file named in an experiment is relative to the experiment's directory (one given with
+    ``--var`` stays relative to the working directory)."""
+    out = dict(overrides)
+    ref = configuration_values(experiment).get(TARGET_KEY)
+    if TARGET_KEY in out or not isinstance(ref, str) or ref == SANDBOX or "${" in ref or Path(ref).is_absolute():
+        return out
+    out[TARGET_KEY] = str(Path(experiment_file).resolve().parent / ref)
+    return out

@@ -13,6 +13,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from chaoslib_ext.exceptions import TargetError
+from chaoslib_ext.faults.kafka.clients import client_config
 
 __all__ = ["MockClusterDriver", "remove_cluster_fault"]
 
@@ -28,7 +29,7 @@ def _put(control_url: str, path: str, body: dict[str, Any]) -> None:
 
 def current_leader(bootstraps: str, topic: str, partition: int) -> int:
     try:
-        meta = AdminClient({"bootstrap.servers": bootstraps}).list_topics(topic, timeout=5)
+        meta = AdminClient(client_config(bootstraps)).list_topics(topic, timeout=5)
     except KafkaException as exc:
         raise TargetError(f"Kafka metadata for {topic}: {exc}") from exc
     found = meta.topics.get(topic)

@@ -15,6 +15,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from confluent_kafka.admin import AdminClient
 
 from chaoslib_ext.exceptions import TargetError
+from chaoslib_ext.faults.kafka.clients import client_config
 from chaoslib_ext.fields import Fields
 from chaoslib_ext.runcontext import TARGET_KEY
 from chaoslib_ext.target import SANDBOX, load_target
@@ -30,9 +31,7 @@ def _bootstrap(configuration: dict[str, Any] | None, service: str) -> str:
 
 def _metadata(configuration: dict[str, Any] | None, service: str, topic: str | None) -> Any:
     try:
-        return AdminClient({"bootstrap.servers": _bootstrap(configuration, service)}).list_topics(
-            topic, timeout=_TIMEOUT_S
-        )
+        return AdminClient(client_config(_bootstrap(configuration, service))).list_topics(topic, timeout=_TIMEOUT_S)
     except KafkaException as exc:
         raise TargetError(f"Kafka metadata from {service}: {exc}") from exc
 
@@ -74,13 +73,15 @@ def consumer_lag(group: str, topic: str, service: str = "kafka", configuration: 
     """
     bootstrap = _bootstrap(configuration, service)
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": group,
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-            "max.partition.fetch.bytes": 1,
-        }
+        client_config(
+            bootstrap,
+            **{
+                "group.id": group,
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+                "max.partition.fetch.bytes": 1,
+            },
+        )
     )
     try:
         meta = consumer.list_topics(topic, timeout=_TIMEOUT_S)

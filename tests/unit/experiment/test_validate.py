@@ -95,3 +95,26 @@ def test_chaostoolkit_own_rules_apply_too(tmp_path):
     raw["method"][0]["type"] = "actoin"
     out = problems_of(tmp_path, yaml.safe_dump(raw))
     assert any("chaostoolkit:" in p for p in out)
+
+
+def test_a_target_file_is_found_next_to_the_experiment(tmp_path):
+    from chaoslib_ext.experiment.variables import anchored_target
+
+    (tmp_path / "t.yaml").write_text("kind: chaosllm/target\n")
+    text = demo_text().replace("chaosllm_target: sandbox", "chaosllm_target: t.yaml")
+    assert problems_of(tmp_path, text) == []
+    exp = yaml.safe_load(text)
+    assert anchored_target(str(tmp_path / "e.yaml"), exp, {}) == {"chaosllm_target": str(tmp_path / "t.yaml")}
+    # one given on the command line is the user's, relative to where they are
+    assert anchored_target(str(tmp_path / "e.yaml"), exp, {"chaosllm_target": "x.yaml"}) == {
+        "chaosllm_target": "x.yaml"
+    }
+
+
+def test_a_missing_target_file_is_located(tmp_path):
+    text = demo_text().replace("chaosllm_target: sandbox", "chaosllm_target: nowhere.yaml")
+    [problem] = problems_of(tmp_path, text)
+    where = f"{tmp_path}/e.yaml:{line_of(text, 'chaosllm_target:')}:20"
+    assert problem.startswith(f"{where}: configuration.chaosllm_target")
+    assert f"target file {tmp_path}/nowhere.yaml does not exist" in problem
+    assert "accepted: 'sandbox' or a target file" in problem

@@ -1,0 +1,84 @@
+"""The experiments we ship: every one validates; the cluster ones print CRD-valid objects with --dry-run;
+every sandbox one (and the seed scenario, unchanged, on the sandbox) runs to a pass and leaves nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from chaoslib_ext.faults.ledger import Ledger
+from tests.crds import schema_errors
+from tests.integration.helpers import ROOT, chaosllm, proxy_faults, run_dirs
+
+EXPERIMENTS = ROOT / "experiments"
+
+
+def experiment_files(folder: str) -> list[Path]:
+    files = sorted((EXPERIMENTS / folder).glob("*.yaml"))
+    return [p for p in files if yaml.safe_load(p.read_text()).get("kind") != "chaosllm/target"]
+
+
+@pytest.mark.parametrize("path", experiment_files("sandbox") + experiment_files("k8s"), ids=lambda p: p.name)
+def test_every_shipped_experiment_validates(path):
+    result = chaosllm("validate", str(path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{path}: valid"
+
+
+def dry_run_objects(path: Path, *extra: str, cwd: Path | None = None) -> list[dict]:
+    result = chaosllm("run", "--dry-run", str(path), *extra, cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+@pytest.mark.parametrize("path", experiment_files("k8s"), ids=lambda p: p.name)
+def test_a_cluster_experiment_dry_run_prints_objects_valid_for_the_crds(path, tmp_path):
+    # its own target file is found next to it, wherever the command runs from
+    objects = dry_run_objects(path, cwd=tmp_path)
+    assert objects
+    for obj in objects:
+        assert obj["apiVersion"] == "chaos-mesh.org/v1alpha1"
+        assert schema_errors(obj) == [], obj
+        assert obj["metadata"]["namespace"] == "llm"
+        assert obj["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "chaoslib-ext"
+
+
+def test_the_seed_scenario_on_a_cluster_is_a_delay_a_loss_and_a_bandwidth(k8s_target):
+    objects = dry_run_objects(EXPERIMENTS / "k8s" / "seed-scenario.yaml", "--var", f"chaosllm_target={k8s_target}")
+    actions = sorted(o["spec"]["action"] for o in objects)
+    assert actions == ["bandwidth", "bandwidth", "delay", "loss"]  # bandwidth: one per Kafka client service
+    [delay] = [o["spec"] for o in objects if o["spec"]["action"] == "delay"]
+    assert (delay["delay"]["latency"], delay["delay"]["jitter"]) == ("1250ms", "750ms")  # 500-2000 ms
+    assert all(o["spec"]["duration"] == "1m" for o in objects)  # 30 s + the dead-man grace
+
+
+# (experiment, --var overrides): shorter phases than as shipped, to keep the suite's time in bounds
+SANDBOX_RUNS = [
+    ("sandbox/network-faults.yaml", ["step=6s", "baseline_for=10s", "recovery_for=10s"]),
+    ("sandbox/redis-faults.yaml", ["step=4s", "baseline_for=10s", "recovery_for=10s"]),
+    ("sandbox/kafka-faults.yaml", ["step=4s", "baseline_for=10s", "recovery_for=20s"]),
+    (
+        "k8s/seed-scenario.yaml",
+        ["chaosllm_target=sandbox", "fault_for=10s", "baseline_for=15s", "recovery_for=25s", "recovery_p99_margin=50%"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "overrides"), SANDBOX_RUNS, ids=[n for n, _ in SANDBOX_RUNS])
+def test_a_shipped_experiment_passes_on_the_sandbox_and_leaves_nothing(sandbox, tmp_path, name, overrides):
+    args = [a for kv in overrides for a in ("--var", kv)]
+    result = chaosllm("run", str(EXPERIMENTS / name), "--out", str(tmp_path), *args, timeout=400)
+    [run] = run_dirs(tmp_path)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    summary = json.loads((run / "summary.json").read_text())
+    assert {h["status"] for h in summary["hypotheses"]} == {"pass"}
+    events = json.loads((run / "timeline.json").read_text())["events"]
+    injected = {e["fault"] for e in events if e["kind"] == "fault_injected"}
+    removed = {e["fault"] for e in events if e["kind"] == "fault_removed"}
+    assert injected
+    assert injected == removed
+    assert {e.state for e in Ledger(run / "ledger.json").entries()} == {"removed"}
+    assert proxy_faults(sandbox["proxy"]["control_url"]) == {}
