@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -13,10 +14,17 @@ __all__ = ["Pipe"]
 #: Pause reading the source when this many bytes wait for their time, resume below the low mark.
 _HIGH_WATER_BYTES = 8 * 1024 * 1024
 _LOW_WATER_BYTES = 1024 * 1024
-#: The event loop's clock may run a hair behind a timer's deadline when it fires.
+#: A chunk this close to its due time goes out now rather than after one more timer tick (libuv's
+#: timers have millisecond resolution): errors centre on zero instead of running late.
 _TIMER_SLACK_S = 0.0005
 #: A queue entry: (due time, or None while a partition holds it; bytes, or None for end-of-stream).
 _Entry = tuple[float | None, bytes | None]
+
+
+def _now() -> float:
+    """Due times use the precise monotonic clock: uvloop's ``loop.time()`` is libuv's cached
+    millisecond clock, which made delays late by up to a millisecond or more."""
+    return time.monotonic()
 
 
 class Pipe:
@@ -65,7 +73,7 @@ class Pipe:
         if effects.partition:
             self._enqueue(None, data)
             return
-        due = max(self._last_due, self._loop.time() + effects.delay_s())
+        due = max(self._last_due, _now() + effects.delay_s())
         if effects.buckets:
             step = min(b.segment_bytes for b in effects.buckets)
             for i in range(0, len(data), step):
@@ -92,7 +100,7 @@ class Pipe:
         """The link's faults changed: release what a partition held if none holds it any more."""
         if self._effects().partition:
             return
-        now = self._loop.time()
+        now = _now()
         released: deque[_Entry] = deque()
         for due, data in self._queue:
             if due is None:
@@ -140,13 +148,13 @@ class Pipe:
         if self._timer is None and self._queue and self._dest is not None:
             due = self._queue[0][0]
             if due is not None:
-                self._timer = self._loop.call_at(due, self._flush)
+                self._timer = self._loop.call_later(max(0.0, due - _now()), self._flush)
 
     def _flush(self) -> None:
         self._timer = None
         if self._dest is None:
             return
-        now = self._loop.time() + _TIMER_SLACK_S
+        now = _now() + _TIMER_SLACK_S
         while self._queue and self._queue[0][0] is not None and self._queue[0][0] <= now:
             _, data = self._queue.popleft()
             if data is None:

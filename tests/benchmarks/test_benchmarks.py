@@ -14,3 +14,14 @@ def test_client_overhead_prints_comparable_figures():
     for r in results:
         assert r.events_s > 1000
         assert all(math.isfinite(x) for x in (r.overhead_p50_ms, r.overhead_p99_ms, r.cpu_s_per_1k_events))
+
+
+@pytest.mark.benchmark
+def test_proxy_overhead_prints_its_figures():
+    from tests.benchmarks import proxy_overhead
+
+    f = proxy_overhead.main(["--round-trips", "500", "--blocks", "1", "--seconds", "1", "--delay-trips", "10"])
+    assert f.delay_samples == 180  # 20 connections x (10 - the connecting one)
+    assert f.proxy_mb_s > 0
+    assert f.direct_mb_s > 0
+    assert -1.0 < f.delay_error_p50_ms < 5.0  # the delay is there, about as injected
