@@ -62,7 +62,7 @@ SANDBOX_RUNS = [
     ("sandbox/kafka-faults.yaml", ["step=4s", "baseline_for=10s", "recovery_for=20s"]),
     (
         "k8s/seed-scenario.yaml",
-        ["chaosllm_target=sandbox", "fault_for=10s", "baseline_for=15s", "recovery_for=25s", "recovery_p99_margin=50%"],
+        ["chaosllm_target=sandbox", "fault_for=10s", "baseline_for=20s", "recovery_for=25s", "recovery_p99_max=150%"],
     ),
 ]
 

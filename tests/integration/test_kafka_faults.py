@@ -14,6 +14,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from chaoslib_ext.faults.kafka import actions, probes
+from chaoslib_ext.faults.kafka.cluster import current_leader
 from chaoslib_ext.jsonfile import read_json
 from chaoslib_ext.load.probes import stream_once
 from chaoslib_ext.processes import ProcessRecord, alive
@@ -113,13 +114,14 @@ def test_a_consumer_throttled_to_50_messages_per_s_gets_no_more_than_55(sandbox,
     # backlog in one response, so the consumer sees deliveries in growing bursts; the rate is the
     # records after the first burst over the time between the first and the last burst.
     producing = produce_steadily(real, topic, 800, per_s=100)
-    join = background(actions.throttle, messages_per_s=50, message_bytes=500, duration="6s", configuration=config)
+    join = background(actions.throttle, messages_per_s=50, message_bytes=500, duration="8s", configuration=config)
     consumer = Consumer({"bootstrap.servers": via_proxy, "group.id": topic, "enable.auto.commit": False})
     try:
         time.sleep(0.3)
         consumer.assign([TopicPartition(topic, 0, 0)])
         arrivals: list[float] = []
-        deadline = time.monotonic() + 5.0
+        # long enough for several bursts even when the link is busy with the sandbox's own fetches
+        deadline = time.monotonic() + 7.0
         while time.monotonic() < deadline:
             msg = consumer.poll(0.1)
             if msg is not None and not msg.error():
@@ -131,7 +133,7 @@ def test_a_consumer_throttled_to_50_messages_per_s_gets_no_more_than_55(sandbox,
     assert 20 <= rate <= 55, f"{rate:.1f} records/s in {len(arrivals)} arrivals"
     assert proxy_faults(sandbox["proxy"]["control_url"]) == {}
     start, more = time.monotonic(), 0
-    while len(arrivals) + more < 800 and time.monotonic() - start < 15:
+    while len(arrivals) + more < 800 and time.monotonic() - start < 20:
         msg = consumer.poll(0.2)
         more += msg is not None and not msg.error()
     consumer.close()
@@ -174,13 +176,15 @@ def test_a_broker_down_makes_partitions_offline_and_under_replicated(sandbox, co
         )
 
     assert counts() == (3, 0, 0)
-    join = background(actions.broker_down, broker=2, duration="1500ms", configuration=config)
+    # the broker leading orders-0 now (earlier faults may have moved leaders around)
+    broker = current_leader(sandbox["services"]["kafka-cluster"]["real"], "orders", 0)
+    join = background(actions.broker_down, broker=broker, duration="1500ms", configuration=config)
     time.sleep(0.7)
     live, offline, under = counts()
     join()
     assert live == 2
-    assert under == 3  # every partition has a replica on broker 2
-    assert offline >= 1  # the partitions it led
+    assert under == 3  # every partition has a replica on every broker
+    assert offline >= 1  # at least orders-0, which it led
     assert counts() == (3, 0, 0)
 
 

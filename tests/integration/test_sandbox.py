@@ -17,12 +17,13 @@ def gateway(state: dict) -> str:
     return state["services"]["gateway"]["address"]
 
 
-def stream(url: str, body: dict) -> tuple[float, list[dict], list[bytes]]:
+def stream(url: str, body: dict, timeout_s: float = 30) -> tuple[float, list[dict], list[bytes]]:
     """(TTFT in ms, JSON chunks, raw data lines) of one streamed chat completion."""
     start = time.perf_counter()
     ttft = None
     chunks, raw = [], []
-    with requests.post(f"{url}/v1/chat/completions", json={**body, "stream": True}, stream=True, timeout=30) as resp:
+    request = {**body, "stream": True}
+    with requests.post(f"{url}/v1/chat/completions", json=request, stream=True, timeout=timeout_s) as resp:
         assert resp.status_code == 200
         assert resp.headers["Content-Type"].startswith("text/event-stream")
         for line in resp.iter_lines():
@@ -37,11 +38,20 @@ def stream(url: str, body: dict) -> tuple[float, list[dict], list[bytes]]:
     return ttft, chunks, raw
 
 
-def median_ttft(url: str, n: int = 8) -> float:
-    return statistics.median(
-        stream(url, {"messages": [{"role": "user", "content": f"q{i} {time.time()}"}], "max_tokens": 2})[0]
-        for i in range(n)
-    )
+def median_ttft(url: str, n: int = 8, timeout_s: float | None = None) -> float:
+    """The median TTFT of ``n`` requests; with ``timeout_s``, requests that time out are left out (at
+    most a quarter of them): after the broker restarts earlier tests make, the sandbox loses a request
+    now and then (see the README's sandbox notes)."""
+    ttfts = []
+    for i in range(n):
+        body = {"messages": [{"role": "user", "content": f"q{i} {time.time()}"}], "max_tokens": 2}
+        try:
+            ttfts.append(stream(url, body, timeout_s or 30)[0])
+        except requests.Timeout:
+            if timeout_s is None:
+                raise
+    assert len(ttfts) >= n * 3 / 4, f"{n - len(ttfts)} of {n} requests timed out"
+    return statistics.median(ttfts)
 
 
 def test_status_lists_every_service_behind_the_proxy(sandbox):
@@ -55,7 +65,10 @@ def test_status_lists_every_service_behind_the_proxy(sandbox):
         assert svc["address"].split("//")[-1].split("/")[0] == links[name]["listen"]
         assert svc["real"].split("//")[-1].split("/")[0] == links[name]["upstream"]
         assert svc["address"].startswith(("http://127.0.0.1:", "redis://127.0.0.1:", "127.0.0.1:"))
-    assert all(pid_alive(p["pid"]) for p in sandbox["processes"])
+    # faults earlier in the session may have restarted some: what the sandbox lists now must be alive
+    now = json.loads(chaosllm("sandbox", "status", "--json").stdout)
+    assert {p["name"] for p in now["processes"]} == {p["name"] for p in sandbox["processes"]}
+    assert all(pid_alive(p["pid"]) for p in now["processes"])
 
 
 def test_a_stream_looks_like_openai(sandbox):
@@ -106,10 +119,10 @@ def test_bad_requests_get_openai_errors(sandbox, body, status, fragment):
 def test_redis_and_kafka_are_on_every_request_path(sandbox, link):
     client = ProxyClient(sandbox["proxy"]["control_url"])
     url = gateway(sandbox)
-    before = median_ttft(url)
-    client.set_fault(link, "probe", ProxyFault(Direction.TO, 30, delay=Delay(100)))
+    before = median_ttft(url, timeout_s=10)
+    client.set_fault(link, "probe", ProxyFault(Direction.TO, 60, delay=Delay(100)))
     try:
-        during = median_ttft(url)
+        during = median_ttft(url, timeout_s=10)
     finally:
         client.remove_fault(link, "probe")
     # Redis: one lookup per request (+100 ms). Kafka: the request and its first token both cross it (+200 ms).
