@@ -4,12 +4,13 @@ topics (see kafka_topics for why), handing decoded JSON batches to the event loo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
@@ -121,8 +122,18 @@ class ConsumerThread:
 
     def _run_live(self) -> None:
         while not self._stop.is_set():
-            self._follow_epochs()
+            with self._survive("follow epochs"):
+                self._follow_epochs()
             self._consume(self._live, 0.05)
+
+    @contextlib.contextmanager
+    def _survive(self, what: str) -> Iterator[None]:
+        """A broker fault must not end a consumer thread: log, pause a little, and go on."""
+        try:
+            yield
+        except (KafkaException, RuntimeError) as exc:
+            log.warning("%s %s: %s", what, self._base, exc)
+            self._stop.wait(0.25)
 
     def _follow_epochs(self) -> None:
         wanted = self._wanted(time.time())
@@ -149,14 +160,15 @@ class ConsumerThread:
                 tp = self._handoff.get()
                 late[tp.topic] = int(tp.topic.rsplit(".", 1)[1])
                 taken.append(tp)
-            if taken:
-                self._late.incremental_assign(taken)
             expired_before = epoch_of(time.time() - _LATE_GRACE_S - EPOCH_S)
             expired = [t for t, e in late.items() if e < expired_before]
-            if expired:
-                self._late.incremental_unassign([TopicPartition(t, 0) for t in expired])
-                for t in expired:
-                    del late[t]
+            with self._survive("late assignment"):
+                if taken:
+                    self._late.incremental_assign(taken)
+                if expired:
+                    self._late.incremental_unassign([TopicPartition(t, 0) for t in expired])
+            for t in expired:
+                del late[t]
             if late:
                 self._consume(self._late, 0.25)
             else:

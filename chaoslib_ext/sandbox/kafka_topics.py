@@ -87,8 +87,10 @@ class TopicRoller:
         while not self._stop.wait(1.0):
             try:
                 self.roll()
-            except (KafkaException, RuntimeError) as exc:  # the broker may be paused or partitioned
-                log.warning("topic roller: %s", exc)
+            except (KafkaException, RuntimeError, TimeoutError) as exc:  # a paused, partitioned or slow broker
+                # the thread must outlive any broker fault: once it dies no epoch topic is created
+                # again, and every request and token sent after the last one it made is lost
+                log.warning("topic roller: %s", exc or type(exc).__name__)
 
 
 def _epoch(topic: str, bases: tuple[str, ...]) -> int | None:
