@@ -57,7 +57,7 @@ def test_the_seed_scenario_on_a_cluster_is_a_delay_a_loss_and_a_bandwidth(k8s_ta
 
 # (experiment, --var overrides): shorter phases than as shipped, to keep the suite's time in bounds
 SANDBOX_RUNS = [
-    ("sandbox/network-faults.yaml", ["step=6s", "baseline_for=10s", "recovery_for=10s"]),
+    ("sandbox/network-faults.yaml", ["step=6s", "baseline_for=10s", "recovery_for=15s"]),
     ("sandbox/redis-faults.yaml", ["step=4s", "baseline_for=10s", "recovery_for=10s"]),
     ("sandbox/kafka-faults.yaml", ["step=4s", "baseline_for=10s", "recovery_for=20s"]),
     (

@@ -110,27 +110,27 @@ def test_a_consumer_throttled_to_50_messages_per_s_gets_no_more_than_55(sandbox,
     topic = f"throttle-{int(time.time())}"
     admin = AdminClient({"bootstrap.servers": real})
     admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])[topic].result(10)
-    # Produced live at twice the limit: Tansu ignores a fetch's max bytes and sends the whole
-    # backlog in one response, so the consumer sees deliveries in growing bursts; the rate is the
-    # records after the first burst over the time between the first and the last burst.
+    # Produced live at twice the limit. The throttle is the kafka link's bandwidth, shared with the
+    # sandbox's own consumers (idle fetches every 10 ms), and Tansu ignores a fetch's max bytes, so
+    # this consumer gets its share of the 50 msg/s in growing bursts: the rate is everything it
+    # received over the whole window, which overstates it (the first burst predates the throttle).
     producing = produce_steadily(real, topic, 800, per_s=100)
-    join = background(actions.throttle, messages_per_s=50, message_bytes=500, duration="8s", configuration=config)
+    join = background(actions.throttle, messages_per_s=50, message_bytes=500, duration="9s", configuration=config)
     consumer = Consumer({"bootstrap.servers": via_proxy, "group.id": topic, "enable.auto.commit": False})
     try:
         time.sleep(0.3)
         consumer.assign([TopicPartition(topic, 0, 0)])
         arrivals: list[float] = []
-        # long enough for several bursts even when the link is busy with the sandbox's own fetches
-        deadline = time.monotonic() + 7.0
-        while time.monotonic() < deadline:
+        start = time.monotonic()
+        while time.monotonic() - start < 8.0:
             msg = consumer.poll(0.1)
             if msg is not None and not msg.error():
                 arrivals.append(time.monotonic())
-        first_burst = sum(1 for t in arrivals if t - arrivals[0] < 0.05)
-        rate = (len(arrivals) - first_burst) / (arrivals[-1] - arrivals[0])
+        rate = len(arrivals) / (time.monotonic() - start)
     finally:
         join()
-    assert 20 <= rate <= 55, f"{rate:.1f} records/s in {len(arrivals)} arrivals"
+    # unthrottled it would be ~100/s (the producer's pace, and the backlog on top)
+    assert 5 <= rate <= 55, f"{rate:.1f} records/s in {len(arrivals)} arrivals"
     assert proxy_faults(sandbox["proxy"]["control_url"]) == {}
     start, more = time.monotonic(), 0
     while len(arrivals) + more < 800 and time.monotonic() - start < 20:
