@@ -20,12 +20,8 @@ import argparse
 import asyncio
 import os
 import socket
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +29,7 @@ import numpy as np
 
 from chaoslib_ext.eventloop import run
 from chaoslib_ext.proxy import Delay, Direction, ProxyClient, ProxyFault
-from tests.integration.helpers import stop, wait_ready_file
+from tests.integration.helpers import running
 
 PAYLOAD = b"x" * 64
 CHUNK = b"y" * (256 * 1024)
@@ -69,17 +65,6 @@ class Figures:
 def cpu_s(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) * TICK_S
-
-
-@contextmanager
-def started(args: list[str], work: Path, name: str) -> Iterator[tuple[subprocess.Popen, dict]]:
-    ready = work / f"{name}.ready"
-    with (work / f"{name}.log").open("w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", *args, "--ready-file", str(ready)], stdout=log, stderr=log)
-        try:
-            yield proc, wait_ready_file(proc, ready)
-        finally:
-            stop(proc)
 
 
 async def _connect(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -229,9 +214,9 @@ def main(argv: list[str] | None = None) -> Figures:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="proxy-bench-") as tmp:
         work = Path(tmp)
-        with started(["tests.benchmarks.echo_server"], work, "echo") as (_, echo):
+        with running(["tests.benchmarks.echo_server"], work, "echo") as (_, echo):
             link = f"echo=127.0.0.1:{echo['port']}"
-            with started(["chaoslib_ext.proxy", "--link", link], work, "proxy") as (proxy, info):
+            with running(["chaoslib_ext.proxy", "--link", link], work, "proxy") as (proxy, info):
                 proxy_port = int(info["links"]["echo"]["listen"].rsplit(":", 1)[1])
                 client = ProxyClient(info["control_url"])
                 figures = measure(echo["port"], proxy_port, proxy.pid, client, args)

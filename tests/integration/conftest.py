@@ -5,14 +5,12 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import chaosllm, pid_alive, start_calibration_server, stop, wait_ready_file
+from tests.integration.helpers import chaosllm, pid_alive, running, start_calibration_server, stop
 
 
 @pytest.fixture(scope="session")
@@ -84,27 +82,9 @@ def echo_server():
 @pytest.fixture
 def proxy(echo_server, tmp_path):
     """The fault proxy with one link, ``echo``, in front of the echo server."""
-    ready = tmp_path / "proxy.ready"
-    with (tmp_path / "proxy.log").open("w") as log:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "chaoslib_ext.proxy",
-                "--link",
-                f"echo=127.0.0.1:{echo_server}",
-                "--ready-file",
-                str(ready),
-            ],
-            stdout=log,
-            stderr=log,
-        )
-        try:
-            info = wait_ready_file(proc, ready)
-            port = info["links"]["echo"]["listen"].rsplit(":", 1)[1]
-            yield {"control_url": info["control_url"], "port": int(port), "pid": proc.pid}
-        finally:
-            stop(proc)
+    with running(["chaoslib_ext.proxy", "--link", f"echo=127.0.0.1:{echo_server}"], tmp_path, "proxy") as (proc, info):
+        port = info["links"]["echo"]["listen"].rsplit(":", 1)[1]
+        yield {"control_url": info["control_url"], "port": int(port), "pid": proc.pid}
 
 
 @pytest.fixture
@@ -163,51 +143,33 @@ def redis_pair(tmp_path_factory):
         start("primary", primary)
         rep = start("replica", replica, "--replicaof", "127.0.0.1", str(primary))
         wait_for(rep, "replication link up", lambda: _replication_up(replica), 20)
-        with (home / "proxy.log").open("w") as log:
-            ready = home / "proxy.ready"
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "chaoslib_ext.proxy",
-                    "--link",
-                    f"redis=127.0.0.1:{primary}",
-                    "--ready-file",
-                    str(ready),
-                ],
-                stdout=log,
-                stderr=log,
-            )
-            try:
-                info = wait_ready_file(proc, ready)
-                target = {
-                    "kind": "chaosllm/target",
-                    "version": 1,
-                    "name": "redis-pair",
-                    "services": {
-                        "redis": {
-                            "address": f"redis://{info['links']['redis']['listen']}/0",
-                            "real": f"redis://127.0.0.1:{primary}/0",
-                            "link": "redis",
-                        },
-                        "redis-replica": {
-                            "address": f"redis://127.0.0.1:{replica}/0",
-                            "real": f"redis://127.0.0.1:{replica}/0",
-                        },
+        with running(["chaoslib_ext.proxy", "--link", f"redis=127.0.0.1:{primary}"], home, "proxy") as (_, info):
+            target = {
+                "kind": "chaosllm/target",
+                "version": 1,
+                "name": "redis-pair",
+                "services": {
+                    "redis": {
+                        "address": f"redis://{info['links']['redis']['listen']}/0",
+                        "real": f"redis://127.0.0.1:{primary}/0",
+                        "link": "redis",
                     },
-                    "proxy": {"control_url": info["control_url"], "links": info["links"]},
-                }
-                path = home / "target.json"
-                path.write_text(json.dumps(target))
-                yield {
-                    "target": path,
-                    "primary": f"redis://127.0.0.1:{primary}/0",
-                    "replica": f"redis://127.0.0.1:{replica}/0",
-                    "via_proxy": target["services"]["redis"]["address"],
-                    "control_url": info["control_url"],
-                }
-            finally:
-                stop(proc)
+                    "redis-replica": {
+                        "address": f"redis://127.0.0.1:{replica}/0",
+                        "real": f"redis://127.0.0.1:{replica}/0",
+                    },
+                },
+                "proxy": {"control_url": info["control_url"], "links": info["links"]},
+            }
+            path = home / "target.json"
+            path.write_text(json.dumps(target))
+            yield {
+                "target": path,
+                "primary": f"redis://127.0.0.1:{primary}/0",
+                "replica": f"redis://127.0.0.1:{replica}/0",
+                "via_proxy": target["services"]["redis"]["address"],
+                "control_url": info["control_url"],
+            }
     finally:
         for record in reversed(started):
             stop_process(record, grace_s=5)

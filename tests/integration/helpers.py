@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -56,6 +58,21 @@ def start_calibration_server(work: Path, log, ttft_ms: float = 50, itl_ms: float
         start_new_session=True,
     )
     return proc, wait_ready_file(proc, ready)["url"]
+
+
+@contextmanager
+def running(module_args: list[str], work: Path, name: str) -> Iterator[tuple[subprocess.Popen, dict]]:
+    """``python -m <module_args> --ready-file work/<name>.ready``, logging to work/<name>.log: yields the
+    process and what it wrote to its ready file; stopped on exit."""
+    ready = work / f"{name}.ready"
+    with (work / f"{name}.log").open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", *module_args, "--ready-file", str(ready)], stdout=log, stderr=log
+        )
+        try:
+            yield proc, wait_ready_file(proc, ready)
+        finally:
+            stop(proc)
 
 
 def stop(proc: subprocess.Popen, timeout: float = 10) -> None:
