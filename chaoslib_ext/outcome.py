@@ -2,7 +2,9 @@
 never from Chaos Toolkit's status alone (it says "completed" when the hypothesis fails before the method).
 
     0  every hypothesis holds
-    1  a hypothesis failed (ours, or Chaos Toolkit's steady state before or after the method)
+    1  a hypothesis failed: ours, or Chaos Toolkit's steady state before or after the method, or a
+       live check of it during the method (``--hypothesis-strategy continuously``), even when its
+       fail-fast interrupted the run
     2  the experiment could not run as written: a fault could not be injected or removed, the load
        never reached the target, an activity failed, or the file is invalid
     3  aborted by the operator (SIGINT, SIGTERM) or a safeguard
@@ -18,6 +20,7 @@ __all__ = ["EXIT_ABORTED", "EXIT_FAILED", "EXIT_INVALID", "EXIT_OK", "Outcome", 
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_ABORTED = 0, 1, 2, 3
 _VERDICTS = {EXIT_OK: "passed", EXIT_FAILED: "failed", EXIT_INVALID: "error", EXIT_ABORTED: "aborted"}
+_TRIPPED = "safeguard_tripped"
 _COULD_NOT_RUN = {
     "fault_failed": "fault {fault} could not be applied: {error}",
     "load_failed": "load could not run: {error}",
@@ -53,12 +56,15 @@ def decide(
     if could_not_run:
         return Outcome(EXIT_INVALID, tuple(could_not_run))
     aborted = [f"aborted: {e.get('reason')}" for e in events if e["kind"] == "interrupted"]
-    if aborted or (journal is not None and journal.get("status") == "interrupted"):
-        return Outcome(EXIT_ABORTED, tuple(aborted) or ("run interrupted",))
+    aborted += [f"safeguard {e['safeguard']!r} tripped: {e['reason']}" for e in events if e["kind"] == _TRIPPED]
+    if aborted:
+        return Outcome(EXIT_ABORTED, tuple(aborted))
     failed = [f"hypothesis {v['name']!r}: {v['message']}" for v in verdicts if not v["passed"]]
     failed += _steady_state_failures(journal)
-    if failed:
+    if failed:  # an interruption by neither a signal nor a safeguard: the live check's fail-fast
         return Outcome(EXIT_FAILED, tuple(failed))
+    if journal is not None and journal.get("status") == "interrupted":
+        return Outcome(EXIT_ABORTED, ("run interrupted",))
     return Outcome(EXIT_OK)
 
 
@@ -83,7 +89,16 @@ def _steady_state_failures(journal: Mapping[str, Any] | None) -> list[str]:
     if journal is None:
         return []
     out = []
-    for moment, state in (journal.get("steady_states") or {}).items():
+    states = journal.get("steady_states") or {}
+    for moment in ("before", "after"):
+        state = states.get(moment)
         if isinstance(state, Mapping) and state.get("steady_state_met") is False:
             out.append(f"Chaos Toolkit steady-state hypothesis not met {moment} the method")
+    live = [s for s in states.get("during") or [] if isinstance(s, Mapping)]
+    missed = [s for s in live if s.get("steady_state_met") is False]
+    if missed:
+        out.append(
+            f"Chaos Toolkit steady-state hypothesis not met in {len(missed)} of {len(live)} live checks "
+            f"during the method (first at {missed[0].get('start', '?')})"
+        )
     return out

@@ -7,6 +7,7 @@ All run state lives in that directory, so another process (``chaosllm cleanup``)
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,20 @@ class RunContext:
     @property
     def timeline(self) -> Timeline:
         return Timeline(self.run_dir.timeline)
+
+    @property
+    def stopped(self) -> bool:
+        """True once a safeguard tripped: no new fault may go in, the method ends at the next activity."""
+        return self.run_dir.stop_file.exists()
+
+    def wait(self, seconds: float, slice_s: float = 0.2) -> bool:
+        """Sleep ``seconds``, or less if the run is stopped meanwhile; True if the whole time passed."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self.stopped:
+                return False
+            time.sleep(min(slice_s, left))
+        return True
 
     def target(self) -> Target:
         return load_target(self.target_ref)

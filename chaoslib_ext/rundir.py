@@ -65,3 +65,13 @@ class RunDir:
     @property
     def log(self) -> Path:
         return self.path / "chaosllm.log"
+
+    @property
+    def owner(self) -> Path:
+        """The process running the experiment (pid + start time): a sweep leaves a live run alone."""
+        return self.path / "owner.json"
+
+    @property
+    def stop_file(self) -> Path:
+        """Written when a safeguard trips: the method ends and no new fault goes in."""
+        return self.path / "stop.json"

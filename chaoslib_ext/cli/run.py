@@ -7,11 +7,13 @@ import argparse
 import copy
 import json
 import signal
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from chaoslib_ext.cli.cleanup import sweep_root
 from chaoslib_ext.cli.dryrun import dry_run
 from chaoslib_ext.cli.logs import run_logging
 from chaoslib_ext.cli.validate import checked_source, parse_vars
@@ -31,6 +33,7 @@ from chaoslib_ext.rundir import DEFAULT_ROOT, RunDir
 
 __all__ = ["register"]
 
+STRATEGIES = ("default", "before-method-only", "after-method-only", "during-method-only", "continuously", "skip")
 #: Rollbacks always run: Chaos Toolkit's default skips them on SIGINT/SIGTERM and failed hypotheses.
 SETTINGS = {"runtime": {"rollbacks": {"strategy": "always"}, "hypothesis": {"strategy": "default"}}}
 
@@ -54,6 +57,15 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_ROOT, help="root of run directories (reports/)")
     parser.add_argument("--dry-run", action="store_true", help="print every object each fault would create")
+    parser.add_argument(
+        "--hypothesis-strategy",
+        choices=STRATEGIES,
+        default="default",
+        help="when Chaos Toolkit checks the steady-state hypothesis (as `chaos run`); "
+        "continuously: also every --hypothesis-frequency seconds during the method, a failed live check exits 1",
+    )
+    parser.add_argument("--hypothesis-frequency", type=float, default=1.0, metavar="SECONDS")
+    parser.add_argument("--fail-fast", action="store_true", help="with continuous: stop at the first failed check")
     parser.set_defaults(handler=_run)
 
 
@@ -67,7 +79,9 @@ def _run(args: argparse.Namespace) -> int:
         return dry_run(source, config_vars)
     from chaoslib import merge_vars
     from chaoslib.experiment import run_experiment
+    from chaoslib.types import Schedule, Strategy
 
+    _sweep_leftovers(args.out)
     experiment = copy.deepcopy(source.data)
     run_dir = RunDir.create(args.out, str(experiment["title"]))
     configuration = experiment.setdefault("configuration", {})
@@ -78,7 +92,13 @@ def _run(args: argparse.Namespace) -> int:
     journal: dict[str, Any] | None = None
     with run_logging(run_dir.log):
         try:
-            journal = run_experiment(experiment, settings=copy.deepcopy(SETTINGS), experiment_vars=({}, secret_vars))
+            journal = run_experiment(
+                experiment,
+                settings=copy.deepcopy(SETTINGS),
+                experiment_vars=({}, secret_vars),
+                strategy=Strategy.from_string(args.hypothesis_strategy),
+                schedule=Schedule(args.hypothesis_frequency, fail_fast=args.fail_fast),
+            )
         except (KeyboardInterrupt, SystemExit) as exc:
             run.timeline.record("interrupted", reason=type(exc).__name__)
         finally:
@@ -90,6 +110,15 @@ def _run(args: argparse.Namespace) -> int:
     print_summary(summary, run_dir.path)
     code: int = summary["outcome"]["exit_code"]
     return code
+
+
+def _sweep_leftovers(root: Path) -> None:
+    """Faults an earlier run left behind (killed with SIGKILL, a crash) go before this one starts."""
+    cleaned, stuck = sweep_root(root)
+    for line in cleaned:
+        print(f"chaosllm: cleaned up after an earlier run: {line}", file=sys.stderr)
+    for line in stuck:
+        print(f"chaosllm: WARNING: {line}; see `chaosllm cleanup`", file=sys.stderr)
 
 
 def _make_safe(run: RunContext) -> None:

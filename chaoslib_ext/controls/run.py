@@ -6,38 +6,57 @@
         provider: {type: python, module: chaoslib_ext.controls.run}
 
 - before the experiment: opens the run directory, starts the load and waits until it flows, then
-  lets the warmup pass (a failure interrupts the run: Chaos Toolkit only stops on InterruptExecution);
+  lets the warmup pass (a failure interrupts the run: Chaos Toolkit only stops on InterruptExecution),
+  and arms the safeguards;
+- before each activity of the method: once a safeguard has tripped, the method ends here (rollbacks
+  still run);
 - after each activity: a fault activity that failed interrupts the run, so nothing is measured
   under a fault that is not there;
-- after the experiment: stops the load, removes any fault the ledger still lists, computes the
-  per-phase metrics and verdicts, writes summary.json and report.md, and marks the journal
-  deviated when the outcome is not a pass (so plain ``chaos run`` exits 1 too).
+- after the experiment: after a trip, lets the load measure the recovery; stops the load, removes
+  any fault the ledger still lists, computes the per-phase metrics and verdicts, writes summary.json
+  and report.md, and marks the journal deviated when the outcome is not a pass (so plain
+  ``chaos run`` exits 1 too).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from chaoslib.exceptions import InterruptExecution
 
+from chaoslib_ext.controls import signals
 from chaoslib_ext.exceptions import LoadError, SpecError
 from chaoslib_ext.experiment.plan import Plan
 from chaoslib_ext.faults import lifecycle
-from chaoslib_ext.jsonfile import write_json_atomic
+from chaoslib_ext.jsonfile import read_json, write_json_atomic
 from chaoslib_ext.load.session import begin_load, end_load
+from chaoslib_ext.processes import ProcessRecord, start_ticks
 from chaoslib_ext.report.write import write_reports
 from chaoslib_ext.runcontext import RUN_DIR_KEY, TARGET_KEY, RunContext
 from chaoslib_ext.rundir import DEFAULT_ROOT, RunDir
+from chaoslib_ext.safeguards.monitor import Monitor
 from chaoslib_ext.target import SANDBOX
 
-__all__ = ["after_activity_control", "after_experiment_control", "before_experiment_control"]
+__all__ = [
+    "after_activity_control",
+    "after_experiment_control",
+    "before_activity_control",
+    "before_experiment_control",
+]
 
 log = logging.getLogger("chaoslib_ext")
 
 _REDACTED = "***"
+#: The armed safeguard monitor of each run in this process, by run directory.
+_MONITORS: dict[str, Monitor] = {}
+#: The rollback activities of each run, which a trip must not stop.
+_ROLLBACKS: dict[str, list[Any]] = {}
 
 
 def before_experiment_control(context: dict[str, Any], configuration: dict[str, Any] | None = None, **_: Any) -> None:
@@ -49,12 +68,31 @@ def before_experiment_control(context: dict[str, Any], configuration: dict[str, 
         raise InterruptExecution(f"invalid chaosllm extension: {exc}") from exc
     run = _open_run(context, configuration)
     log.info("run directory: %s", run.run_dir.path)
-    if plan.load is None:
+    signals.arm()
+    if plan.load is not None:
+        try:
+            begin_load(run, plan.load)
+        except LoadError as exc:
+            raise InterruptExecution(f"load could not start: {exc}") from exc
+    _ROLLBACKS[str(run.run_dir.path)] = list(context.get("rollbacks") or [])
+    if plan.safeguards is not None:
+        monitor = Monitor(run, plan.safeguards)
+        _MONITORS[str(run.run_dir.path)] = monitor
+        monitor.start()
+
+
+def before_activity_control(context: dict[str, Any], configuration: dict[str, Any] | None = None, **_: Any) -> None:
+    if not configuration or not configuration.get(RUN_DIR_KEY):
         return
-    try:
-        begin_load(run, plan.load)
-    except LoadError as exc:
-        raise InterruptExecution(f"load could not start: {exc}") from exc
+    if context in _ROLLBACKS.get(str(configuration[RUN_DIR_KEY]), []):
+        return  # rollbacks run whatever happened
+    _interrupt_if_stopped(RunContext.from_configuration(configuration))
+
+
+def _interrupt_if_stopped(run: RunContext) -> None:
+    if run.stopped:
+        reason = read_json(run.run_dir.stop_file)
+        raise InterruptExecution(f"safeguard {reason.get('safeguard')!r} tripped: {reason.get('reason')}")
 
 
 def _open_run(experiment: Mapping[str, Any], configuration: dict[str, Any]) -> RunContext:
@@ -64,6 +102,10 @@ def _open_run(experiment: Mapping[str, Any], configuration: dict[str, Any]) -> R
     configuration.setdefault(TARGET_KEY, SANDBOX)
     run = RunContext.from_configuration(configuration)
     run.run_dir.path.mkdir(parents=True, exist_ok=True)
+    pid = os.getpid()
+    write_json_atomic(
+        run.run_dir.owner, ProcessRecord("chaosllm-run", pid, start_ticks(pid), tuple(sys.argv), "").to_json()
+    )
     write_json_atomic(
         run.run_dir.experiment,
         {
@@ -96,9 +138,25 @@ def after_activity_control(
     error = (state.get("exception") or ["unknown error"])[-1].strip()
     name = context.get("name", "?")
     run = RunContext.from_configuration(configuration)
+    _interrupt_if_stopped(run)  # refused because a safeguard tripped: an abort, not a broken fault
     if not any(e["kind"] in ("fault_failed", "removal_failed") for e in run.timeline.events()):
         run.timeline.record("fault_failed", fault=name, error=error)
     raise InterruptExecution(f"fault activity {name!r} failed, stopping the run: {error}")
+
+
+def _disarm(run: RunContext) -> None:
+    """Stop the safeguard monitor; after a trip, keep the load running until the recovery was measured."""
+    monitor = _MONITORS.pop(str(run.run_dir.path), None)
+    if monitor is None:
+        return
+    monitor.stop()
+    if monitor.tripped is None:
+        return
+    lifecycle.sweep(run)  # a fault that raced the trip
+    left = monitor.tripped["at"] + monitor.safeguards.recovery_s - time.time()
+    if left > 0 and run.timeline.first("load_started") is not None:
+        log.info("safeguard tripped: measuring the recovery for %.1fs more", left)
+        time.sleep(left)
 
 
 def after_experiment_control(
@@ -107,6 +165,9 @@ def after_experiment_control(
     if not configuration or not configuration.get(RUN_DIR_KEY):
         return
     run = RunContext.from_configuration(configuration)
+    for name, at in signals.disarm():
+        run.timeline.record("interrupted", at=at, reason=name)
+    _disarm(run)
     end_load(run)
     removed, _not_removed = lifecycle.sweep(run)  # what could not be removed is in the timeline
     if removed:

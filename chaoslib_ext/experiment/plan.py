@@ -6,6 +6,7 @@ It lives in Chaos Toolkit's ``extensions`` list, so the file stays a valid Chaos
       - name: chaosllm
         load: {...}          # chaoslib_ext.load.spec
         hypotheses: [...]    # chaoslib_ext.hypotheses.spec
+        safeguards: {...}    # chaoslib_ext.safeguards.spec
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from chaoslib_ext.experiment.variables import configuration_values, substitute
 from chaoslib_ext.fields import Fields
 from chaoslib_ext.hypotheses.spec import Hypothesis, parse_hypotheses
 from chaoslib_ext.load.spec import LoadSpec
+from chaoslib_ext.safeguards.spec import Safeguards
 
 __all__ = ["EXTENSION_NAME", "Plan"]
 
@@ -29,6 +31,7 @@ EXTENSION_NAME = "chaosllm"
 class Plan:
     load: LoadSpec | None
     hypotheses: tuple[Hypothesis, ...]
+    safeguards: Safeguards | None = None
 
     @classmethod
     def from_experiment(cls, experiment: Mapping[str, Any], variables: Mapping[str, Any] | None = None) -> Plan:
@@ -45,9 +48,12 @@ class Plan:
         index, raw = found[0]
         raw = substitute(raw, configuration_values(experiment) if variables is None else variables)
         where = f"extensions[{index}]"
-        f = Fields(raw, ["name", "load", "hypotheses"], where)
+        f = Fields(raw, ["name", "load", "hypotheses", "safeguards"], where)
         load = LoadSpec.parse(f.raw["load"], f"{where}.load") if f.has("load") else None
         hypotheses = parse_hypotheses(f.raw["hypotheses"], f"{where}.hypotheses") if f.has("hypotheses") else []
         if hypotheses and load is None:
             raise SpecError(f"{where}.hypotheses", "hypotheses need a load block to measure them")
-        return cls(load, tuple(hypotheses))
+        safeguards = Safeguards.parse(f.raw["safeguards"], f"{where}.safeguards") if f.has("safeguards") else None
+        if safeguards is not None and safeguards.needs_load and load is None:
+            raise SpecError(f"{where}.safeguards", "a metric condition needs a load block to measure it")
+        return cls(load, tuple(hypotheses), safeguards)

@@ -3,11 +3,15 @@
 The order is what makes rollback trustworthy: the undo is written to the ledger, *then* the fault is
 injected; a failed injection is undone at once; a removal is retried with backoff and a failure is
 reported and left in the ledger for the next sweep, never dropped.
+
+``CHAOSLLM_FAIL_REMOVALS=N`` makes the first N removal attempts of the process fail before they
+reach the driver: chaos for the chaos tool, so the kill matrix can prove the retry path.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any
 
@@ -24,6 +28,8 @@ log = logging.getLogger("chaoslib_ext.faults")
 
 def inject(run: RunContext, driver: FaultDriver, fault_id: str, family: str, spec: dict[str, Any]) -> LedgerEntry:
     """Record the undo, inject, record the injection; raises FaultInjectionError with nothing left behind."""
+    if run.stopped:
+        raise FaultInjectionError(f"fault {fault_id!r} not injected: a safeguard stopped the run")
     entry = LedgerEntry(fault_id, family, driver.name, driver.target(), spec, driver.undo(fault_id))
     run.ledger.add(entry)
     try:
@@ -61,7 +67,7 @@ def apply(
         **entry.details,
     }
     if hold_s is not None:
-        time.sleep(hold_s)
+        run.wait(hold_s)  # cut short when a safeguard trips (it has removed the fault already)
         result["removed_at"] = remove(run, entry).removed_at
     return result
 
@@ -75,23 +81,38 @@ def _undo_quietly(entry: LedgerEntry) -> None:
 
 def remove(run: RunContext, entry: LedgerEntry, attempts: int = 4, backoff_s: float = 0.25) -> LedgerEntry:
     """Remove one fault, retrying with exponential backoff; raises FaultRemovalError after the last try."""
-    error: ChaosLLMError | None = None
+    current = run.ledger.get(entry.id)
+    if current is not None and current.state == "removed":
+        return current  # removed meanwhile (a safeguard's sweep)
+    error = ""
     for attempt in range(attempts):
         try:
+            _injected_removal_failure()
             remover(entry.driver)(entry.undo)
-        except ChaosLLMError as exc:
-            error = exc
-            log.warning("removing fault %s (attempt %d/%d): %s", entry.id, attempt + 1, attempts, exc)
-            time.sleep(backoff_s * 2**attempt)
+        except Exception as exc:  # whatever a remover raises, the fault stays listed and is retried
+            error = str(exc) if isinstance(exc, ChaosLLMError) else f"{type(exc).__name__}: {exc}"
+            log.warning("removing fault %s (attempt %d/%d): %s", entry.id, attempt + 1, attempts, error)
+            run.timeline.record("removal_retried", fault=entry.id, attempt=attempt + 1, error=error)
+            if attempt + 1 < attempts:
+                time.sleep(backoff_s * 2**attempt)
             continue
         now = time.time()
         entry = run.ledger.update(entry.id, state="removed", removed_at=now, error=None)
         run.timeline.record("fault_removed", at=now, fault=entry.id)
         log.info("fault %s removed", entry.id)
         return entry
-    run.ledger.update(entry.id, error=str(error))
-    run.timeline.record("removal_failed", fault=entry.id, error=str(error))
+    run.ledger.update(entry.id, error=error)
+    run.timeline.record("removal_failed", fault=entry.id, error=error)
     raise FaultRemovalError(f"fault {entry.id!r} could not be removed after {attempts} attempts: {error}")
+
+
+_failures_left = [int(os.environ.get("CHAOSLLM_FAIL_REMOVALS") or 0)]
+
+
+def _injected_removal_failure() -> None:
+    if _failures_left[0] > 0:
+        _failures_left[0] -= 1
+        raise FaultRemovalError("injected removal failure (CHAOSLLM_FAIL_REMOVALS)")
 
 
 def sweep(run: RunContext) -> tuple[list[str], list[str]]:

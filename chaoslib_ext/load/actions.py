@@ -27,8 +27,8 @@ def observe(duration: str, label: str = "observe", configuration: dict[str, Any]
         raise ChaosLLMError(str(exc)) from exc
     run = RunContext.from_configuration(configuration)
     event = run.timeline.record("window", label=label, duration_s=seconds)
-    time.sleep(seconds)
-    return {"label": label, "from": event["at"], "to": time.time()}
+    completed = run.wait(seconds)  # cut short when a safeguard trips
+    return {"label": label, "from": event["at"], "to": time.time(), "completed": completed}
 
 
 ARGUMENTS: dict[str, Callable[[Mapping[str, Any]], object]] = {"observe": _parse_observe}

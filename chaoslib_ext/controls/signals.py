@@ -1,0 +1,50 @@
+"""Which signal interrupted a run: recorded by a handler chained in front of Chaos Toolkit's own
+(SIGTERM raises its InterruptExecution, SIGINT Python's KeyboardInterrupt), so the outcome can tell
+an operator's abort (exit 3) from a run its live check failed fast (exit 1).
+
+The handler only appends to a list (a signal may arrive while the timeline's lock is held); the
+control writes the events to the timeline after the method."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from types import FrameType
+from typing import Any
+
+__all__ = ["arm", "disarm"]
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_received: list[tuple[str, float]] = []
+_previous: dict[int, Any] = {}
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    _received.append((signal.Signals(signum).name, time.time()))
+    previous = _previous.get(signum)
+    if callable(previous):
+        previous(signum, frame)
+    elif previous != signal.SIG_IGN:
+        raise KeyboardInterrupt
+
+
+def arm() -> None:
+    """Chain the recording handler in front of the current ones (main thread only)."""
+    if threading.current_thread() is not threading.main_thread() or _previous:
+        return
+    _received.clear()
+    for sig in _SIGNALS:
+        _previous[sig] = signal.signal(sig, _on_signal)
+
+
+def disarm() -> list[tuple[str, float]]:
+    """Put the previous handlers back; returns the signals received, as (name, unix time)."""
+    if threading.current_thread() is threading.main_thread():
+        for sig, handler in _previous.items():
+            if signal.getsignal(sig) is _on_signal:
+                signal.signal(sig, handler)
+    _previous.clear()
+    received = list(_received)
+    _received.clear()
+    return received

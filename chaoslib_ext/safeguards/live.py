@@ -1,0 +1,56 @@
+"""The load's samples as they arrive: each file read from where the last read stopped, so a check
+once a second costs what arrived since, not the whole run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from chaoslib_ext.load.samples import Sample
+from chaoslib_ext.metrics.phase import window_metrics
+from chaoslib_ext.metrics.table import SampleTable
+from chaoslib_ext.metrics.windows import Window
+
+__all__ = ["LiveSamples"]
+
+
+class LiveSamples:
+    def __init__(self, directory: Path, keep_s: float) -> None:
+        self.directory = directory
+        self.keep_s = keep_s  # samples that ended longer ago than this are dropped
+        self._offsets: dict[Path, int] = {}
+        self._samples: list[Sample] = []
+
+    def refresh(self, now: float) -> None:
+        for path in sorted(self.directory.glob("*.jsonl")) if self.directory.exists() else []:
+            self._samples += self._read_new(path)
+        horizon = now - self.keep_s
+        self._samples = [s for s in self._samples if s.t0 + s.done_ms / 1000.0 >= horizon]
+
+    def _read_new(self, path: Path) -> list[Sample]:
+        with path.open("rb") as src:
+            src.seek(self._offsets.get(path, 0))
+            data = src.read()
+        complete = data[: data.rfind(b"\n") + 1]  # a line still being written is read next time
+        self._offsets[path] = self._offsets.get(path, 0) + len(complete)
+        out = []
+        for line in complete.splitlines():
+            try:
+                out.append(Sample.from_json(json.loads(line)))
+            except (ValueError, KeyError, TypeError):
+                continue
+        return out
+
+    def metric(self, name: str, window_s: float, now: float) -> float | None:
+        """``name`` (e.g. ``error_rate``, ``ttft_ms.p99``) over the requests that ended in the last
+        ``window_s``; None when none did."""
+        recent = [s for s in self._samples if s.t0 + s.done_ms / 1000.0 >= now - window_s]
+        if not recent:
+            return None
+        table = SampleTable.from_samples(recent)
+        # a rate is over the whole window; a distribution or the error rate over every request that ended in it
+        start = now - window_s if name.endswith(("_tps", "_rps")) else min(s.t0 for s in recent)
+        metrics = window_metrics(table, Window(((start, now + 1e-6),)))
+        head, _, stat = name.partition(".")
+        value = metrics[head][stat] if stat else metrics[head]
+        return None if value is None else float(value)
