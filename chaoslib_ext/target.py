@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +36,12 @@ import yaml
 
 from chaoslib_ext.durations import parse_duration
 from chaoslib_ext.exceptions import SpecError, TargetError
+from chaoslib_ext.fields import Fields
 
 __all__ = [
     "BACKENDS",
     "SANDBOX",
+    "BlastRadius",
     "ChaosMeshSettings",
     "ClusterLink",
     "Service",
@@ -96,6 +98,21 @@ class ChaosMeshSettings:
     kubeconfig: str | None = None
     context: str | None = None
     inject_timeout_s: float = 60.0
+    blast_radius: BlastRadius = field(default_factory=lambda: BlastRadius())
+
+
+@dataclass(frozen=True)
+class BlastRadius:
+    """How much of a cluster one fault may select (``chaos_mesh.blast_radius``)::
+
+    blast_radius: {allow_mode_all: false, max_percent: 50, max_pods: 3}
+
+    ``mode: all`` only when allowed; fixed-percent / random-max-percent values up to ``max_percent``;
+    ``fixed`` counts up to ``max_pods`` (when set). Checked before anything is created."""
+
+    allow_mode_all: bool = False
+    max_percent: float = 50.0
+    max_pods: int | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +192,7 @@ class Target:
                 "kubeconfig": cm.kubeconfig,
                 "context": cm.context,
                 "inject_timeout": f"{cm.inject_timeout_s:g}s",
+                "blast_radius": asdict(cm.blast_radius),
             }
         return out
 
@@ -238,7 +256,27 @@ def _chaos_mesh(raw: Mapping[str, Any], origin: str) -> ChaosMeshSettings:
         timeout_s = parse_duration(timeout, "chaos_mesh.inject_timeout", allow_zero=False)
     except SpecError as exc:
         raise TargetError(f"{origin}: {exc}") from exc
-    return ChaosMeshSettings(str(raw["namespace"]), allowed, raw.get("kubeconfig"), raw.get("context"), timeout_s)
+    return ChaosMeshSettings(
+        str(raw["namespace"]),
+        allowed,
+        raw.get("kubeconfig"),
+        raw.get("context"),
+        timeout_s,
+        _blast_radius(raw.get("blast_radius") or {}, origin),
+    )
+
+
+def _blast_radius(raw: Any, origin: str) -> BlastRadius:
+    where = "chaos_mesh.blast_radius"
+    try:
+        f = Fields(raw, ["allow_mode_all", "max_percent", "max_pods"], where)
+        return BlastRadius(
+            f.boolean("allow_mode_all", False),
+            f.number("max_percent", 50.0, minimum=0.0, maximum=100.0),
+            f.integer("max_pods", None, minimum=1),
+        )
+    except SpecError as exc:
+        raise TargetError(f"{origin}: {exc}") from exc
 
 
 def load_target(ref: str) -> Target:

@@ -9,7 +9,7 @@ from typing import Any
 
 from chaoslib_ext.exceptions import TargetError
 from chaoslib_ext.faults.chaosmesh.kube import KubeObjects, wait_until
-from chaoslib_ext.faults.chaosmesh.objects import check_namespaces, describe_status, injected
+from chaoslib_ext.faults.chaosmesh.objects import check_blast_radius, check_namespaces, describe_status, injected
 from chaoslib_ext.target import ChaosMeshSettings
 
 __all__ = ["ChaosMeshDriver", "remove_chaos_mesh_objects"]
@@ -21,6 +21,7 @@ class ChaosMeshDriver:
     def __init__(self, settings: ChaosMeshSettings, manifests: list[dict[str, Any]], description: str) -> None:
         for manifest in manifests:
             check_namespaces(manifest, settings.allowed_namespaces)
+            check_blast_radius(manifest, settings.blast_radius)
         self._settings = settings
         self._manifests = manifests
         self._description = description

@@ -9,6 +9,7 @@ from typing import Any
 
 from chaoslib_ext.durations import format_duration
 from chaoslib_ext.exceptions import TargetError
+from chaoslib_ext.target import BlastRadius
 
 __all__ = [
     "API_VERSION",
@@ -16,6 +17,7 @@ __all__ = [
     "PLURALS",
     "VERSION",
     "chaos_duration",
+    "check_blast_radius",
     "check_namespaces",
     "describe_status",
     "injected",
@@ -88,6 +90,32 @@ def check_namespaces(manifest: Mapping[str, Any], allowed: Iterable[str]) -> Non
             f"{', '.join(repr(n) for n in outside)} outside chaos_mesh.allowed_namespaces "
             f"(accepted: {', '.join(sorted(allowed))})"
         )
+
+
+def check_blast_radius(manifest: Mapping[str, Any], limits: BlastRadius) -> None:
+    """Raise TargetError when the object (or its network target) may select more pods than allowed."""
+    spec = manifest["spec"]
+    what = f"{manifest['kind']} {manifest['metadata']['name']}"
+    for where, part in (("spec", spec), ("spec.target", spec.get("target"))):
+        if not isinstance(part, Mapping) or "mode" not in part:
+            continue
+        mode, value = part["mode"], str(part.get("value") or 0)
+        if mode == "all" and not limits.allow_mode_all:
+            raise TargetError(
+                f"{what}: {where}.mode all selects every matching pod, which this target does not allow "
+                "(accepted: one, fixed, fixed-percent, random-max-percent; or set "
+                "chaos_mesh.blast_radius.allow_mode_all: true in the target)"
+            )
+        if mode in ("fixed-percent", "random-max-percent") and float(value) > limits.max_percent:
+            raise TargetError(
+                f"{what}: {where}.value {value}% is above chaos_mesh.blast_radius.max_percent "
+                f"(accepted: up to {limits.max_percent:g}%)"
+            )
+        if mode == "fixed" and limits.max_pods is not None and int(value) > limits.max_pods:
+            raise TargetError(
+                f"{what}: {where}.value {value} pods is above chaos_mesh.blast_radius.max_pods "
+                f"(accepted: up to {limits.max_pods})"
+            )
 
 
 def injected(obj: Mapping[str, Any] | None) -> bool:

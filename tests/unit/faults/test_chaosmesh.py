@@ -9,9 +9,15 @@ import yaml
 from chaoslib_ext.exceptions import TargetError
 from chaoslib_ext.faults.chaosmesh.driver import ChaosMeshDriver
 from chaoslib_ext.faults.chaosmesh.network import network_chaos_objects
-from chaoslib_ext.faults.chaosmesh.objects import check_namespaces, describe_status, injected, object_name
+from chaoslib_ext.faults.chaosmesh.objects import (
+    check_blast_radius,
+    check_namespaces,
+    describe_status,
+    injected,
+    object_name,
+)
 from chaoslib_ext.faults.network.spec import NetworkFaultSpec
-from chaoslib_ext.target import Target
+from chaoslib_ext.target import BlastRadius, Target
 from tests.crds import schema_errors
 
 EXAMPLE = Path(__file__).parents[3] / "experiments" / "k8s" / "target.example.yaml"
@@ -141,3 +147,34 @@ def test_injected_reads_conditions_or_records():
     assert not injected({"status": records})
     assert "b: Not Injected" in describe_status({"status": records})
     assert not injected(None)
+
+
+@pytest.mark.parametrize(
+    ("mode", "value", "limits", "refused"),
+    [
+        ("all", None, BlastRadius(allow_mode_all=False), "mode all selects every matching pod"),
+        ("all", None, BlastRadius(allow_mode_all=True), None),
+        ("one", None, BlastRadius(), None),
+        ("fixed-percent", "60", BlastRadius(max_percent=50), r"value 60% is above .*max_percent \(accepted: up to 50%"),
+        ("random-max-percent", "50", BlastRadius(max_percent=50), None),
+        ("fixed", "4", BlastRadius(max_pods=3), r"value 4 pods is above .*max_pods \(accepted: up to 3\)"),
+        ("fixed", "4", BlastRadius(), None),
+    ],
+)
+def test_the_blast_radius_refuses_too_wide_a_selection(mode, value, limits, refused):
+    raw = {"link": "gateway", "action": "loss", "loss": {"loss": "10"}, "mode": mode, "direction": "from"}  # no peer
+    if value is not None:
+        raw["value"] = value
+    [obj] = build(raw)
+    if refused is None:
+        check_blast_radius(obj, limits)
+    else:
+        with pytest.raises(TargetError, match=refused):
+            check_blast_radius(obj, limits)
+
+
+def test_the_blast_radius_applies_to_the_network_target_too():
+    [obj] = build({"link": "redis", "action": "loss", "loss": {"loss": "10"}, "mode": "one", "direction": "both"})
+    assert obj["spec"]["target"]["mode"] == "all"
+    with pytest.raises(TargetError, match=r"spec.target.mode all"):
+        check_blast_radius(obj, BlastRadius(allow_mode_all=False))
