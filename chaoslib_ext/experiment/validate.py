@@ -1,7 +1,8 @@
 """Everything that can be checked before a run touches anything: ``chaosllm validate`` and ``run``.
 
 Checks, each error located at ``file:line:col``:
-- our blocks: the chaosllm extension (load, hypotheses) and ``configuration.chaosllm_target``;
+- our blocks: the chaosllm extension (load, hypotheses, safeguards) against its JSON schema, then
+  its meaning with the typed parsers; and ``configuration.chaosllm_target``;
 - every activity of ours (``module: chaoslib_ext...``): the module and function exist, and the
   arguments parse with the very parser the activity uses (after ``${var}`` substitution);
 - the chaosllm control is declared wherever our activities or extension are used;
@@ -21,7 +22,8 @@ from chaoslib.exceptions import ChaosException
 
 from chaoslib_ext.exceptions import Problem, SpecError
 from chaoslib_ext.experiment.loader import Path_, Source, parse_path
-from chaoslib_ext.experiment.plan import Plan
+from chaoslib_ext.experiment.plan import EXTENSION_NAME, Plan
+from chaoslib_ext.experiment.schema import extension_problems
 from chaoslib_ext.experiment.variables import anchored_target, configuration_values, substitute
 from chaoslib_ext.runcontext import CONTROL_HINT, TARGET_KEY
 from chaoslib_ext.target import SANDBOX
@@ -53,11 +55,14 @@ def validate(source: Source, config_vars: Mapping[str, Any] | None = None) -> li
         problems.append(source.problem(("method",), "method: must be a non-empty list of activities"))
     variables = configuration_values(exp, anchored_target(source.file, exp, config_vars or {}))
     problems += _check_target(source, variables)
+    schema_problems = _schema_problems(source, variables)
+    problems += schema_problems
+    plan = None
     try:
         plan = Plan.from_experiment(exp, variables)
     except SpecError as exc:
-        problems.append(_spec_problem(source, (), exc))
-        plan = None
+        if not schema_problems:  # the schema's errors already say it, each at its place
+            problems.append(_spec_problem(source, (), exc))
     ours = False
     for path, activity in _activities(exp):
         found, activity_problems = _check_activity(source, path, activity, variables)
@@ -68,6 +73,18 @@ def validate(source: Source, config_vars: Mapping[str, Any] | None = None) -> li
     if not problems:
         problems += _chaostoolkit_problems(source)
     return problems
+
+
+def _schema_problems(source: Source, variables: Mapping[str, Any]) -> list[Problem]:
+    extensions = source.data.get("extensions")
+    if not isinstance(extensions, list):
+        return []
+    return [
+        problem
+        for i, ext in enumerate(extensions)
+        if isinstance(ext, Mapping) and ext.get("name") == EXTENSION_NAME
+        for problem in extension_problems(source, i, substitute(ext, variables))
+    ]
 
 
 def _check_target(source: Source, variables: Mapping[str, Any]) -> list[Problem]:

@@ -1,11 +1,16 @@
 """Bad input gets file:line:col, the field and the accepted values."""
 
+import json
 from pathlib import Path
 
 import yaml
 
 from chaoslib_ext.experiment.loader import load_source
+from chaoslib_ext.experiment.schema import SCHEMA_FILE
 from chaoslib_ext.experiment.validate import validate
+from chaoslib_ext.hypotheses.spec import METRICS
+from chaoslib_ext.load.spec import _FIELDS as LOAD_FIELDS
+from chaoslib_ext.safeguards.spec import LIVE_METRICS
 
 DEMO = Path(__file__).parents[3] / "experiments" / "sandbox" / "redis-latency.yaml"
 
@@ -71,8 +76,10 @@ def test_negative_latency_is_refused(tmp_path):
 def test_load_and_hypothesis_errors_point_into_the_extension(tmp_path):
     text = demo_text().replace("users: 16", "users: many").replace("metric: error_rate", "metric: errors")
     out = problems_of(tmp_path, text)
-    assert f":{line_of(text, 'users: many')}:14: extensions[0].load.users: expected an integer" in out[0]
-    assert len(out) == 1  # the extension reports its first error; the rest follow once it is fixed
+    assert len(out) == 2  # every error of the block, in the order of the file
+    assert f":{line_of(text, 'users: many')}:14: extensions[0].load.users: 'many' is not of type 'integer'" in out[0]
+    assert f":{line_of(text, 'metric: errors')}:" in out[1]
+    assert "hypotheses[5].metric: unknown value 'errors' (accepted: ttft_ms.mean, ttft_ms.min" in out[1]
 
 
 def test_variables_are_substituted_before_checking(tmp_path):
@@ -118,3 +125,10 @@ def test_a_missing_target_file_is_located(tmp_path):
     assert problem.startswith(f"{where}: configuration.chaosllm_target")
     assert f"target file {tmp_path}/nowhere.yaml does not exist" in problem
     assert "accepted: 'sandbox' or a target file" in problem
+
+
+def test_the_schema_names_the_same_metrics_and_fields_as_the_parsers():
+    schema = json.loads(SCHEMA_FILE.read_text())
+    assert schema["$defs"]["hypothesis"]["properties"]["metric"]["enum"] == list(METRICS)
+    assert schema["$defs"]["condition"]["properties"]["metric"]["enum"] == list(LIVE_METRICS)
+    assert list(schema["$defs"]["load"]["properties"]) == list(LOAD_FIELDS)
