@@ -7,15 +7,17 @@ import os
 from pathlib import Path
 from typing import Any
 
+from chaoslib_ext.secrets import scrub_data
+
 __all__ = ["read_json", "write_json_atomic"]
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Replace ``path`` with ``data`` as indented JSON in one rename."""
+    """Replace ``path`` with ``data`` as indented JSON in one rename, registered secrets scrubbed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with tmp.open("w", encoding="utf-8") as out:
-        json.dump(data, out, indent=2, sort_keys=False, default=str)
+        json.dump(scrub_data(data), out, indent=2, sort_keys=False, default=str)
         out.write("\n")
         out.flush()
         os.fsync(out.fileno())

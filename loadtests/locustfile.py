@@ -1,7 +1,8 @@
 """A Locust user streaming from an OpenAI-compatible endpoint, and the shape that paces it.
 
-Configured by two environment variables set by ``chaoslib_ext.load.runner``:
-``CHAOSLLM_LOAD_SPEC`` (the load spec as JSON) and ``CHAOSLLM_SAMPLES_DIR`` (where samples go).
+Configured by environment variables set by ``chaoslib_ext.load.runner``: ``CHAOSLLM_LOAD_SPEC``
+(the load spec as JSON, secrets scrubbed), ``CHAOSLLM_LOAD_HEADERS`` (the request headers in clear)
+and ``CHAOSLLM_SAMPLES_DIR`` (where samples go).
 
 Measurement rules (see DESIGN.md): the response is read one line at a time with ``readline(b"\\n")``
 (``iter_lines()`` reads 1 KB chunks and adds ~40 ms to TTFT); each line is timestamped with
@@ -40,6 +41,7 @@ HEADERS = {
     "Accept": "text/event-stream",
     "Accept-Encoding": "identity",  # a compressed stream cannot be read line by line as it arrives
     **SPEC.headers,
+    **json.loads(os.environ.get("CHAOSLLM_LOAD_HEADERS") or "{}"),
 }
 _CONTENT, _DONE, _ERROR = LineKind.CONTENT, LineKind.DONE, LineKind.ERROR
 _ORPHAN_GRACE_S = 20.0

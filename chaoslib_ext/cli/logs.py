@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from chaoslib_ext.secrets import ScrubFilter
+
 __all__ = ["run_logging"]
 
 _LOGGERS = ("chaostoolkit", "chaoslib_ext")
@@ -22,6 +24,8 @@ def run_logging(log_file: Path) -> Iterator[None]:
     file = logging.FileHandler(log_file, encoding="utf-8")
     file.setLevel(logging.DEBUG)
     file.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    for handler in (console, file):
+        handler.addFilter(ScrubFilter())
     loggers = [logging.getLogger(name) for name in _LOGGERS]
     saved = [(lg.level, lg.propagate) for lg in loggers]
     for lg in loggers:

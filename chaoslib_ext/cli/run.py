@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import signal
 import sys
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from chaoslib_ext import secrets
 from chaoslib_ext.cli.cleanup import sweep_root
 from chaoslib_ext.cli.dryrun import dry_run
 from chaoslib_ext.cli.logs import run_logging
@@ -89,6 +89,7 @@ def _run(args: argparse.Namespace) -> int:
     configuration[RUN_DIR_KEY] = str(run_dir.path)
     run = RunContext.from_configuration(configuration)
     _, secret_vars = merge_vars({}, args.var_file)
+    secrets.register(secrets.leaf_values(secret_vars))
     journal: dict[str, Any] | None = None
     with run_logging(run_dir.log):
         try:
@@ -105,7 +106,7 @@ def _run(args: argparse.Namespace) -> int:
             with _signals_deferred():
                 _make_safe(run)
     if journal is not None:
-        run_dir.journal.write_text(json.dumps(journal, indent=2, default=str))
+        write_json_atomic(run_dir.journal, journal)  # secrets scrubbed
     summary = _final_summary(run, source, journal)
     print_summary(summary, run_dir.path)
     code: int = summary["outcome"]["exit_code"]

@@ -30,6 +30,7 @@ from typing import Any
 
 from chaoslib.exceptions import InterruptExecution
 
+from chaoslib_ext import secrets as secret_values
 from chaoslib_ext.controls import signals
 from chaoslib_ext.exceptions import LoadError, SpecError
 from chaoslib_ext.experiment.plan import Plan
@@ -59,11 +60,17 @@ _MONITORS: dict[str, Monitor] = {}
 _ROLLBACKS: dict[str, list[Any]] = {}
 
 
-def before_experiment_control(context: dict[str, Any], configuration: dict[str, Any] | None = None, **_: Any) -> None:
+def before_experiment_control(
+    context: dict[str, Any],
+    configuration: dict[str, Any] | None = None,
+    secrets: dict[str, Any] | None = None,
+    **_: Any,
+) -> None:
     if configuration is None:
         raise InterruptExecution("chaosllm needs the experiment's configuration; none was given")
+    _guard_secrets(secrets)
     try:
-        plan = Plan.from_experiment(context, configuration)
+        plan = Plan.from_experiment(context, _variables(configuration, secrets))
     except SpecError as exc:
         raise InterruptExecution(f"invalid chaosllm extension: {exc}") from exc
     run = _open_run(context, configuration)
@@ -93,6 +100,24 @@ def _interrupt_if_stopped(run: RunContext) -> None:
     if run.stopped:
         reason = read_json(run.run_dir.stop_file)
         raise InterruptExecution(f"safeguard {reason.get('safeguard')!r} tripped: {reason.get('reason')}")
+
+
+def _guard_secrets(resolved: Mapping[str, Any] | None) -> None:
+    """Register the resolved secrets for scrubbing, and scrub every handler that may print them."""
+    secret_values.register(secret_values.leaf_values(resolved or {}))
+    for logger in (logging.getLogger(), logging.getLogger("chaostoolkit"), log):
+        for handler in logger.handlers:
+            if not any(isinstance(f, secret_values.ScrubFilter) for f in handler.filters):
+                handler.addFilter(secret_values.ScrubFilter())
+
+
+def _variables(configuration: Mapping[str, Any], resolved: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What ``${name}`` in our extension may name: the configuration, then every secret (any scope)."""
+    out = dict(configuration)
+    for scope in (resolved or {}).values():
+        if isinstance(scope, Mapping):
+            out.update(scope)
+    return out
 
 
 def _open_run(experiment: Mapping[str, Any], configuration: dict[str, Any]) -> RunContext:

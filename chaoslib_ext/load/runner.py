@@ -104,7 +104,7 @@ def start_load(spec: LoadSpec, url: str, samples_dir: Path, load_dir: Path, max_
     load_dir.mkdir(parents=True, exist_ok=True)
     samples_dir.mkdir(parents=True, exist_ok=True)
     spec_file = load_dir / "spec.json"
-    spec_file.write_text(json.dumps(spec.to_json(), indent=2))
+    write_json_atomic(spec_file, spec.to_json())  # secrets scrubbed: header values go by the environment
     run_time_s = max(1, round(bound))
     argv = [
         sys.executable,
@@ -131,6 +131,7 @@ def start_load(spec: LoadSpec, url: str, samples_dir: Path, load_dir: Path, max_
         **os.environ,
         "CHAOSLLM_LOAD_SPEC": str(spec_file),
         "CHAOSLLM_SAMPLES_DIR": str(samples_dir),
+        "CHAOSLLM_LOAD_HEADERS": json.dumps(spec.headers),
         "PYTHONUNBUFFERED": "1",
     }
     record = spawn_detached("locust", argv, load_dir / "locust.log", env)

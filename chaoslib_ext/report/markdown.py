@@ -7,6 +7,7 @@ from typing import Any
 
 from chaoslib_ext.hypotheses.evaluate import metric_value
 from chaoslib_ext.metrics import PHASES
+from chaoslib_ext.secrets import scrub
 
 __all__ = ["phase_table", "render_markdown", "verdict_table", "write_markdown"]
 
@@ -102,4 +103,4 @@ def render_markdown(summary: dict[str, Any]) -> str:
 
 
 def write_markdown(path: Path, summary: dict[str, Any]) -> None:
-    path.write_text(render_markdown(summary), encoding="utf-8")
+    path.write_text(scrub(render_markdown(summary)), encoding="utf-8")

@@ -6,11 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from chaoslib_ext.report.markdown import phase_table, verdict_table
+from chaoslib_ext.secrets import scrub_data
 
 __all__ = ["print_summary"]
 
 
 def print_summary(summary: dict[str, Any], run_dir: Path) -> None:
+    summary = scrub_data(summary)
     if summary.get("phases"):
         print("\nMetrics per phase (exact percentiles; jitter = P99 - P50):")
         print("\n".join(phase_table(summary)))
