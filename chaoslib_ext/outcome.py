@@ -44,6 +44,11 @@ class Outcome:
 def decide(
     events: Sequence[Mapping[str, Any]], verdicts: Sequence[Mapping[str, Any]], journal: Mapping[str, Any] | None
 ) -> Outcome:
+    # An abort comes first: Chaos Toolkit reports the activity a SIGTERM cut short as failed.
+    aborted = [f"aborted: {e.get('reason')}" for e in events if e["kind"] == "interrupted"]
+    aborted += [f"safeguard {e['safeguard']!r} tripped: {e['reason']}" for e in events if e["kind"] == _TRIPPED]
+    if aborted:
+        return Outcome(EXIT_ABORTED, tuple(aborted))
     could_not_run = [
         _COULD_NOT_RUN[e["kind"]].format_map({"fault": e.get("fault"), "error": e.get("error")})
         for e in events
@@ -55,10 +60,6 @@ def decide(
         could_not_run.append("Chaos Toolkit aborted the method on an unexpected error (see chaosllm.log)")
     if could_not_run:
         return Outcome(EXIT_INVALID, tuple(could_not_run))
-    aborted = [f"aborted: {e.get('reason')}" for e in events if e["kind"] == "interrupted"]
-    aborted += [f"safeguard {e['safeguard']!r} tripped: {e['reason']}" for e in events if e["kind"] == _TRIPPED]
-    if aborted:
-        return Outcome(EXIT_ABORTED, tuple(aborted))
     failed = [f"hypothesis {v['name']!r}: {v['message']}" for v in verdicts if not v["passed"]]
     failed += _steady_state_failures(journal)
     if failed:  # an interruption by neither a signal nor a safeguard: the live check's fail-fast
