@@ -54,3 +54,25 @@ def test_chaostoolkit_aborting_on_an_unexpected_error_is_2_not_3():
 def test_an_interrupted_run_is_3():
     assert decide([{"kind": "interrupted", "reason": "SIGTERM"}], [PASS], journal("interrupted")).exit_code == 3
     assert decide([], [PASS], journal("interrupted")).exit_code == 3
+
+
+def test_failed_live_checks_are_1_even_when_their_fail_fast_interrupted_the_run():
+    during = [{"steady_state_met": True, "start": "t1"}, {"steady_state_met": False, "start": "t2"}]
+    for status in ("completed", "interrupted"):
+        outcome = decide([], [PASS], journal(status, steady_states={"before": None, "after": None, "during": during}))
+        assert outcome.exit_code == 1
+        assert outcome.reasons == ("Chaos Toolkit steady-state hypothesis not met in 1 of 2 live checks during the "
+                                   "method (first at t2)",)  # fmt: skip
+
+
+def test_a_signal_outranks_the_activity_it_cut_short_and_the_hypotheses_it_starved():
+    cut = {"status": "failed", "activity": {"name": "hold", "provider": {"module": "chaoslib_ext.load.actions"}},
+           "exception": ["InterruptExecution: SIGTERM signal received"]}  # fmt: skip
+    outcome = decide([{"kind": "interrupted", "reason": "SIGTERM"}], [FAIL], journal("completed", run=[cut]))
+    assert (outcome.exit_code, outcome.reasons) == (3, ("aborted: SIGTERM",))
+
+
+def test_a_safeguard_trip_is_3_with_its_reason():
+    trip = {"kind": "safeguard_tripped", "safeguard": "errors", "reason": "error_rate = 0.5"}
+    outcome = decide([trip, {"kind": "fault_removed", "fault": "f"}], [PASS], journal("interrupted"))
+    assert (outcome.exit_code, outcome.reasons) == (3, ("safeguard 'errors' tripped: error_rate = 0.5",))
