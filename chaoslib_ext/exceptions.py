@@ -68,7 +68,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+        message = " ".join(self.message.split())  # one line per problem, whatever the message held
+        return f"{self.file}:{self.line}:{self.col}: {message}"
 
 
 class ExperimentInvalid(InvalidExperiment):  # type: ignore[misc]

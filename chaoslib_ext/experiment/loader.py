@@ -17,6 +17,8 @@ from chaoslib_ext.exceptions import ExperimentInvalid, Problem
 
 __all__ = ["MAX_BYTES", "MAX_NODES", "Path_", "Source", "load_source", "parse_path"]
 
+#: libyaml's safe loader when PyYAML was built with it (10x faster), else the pure-Python one: both safe.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 100_000
 
@@ -106,6 +108,12 @@ class _TooBigError(Exception):
         self.node = node
 
 
+def _position(text: str, offset: int) -> tuple[int, int]:
+    """(line, column), 1-based, of a character offset."""
+    before = text[:offset]
+    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
+
+
 def load_source(path: Path) -> Source:
     """Parse ``path``; raises ExperimentInvalid with located problems (never a traceback)."""
     file = str(path)
@@ -117,13 +125,17 @@ def load_source(path: Path) -> Source:
         raise ExperimentInvalid([Problem(file, 1, 1, f"file is {len(raw)} bytes; the limit is {MAX_BYTES}")])
     try:
         text = raw.decode("utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except UnicodeDecodeError as exc:
         raise ExperimentInvalid([Problem(file, 1, 1, f"file is not UTF-8: {exc.reason}")]) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise ExperimentInvalid([Problem(file, line, col, f"YAML syntax: {exc.problem}")]) from exc
+    except yaml.reader.ReaderError as exc:
+        line, col = _position(text, exc.position)
+        what = f"character {chr(exc.character)!r}" if isinstance(exc.character, int) else "a character"
+        raise ExperimentInvalid([Problem(file, line, col, f"YAML: {what} is not allowed ({exc.reason})")]) from exc
     except yaml.YAMLError as exc:
         raise ExperimentInvalid([Problem(file, 1, 1, f"YAML: {exc}")]) from exc
     if node is None:

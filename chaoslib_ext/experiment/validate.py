@@ -23,7 +23,7 @@ from chaoslib.exceptions import ChaosException
 from chaoslib_ext.exceptions import Problem, SpecError
 from chaoslib_ext.experiment.loader import Path_, Source, parse_path
 from chaoslib_ext.experiment.plan import EXTENSION_NAME, Plan
-from chaoslib_ext.experiment.schema import extension_problems
+from chaoslib_ext.experiment.schema import extension_problems, structure_problems
 from chaoslib_ext.experiment.variables import anchored_target, configuration_values, substitute
 from chaoslib_ext.runcontext import CONTROL_HINT, TARGET_KEY
 from chaoslib_ext.target import SANDBOX
@@ -47,12 +47,9 @@ ACTIVITY_MODULES = (
 def validate(source: Source, config_vars: Mapping[str, Any] | None = None) -> list[Problem]:
     """Every problem found; an empty list means the experiment can run as written."""
     exp = source.data
-    problems: list[Problem] = []
-    for key in ("title", "description"):
-        if not isinstance(exp.get(key), str) or not exp.get(key):
-            problems.append(source.problem((key,), f"{key}: is required and must be a string"))
-    if not isinstance(exp.get("method"), list) or not exp["method"]:
-        problems.append(source.problem(("method",), "method: must be a non-empty list of activities"))
+    problems = structure_problems(source)
+    if problems:
+        return problems  # what follows reads the structure
     variables = configuration_values(exp, anchored_target(source.file, exp, config_vars or {}))
     problems += _check_target(source, variables)
     schema_problems = _schema_problems(source, variables)
@@ -194,6 +191,8 @@ def _chaostoolkit_problems(source: Source) -> list[Problem]:
         ensure_experiment_is_valid(copy.deepcopy(source.data))
     except ChaosException as exc:
         return [source.problem((), f"chaostoolkit: {exc}")]
+    except Exception as exc:  # its validator crashes on some shapes our schema does not know about
+        return [source.problem((), f"chaostoolkit: its validator failed on this file ({type(exc).__name__}: {exc})")]
     finally:
         ctk_log.setLevel(level)
     return []

@@ -99,9 +99,17 @@ def test_our_activities_need_the_control(tmp_path):
 
 def test_chaostoolkit_own_rules_apply_too(tmp_path):
     raw = yaml.safe_load(demo_text())
-    raw["method"][0]["type"] = "actoin"
+    probe = {"type": "probe", "name": "no tolerance", "provider": {"type": "python", "module": "os", "func": "getpid"}}
+    raw["steady-state-hypothesis"] = {"title": "t", "probes": [probe]}
     out = problems_of(tmp_path, yaml.safe_dump(raw))
-    assert any("chaostoolkit:" in p for p in out)
+    assert any("chaostoolkit:" in p and "tolerance" in p for p in out), out
+
+
+def test_a_malformed_shape_is_located_before_chaos_toolkit_sees_it(tmp_path):
+    text = demo_text().replace("  - type: action\n", "  - type: actoin\n", 1)
+    out = problems_of(tmp_path, text)
+    assert len(out) == 1
+    assert "method[0].type: unknown value 'actoin' (accepted: action, probe)" in out[0]
 
 
 def test_a_target_file_is_found_next_to_the_experiment(tmp_path):
