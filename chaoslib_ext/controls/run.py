@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -58,6 +59,8 @@ _REDACTED = "***"
 _MONITORS: dict[str, Monitor] = {}
 #: The rollback activities of each run, which a trip must not stop.
 _ROLLBACKS: dict[str, list[Any]] = {}
+#: The deadline timer of each run.
+_DEADLINES: dict[str, threading.Timer] = {}
 
 
 def before_experiment_control(
@@ -76,6 +79,7 @@ def before_experiment_control(
     run = _open_run(context, configuration)
     log.info("run directory: %s", run.run_dir.path)
     signals.arm()
+    _arm_deadline(run, plan.deadline_s)
     if plan.load is not None:
         try:
             begin_load(run, plan.load)
@@ -86,6 +90,14 @@ def before_experiment_control(
         monitor = Monitor(run, plan.safeguards)
         _MONITORS[str(run.run_dir.path)] = monitor
         monitor.start()
+
+
+def _arm_deadline(run: RunContext, seconds: float) -> None:
+    """Past the deadline the run is interrupted like a SIGTERM: rollbacks, the sweep, exit 3."""
+    timer = threading.Timer(seconds, signals.interrupt, args=(f"deadline of {seconds:g}s exceeded",))
+    timer.daemon = True
+    timer.start()
+    _DEADLINES[str(run.run_dir.path)] = timer
 
 
 def before_activity_control(context: dict[str, Any], configuration: dict[str, Any] | None = None, **_: Any) -> None:
@@ -190,6 +202,9 @@ def after_experiment_control(
     if not configuration or not configuration.get(RUN_DIR_KEY):
         return
     run = RunContext.from_configuration(configuration)
+    deadline = _DEADLINES.pop(str(run.run_dir.path), None)
+    if deadline is not None:
+        deadline.cancel()
     for name, at in signals.disarm():
         run.timeline.record("interrupted", at=at, reason=name)
     _disarm(run)

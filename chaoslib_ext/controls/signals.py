@@ -7,13 +7,14 @@ control writes the events to the timeline after the method."""
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
 from types import FrameType
 from typing import Any
 
-__all__ = ["arm", "disarm"]
+__all__ = ["arm", "disarm", "interrupt"]
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _received: list[tuple[str, float]] = []
@@ -21,7 +22,8 @@ _previous: dict[int, Any] = {}
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
-    _received.append((signal.Signals(signum).name, time.time()))
+    if not (_received and _received[-1][0].startswith("deadline")):
+        _received.append((signal.Signals(signum).name, time.time()))
     previous = _previous.get(signum)
     if callable(previous):
         previous(signum, frame)
@@ -36,6 +38,13 @@ def arm() -> None:
     _received.clear()
     for sig in _SIGNALS:
         _previous[sig] = signal.signal(sig, _on_signal)
+
+
+def interrupt(reason: str) -> None:
+    """Stop the run from another thread as an operator's SIGTERM would, recording ``reason`` instead
+    (python activities have no timeout: a signal is the one thing that interrupts one)."""
+    _received.append((reason, time.time()))
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def disarm() -> list[tuple[str, float]]:

@@ -7,6 +7,7 @@ It lives in Chaos Toolkit's ``extensions`` list, so the file stays a valid Chaos
         load: {...}          # chaoslib_ext.load.spec
         hypotheses: [...]    # chaoslib_ext.hypotheses.spec
         safeguards: {...}    # chaoslib_ext.safeguards.spec
+        deadline: 1h         # the whole run, default 1h: past it the run is stopped (exit 3)
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from chaoslib_ext.hypotheses.spec import Hypothesis, parse_hypotheses
 from chaoslib_ext.load.spec import LoadSpec
 from chaoslib_ext.safeguards.spec import Safeguards
 
-__all__ = ["EXTENSION_NAME", "Plan"]
+__all__ = ["DEFAULT_DEADLINE_S", "EXTENSION_NAME", "Plan"]
 
 EXTENSION_NAME = "chaosllm"
+DEFAULT_DEADLINE_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Plan:
     load: LoadSpec | None
     hypotheses: tuple[Hypothesis, ...]
     safeguards: Safeguards | None = None
+    deadline_s: float = DEFAULT_DEADLINE_S
 
     @classmethod
     def from_experiment(cls, experiment: Mapping[str, Any], variables: Mapping[str, Any] | None = None) -> Plan:
@@ -48,7 +51,7 @@ class Plan:
         index, raw = found[0]
         raw = substitute(raw, configuration_values(experiment) if variables is None else variables)
         where = f"extensions[{index}]"
-        f = Fields(raw, ["name", "load", "hypotheses", "safeguards"], where)
+        f = Fields(raw, ["name", "load", "hypotheses", "safeguards", "deadline"], where)
         load = LoadSpec.parse(f.raw["load"], f"{where}.load") if f.has("load") else None
         hypotheses = parse_hypotheses(f.raw["hypotheses"], f"{where}.hypotheses") if f.has("hypotheses") else []
         if hypotheses and load is None:
@@ -56,4 +59,5 @@ class Plan:
         safeguards = Safeguards.parse(f.raw["safeguards"], f"{where}.safeguards") if f.has("safeguards") else None
         if safeguards is not None and safeguards.needs_load and load is None:
             raise SpecError(f"{where}.safeguards", "a metric condition needs a load block to measure it")
-        return cls(load, tuple(hypotheses), safeguards)
+        deadline_s = f.duration("deadline", DEFAULT_DEADLINE_S, positive=True)
+        return cls(load, tuple(hypotheses), safeguards, deadline_s)

@@ -110,3 +110,31 @@ def test_a_hypothesis_failing_before_the_method_exits_1_and_injects_nothing(sand
         json.loads((run_dir / "timeline.json").read_text())["events"] if (run_dir / "timeline.json").exists() else []
     )
     assert [e for e in events if e["kind"] == "fault_injected"] == []
+
+
+def test_a_hung_target_never_holds_a_run_past_its_deadline(sandbox, tmp_path):
+    import socket
+    import time
+
+    hung = socket.create_server(("127.0.0.1", 0))  # accepts (the kernel's backlog) and never answers
+    try:
+        target = json.loads(json.dumps(sandbox))
+        target["services"]["gateway"]["address"] = f"http://127.0.0.1:{hung.getsockname()[1]}"
+        (tmp_path / "hung.json").write_text(json.dumps(target))
+        probe = {"type": "probe", "name": "a completion streams (120 s timeout)",
+                 "provider": {"type": "python", "module": "chaoslib_ext.load.probes", "func": "stream_completes",
+                              "arguments": {"timeout": 120}}}  # fmt: skip
+        method = [gateway_fault(action="delay", delay={"latency": "100ms"}, direction="from"), probe]
+        exp = experiment(method, {"deadline": "4s"})
+        exp["configuration"]["chaosllm_target"] = str(tmp_path / "hung.json")
+        started = time.monotonic()
+        result, run_dir = run(tmp_path, exp)
+        elapsed = time.monotonic() - started
+    finally:
+        hung.close()
+    assert result.returncode == 3, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "aborted: deadline of 4s exceeded" in result.stdout
+    assert elapsed < 20, f"the run took {elapsed:.1f}s"
+    assert proxy_faults(sandbox["proxy"]["control_url"]) == {}
+    kinds = [e["kind"] for e in json.loads((run_dir / "timeline.json").read_text())["events"]]
+    assert kinds.count("fault_injected") == kinds.count("fault_removed") == 1
