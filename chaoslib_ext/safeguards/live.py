@@ -43,10 +43,11 @@ class LiveSamples:
 
     def metric(self, name: str, window_s: float, now: float) -> float | None:
         """``name`` (e.g. ``error_rate``, ``ttft_ms.p99``) over the requests that ended in the last
-        ``window_s``; None when none did."""
+        ``window_s``. When none did, a rate is 0 (a stalled target shows as no throughput) and anything
+        else is None (unknown: a stall does not make TTFT high until requests end)."""
         recent = [s for s in self._samples if s.t0 + s.done_ms / 1000.0 >= now - window_s]
         if not recent:
-            return None
+            return 0.0 if name.endswith(("_tps", "_rps")) else None
         table = SampleTable.from_samples(recent)
         # a rate is over the whole window; a distribution or the error rate over every request that ended in it
         start = now - window_s if name.endswith(("_tps", "_rps")) else min(s.t0 for s in recent)

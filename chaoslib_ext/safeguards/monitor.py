@@ -69,9 +69,13 @@ class Monitor:
                 log.exception("safeguard check failed")
 
     def check(self, now: float) -> bool:
-        """One round over every condition; True once tripped."""
+        """One round over every condition; True once tripped. A metric condition waits until a whole
+        window has been measured (after the load's warmup), so a run's first seconds never trip it."""
         self.live.refresh(now)
+        measured = self.run.timeline.measure_window()
         for c in self.safeguards.conditions:
+            if c.kind == "metric" and (measured is None or now - measured[0] < c.window_s):
+                continue
             reason = breach(c, self.live, now)
             if reason is None:
                 self._since.pop(c.name, None)

@@ -74,7 +74,7 @@ def test_negative_latency_is_refused(tmp_path):
 
 
 def test_load_and_hypothesis_errors_point_into_the_extension(tmp_path):
-    text = demo_text().replace("users: 16", "users: many").replace("metric: error_rate", "metric: errors")
+    text = demo_text().replace("users: 16", "users: many").replace("metric: error_rate", "metric: errors", 1)
     out = problems_of(tmp_path, text)
     assert len(out) == 2  # every error of the block, in the order of the file
     assert f":{line_of(text, 'users: many')}:14: extensions[0].load.users: 'many' is not of type 'integer'" in out[0]

@@ -148,3 +148,28 @@ def test_an_unreachable_probe_breaches_its_condition():
 
     c = Condition("health", "http", url=f"http://127.0.0.1:{free_port()}/", timeout_s=0.5)
     assert "GET http://127.0.0.1:" in (breach(c, LiveSamples.__new__(LiveSamples), now=0.0) or "")
+
+
+def test_a_stall_is_no_throughput_but_an_unknown_latency(tmp_path):
+    live = LiveSamples(tmp_path, keep_s=30)
+    write(tmp_path / "s.jsonl", (100.0, 50.0, None))
+    live.refresh(now=130.0)
+    assert live.metric("output_throughput_tps", 5, now=130.0) == 0.0
+    assert live.metric("request_throughput_rps", 5, now=130.0) == 0.0
+    assert live.metric("ttft_ms.p99", 5, now=130.0) is None
+
+
+def test_a_metric_condition_waits_for_a_whole_measured_window(tmp_path):
+    from chaoslib_ext.runcontext import RunContext
+    from chaoslib_ext.rundir import RunDir
+    from chaoslib_ext.safeguards.monitor import Monitor
+
+    run = RunContext(RunDir(tmp_path), "sandbox")
+    monitor = Monitor(run, parse({"name": "stalled", "metric": "output_throughput_tps", "window": "5s", "below": 1}))
+    assert monitor.check(now=1000.0) is False  # no load yet: nothing measured
+    run.timeline.record("load_started", at=1000.0, warmup_s=2.0)
+    assert monitor.check(now=1006.0) is False  # 4 s measured, the window is 5 s
+    assert monitor.check(now=1007.5) is True  # 5.5 s of no token at all
+    assert run.stopped
+    [trip] = [e for e in run.timeline.events() if e["kind"] == "safeguard_tripped"]
+    assert trip["reason"] == "output_throughput_tps = 0 (output_throughput_tps over 5s below 1)"
