@@ -113,3 +113,29 @@ def proxy_faults(control_url: str) -> dict:
 
 def run_dirs(root: Path) -> list[Path]:
     return sorted(p for p in root.glob("*") if p.is_dir()) if root.exists() else []
+
+
+def wait_settled(quiet_s: float = 5.0, timeout_s: float = 90.0) -> float:
+    """After a broker restart, librdkafka clients of the sandbox may crash a few seconds later (and
+    its supervisor restarts them): wait until every process of the sandbox kept its PID for
+    ``quiet_s`` and a streamed completion succeeds. Returns the seconds waited."""
+    from chaoslib_ext.load.probes import stream_once
+    from chaoslib_ext.target import sandbox_state_file
+
+    def pids() -> dict:
+        state = json.loads(sandbox_state_file().read_text())
+        return {p["name"]: p["pid"] for p in state["processes"]}
+
+    start = time.monotonic()
+    seen, since = pids(), time.monotonic()
+    while time.monotonic() - start < timeout_s:
+        time.sleep(0.5)
+        now = pids()
+        if now != seen:
+            seen, since = now, time.monotonic()
+            continue
+        if time.monotonic() - since >= quiet_s:
+            gateway = json.loads(sandbox_state_file().read_text())["services"]["gateway"]["address"]
+            if stream_once(gateway, timeout_s=5):
+                return time.monotonic() - start
+    raise TimeoutError(f"the sandbox did not settle within {timeout_s:g}s")

@@ -11,7 +11,7 @@ import yaml
 
 from chaoslib_ext.faults.ledger import Ledger
 from tests.crds import schema_errors
-from tests.integration.helpers import ROOT, chaosllm, proxy_faults, run_dirs
+from tests.integration.helpers import ROOT, chaosllm, proxy_faults, run_dirs, wait_settled
 
 EXPERIMENTS = ROOT / "experiments"
 
@@ -74,6 +74,7 @@ SANDBOX_RUNS = [
 def test_a_shipped_experiment_passes_on_the_sandbox_and_leaves_nothing(sandbox, tmp_path, name, overrides):
     args = [a for kv in overrides for a in ("--var", kv)]
     result = chaosllm("run", str(EXPERIMENTS / name), "--out", str(tmp_path), *args, timeout=400)
+    wait_settled()  # a broker restart may crash the sandbox's clients seconds later: not in the next run
     [run] = run_dirs(tmp_path)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     summary = json.loads((run / "summary.json").read_text())

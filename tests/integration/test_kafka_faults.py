@@ -20,7 +20,7 @@ from chaoslib_ext.load.probes import stream_once
 from chaoslib_ext.processes import ProcessRecord, alive
 from chaoslib_ext.runcontext import RUN_DIR_KEY, TARGET_KEY, RunContext
 from chaoslib_ext.target import sandbox_state_file
-from tests.integration.helpers import proxy_faults
+from tests.integration.helpers import proxy_faults, wait_settled
 
 
 @pytest.fixture
@@ -87,6 +87,7 @@ def test_a_restarted_broker_comes_back_and_the_stack_recovers(sandbox, config):
     assert after.pid != before.pid
     assert alive(after)
     assert wait_gateway_streams(sandbox, 60) < 60
+    wait_settled()  # the next tests measure rates: let crashed clients be restarted first
 
 
 def produce_steadily(bootstrap: str, topic: str, count: int, per_s: float) -> threading.Thread:
