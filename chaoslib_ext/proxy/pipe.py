@@ -97,17 +97,25 @@ class Pipe:
         self._arm()
 
     def refresh(self) -> None:
-        """The link's faults changed: release what a partition held if none holds it any more."""
-        if self._effects().partition:
+        """The link's faults changed: release what a partition held if none holds it any more, and
+        when no bandwidth cap is left, what a removed cap or delay was still pacing goes out no later
+        than the delays in force now allow (a removed fault stops acting at once, queued bytes too)."""
+        effects = self._effects()
+        if effects.partition:
             return
         now = _now()
+        floor = None if effects.buckets else now + effects.delay_s()
         released: deque[_Entry] = deque()
+        last = now
         for due, data in self._queue:
             if due is None:
-                due = max(self._last_due, now)
-                self._last_due = due
+                due = max(last, now)
+            elif floor is not None:
+                due = max(min(due, floor), last)
+            last = due
             released.append((due, data))
         self._queue = released
+        self._last_due = last if floor is not None else max(self._last_due, last)
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
