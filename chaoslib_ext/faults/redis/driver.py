@@ -17,7 +17,7 @@ from redis.retry import Retry
 from chaoslib_ext.exceptions import TargetError
 from chaoslib_ext.faults.redis.spec import RedisFault
 from chaoslib_ext.jsonfile import read_json, write_json_atomic
-from chaoslib_ext.processes import ProcessRecord, spawn_detached, stop
+from chaoslib_ext.processes import ProcessRecord, alive, log_tail, spawn_detached, stop
 
 __all__ = ["RedisDriver", "redis_client", "remove_redis_fault"]
 
@@ -164,12 +164,34 @@ class RedisDriver:
             ]
             blocker = spawn_detached(f"blocker-{fault_id}", argv, self._state_dir / f"{fault_id}.blocker.log")
             write_json_atomic(self._state_dir / f"{fault_id}.blocker.json", blocker.to_json())
+            return _wait_blocked(self._url, blocker)
         elif f.kind == "failover":
             assert self._replica is not None
             _failover(self._url, self._replica)
         else:
             _run(self._url, self._commands())
         return time.time()
+
+
+def _wait_blocked(url: str, blocker: ProcessRecord, within_s: float = 15.0) -> float:
+    """The time the server stopped answering: the blocker process needs a moment to start, and the
+    fault is not in place before its first DEBUG SLEEP is."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        probe = redis_client(url, timeout_s=0.05)
+        try:
+            probe.ping()
+        except redis.TimeoutError:
+            return time.time() - 0.05
+        except (redis.RedisError, OSError) as exc:
+            raise TargetError(f"redis {_redact(url)}: {exc}") from exc
+        finally:
+            probe.close()
+        if not alive(blocker):
+            raise TargetError(f"the Redis blocker exited before blocking: {log_tail(Path(blocker.log))}")
+        time.sleep(0.02)
+    stop(blocker, grace_s=5)
+    raise TargetError(f"redis {_redact(url)} still answered {within_s:g}s after DEBUG SLEEP was started")
 
 
 def remove_redis_fault(undo: Mapping[str, Any]) -> bool:
