@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["MIN_LENGTH", "REDACTED", "ScrubFilter", "leaf_values", "register", "registered", "scrub", "scrub_data"]
+__all__ = ["MIN_LENGTH", "REDACTED", "ScrubFilter", "leaf_values", "register", "scrub", "scrub_data"]
 
 REDACTED = "***"
 MIN_LENGTH = 4
@@ -35,10 +35,6 @@ def leaf_values(data: Any) -> Iterable[str]:
 
 def register(values: Iterable[str]) -> None:
     _values.update(v for v in values if len(v) >= MIN_LENGTH)
-
-
-def registered() -> bool:
-    return bool(_values)
 
 
 def scrub(text: str) -> str:
