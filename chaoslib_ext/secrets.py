@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["MIN_LENGTH", "REDACTED", "ScrubFilter", "leaf_values", "register", "scrub", "scrub_data"]
+__all__ = ["MIN_LENGTH", "REDACTED", "ScrubFilter", "guard", "leaf_values", "register", "scrub", "scrub_data"]
 
 REDACTED = "***"
 MIN_LENGTH = 4
@@ -35,6 +35,15 @@ def leaf_values(data: Any) -> Iterable[str]:
 
 def register(values: Iterable[str]) -> None:
     _values.update(v for v in values if len(v) >= MIN_LENGTH)
+
+
+def guard(values: Iterable[str], *loggers: logging.Logger) -> None:
+    """Register ``values``, and scrub every handler of the root logger and of ``loggers``."""
+    register(values)
+    for logger in (logging.getLogger(), *loggers):
+        for handler in logger.handlers:
+            if not any(isinstance(f, ScrubFilter) for f in handler.filters):
+                handler.addFilter(ScrubFilter())
 
 
 def scrub(text: str) -> str:

@@ -23,8 +23,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import threading
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -32,17 +30,16 @@ from typing import Any
 from chaoslib.exceptions import InterruptExecution
 
 from chaoslib_ext import secrets as secret_values
-from chaoslib_ext.controls import signals
+from chaoslib_ext.controls import watch
 from chaoslib_ext.exceptions import LoadError, SpecError
 from chaoslib_ext.experiment.plan import Plan
 from chaoslib_ext.faults import lifecycle
-from chaoslib_ext.jsonfile import read_json, write_json_atomic
+from chaoslib_ext.jsonfile import write_json_atomic
 from chaoslib_ext.load.session import begin_load, end_load
 from chaoslib_ext.processes import ProcessRecord, start_ticks
 from chaoslib_ext.report.write import write_reports
 from chaoslib_ext.runcontext import RUN_DIR_KEY, TARGET_KEY, RunContext
 from chaoslib_ext.rundir import DEFAULT_ROOT, RunDir
-from chaoslib_ext.safeguards.monitor import Monitor
 from chaoslib_ext.target import SANDBOX
 
 __all__ = [
@@ -55,12 +52,6 @@ __all__ = [
 log = logging.getLogger("chaoslib_ext")
 
 _REDACTED = "***"
-#: The armed safeguard monitor of each run in this process, by run directory.
-_MONITORS: dict[str, Monitor] = {}
-#: The rollback activities of each run, which a trip must not stop.
-_ROLLBACKS: dict[str, list[Any]] = {}
-#: The deadline timer of each run.
-_DEADLINES: dict[str, threading.Timer] = {}
 
 
 def before_experiment_control(
@@ -71,56 +62,28 @@ def before_experiment_control(
 ) -> None:
     if configuration is None:
         raise InterruptExecution("chaosllm needs the experiment's configuration; none was given")
-    _guard_secrets(secrets)
+    secret_values.guard(secret_values.leaf_values(secrets or {}), logging.getLogger("chaostoolkit"), log)
     try:
         plan = Plan.from_experiment(context, _variables(configuration, secrets))
     except SpecError as exc:
         raise InterruptExecution(f"invalid chaosllm extension: {exc}") from exc
     run = _open_run(context, configuration)
     log.info("run directory: %s", run.run_dir.path)
-    signals.arm()
-    _arm_deadline(run, plan.deadline_s)
+    watch.arm(run, plan.deadline_s, list(context.get("rollbacks") or []))
     if plan.load is not None:
         try:
             begin_load(run, plan.load)
         except LoadError as exc:
             raise InterruptExecution(f"load could not start: {exc}") from exc
-    _ROLLBACKS[str(run.run_dir.path)] = list(context.get("rollbacks") or [])
     if plan.safeguards is not None:
-        monitor = Monitor(run, plan.safeguards)
-        _MONITORS[str(run.run_dir.path)] = monitor
-        monitor.start()
-
-
-def _arm_deadline(run: RunContext, seconds: float) -> None:
-    """Past the deadline the run is interrupted like a SIGTERM: rollbacks, the sweep, exit 3."""
-    timer = threading.Timer(seconds, signals.interrupt, args=(f"deadline of {seconds:g}s exceeded",))
-    timer.daemon = True
-    timer.start()
-    _DEADLINES[str(run.run_dir.path)] = timer
+        watch.watch_safeguards(run, plan.safeguards)
 
 
 def before_activity_control(context: dict[str, Any], configuration: dict[str, Any] | None = None, **_: Any) -> None:
     if not configuration or not configuration.get(RUN_DIR_KEY):
         return
-    if context in _ROLLBACKS.get(str(configuration[RUN_DIR_KEY]), []):
-        return  # rollbacks run whatever happened
-    _interrupt_if_stopped(RunContext.from_configuration(configuration))
-
-
-def _interrupt_if_stopped(run: RunContext) -> None:
-    if run.stopped:
-        reason = read_json(run.run_dir.stop_file)
-        raise InterruptExecution(f"safeguard {reason.get('safeguard')!r} tripped: {reason.get('reason')}")
-
-
-def _guard_secrets(resolved: Mapping[str, Any] | None) -> None:
-    """Register the resolved secrets for scrubbing, and scrub every handler that may print them."""
-    secret_values.register(secret_values.leaf_values(resolved or {}))
-    for logger in (logging.getLogger(), logging.getLogger("chaostoolkit"), log):
-        for handler in logger.handlers:
-            if not any(isinstance(f, secret_values.ScrubFilter) for f in handler.filters):
-                handler.addFilter(secret_values.ScrubFilter())
+    if not watch.is_rollback(str(configuration[RUN_DIR_KEY]), context):
+        watch.interrupt_if_stopped(RunContext.from_configuration(configuration))
 
 
 def _variables(configuration: Mapping[str, Any], resolved: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -175,25 +138,10 @@ def after_activity_control(
     error = (state.get("exception") or ["unknown error"])[-1].strip()
     name = context.get("name", "?")
     run = RunContext.from_configuration(configuration)
-    _interrupt_if_stopped(run)  # refused because a safeguard tripped: an abort, not a broken fault
+    watch.interrupt_if_stopped(run)  # refused because a safeguard tripped: an abort, not a broken fault
     if not any(e["kind"] in ("fault_failed", "removal_failed") for e in run.timeline.events()):
         run.timeline.record("fault_failed", fault=name, error=error)
     raise InterruptExecution(f"fault activity {name!r} failed, stopping the run: {error}")
-
-
-def _disarm(run: RunContext) -> None:
-    """Stop the safeguard monitor; after a trip, keep the load running until the recovery was measured."""
-    monitor = _MONITORS.pop(str(run.run_dir.path), None)
-    if monitor is None:
-        return
-    monitor.stop()
-    if monitor.tripped is None:
-        return
-    lifecycle.sweep(run)  # a fault that raced the trip
-    left = monitor.tripped["at"] + monitor.safeguards.recovery_s - time.time()
-    if left > 0 and run.timeline.first("load_started") is not None:
-        log.info("safeguard tripped: measuring the recovery for %.1fs more", left)
-        time.sleep(left)
 
 
 def after_experiment_control(
@@ -202,12 +150,7 @@ def after_experiment_control(
     if not configuration or not configuration.get(RUN_DIR_KEY):
         return
     run = RunContext.from_configuration(configuration)
-    deadline = _DEADLINES.pop(str(run.run_dir.path), None)
-    if deadline is not None:
-        deadline.cancel()
-    for name, at in signals.disarm():
-        run.timeline.record("interrupted", at=at, reason=name)
-    _disarm(run)
+    watch.disarm(run)
     end_load(run)
     removed, _not_removed = lifecycle.sweep(run)  # what could not be removed is in the timeline
     if removed:

@@ -1,0 +1,85 @@
+"""What watches a run while its method plays, armed before it and disarmed after it: the signals
+(recorded, so an abort is told from other interruptions), the deadline (past it, the run is
+interrupted like a SIGTERM) and the safeguard monitor (after a trip, the method ends at the next
+activity and the load keeps running until the recovery was measured)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from chaoslib.exceptions import InterruptExecution
+
+from chaoslib_ext.controls import signals
+from chaoslib_ext.faults import lifecycle
+from chaoslib_ext.jsonfile import read_json
+from chaoslib_ext.runcontext import RunContext
+from chaoslib_ext.safeguards.monitor import Monitor
+from chaoslib_ext.safeguards.spec import Safeguards
+
+__all__ = ["arm", "disarm", "interrupt_if_stopped", "is_rollback", "watch_safeguards"]
+
+log = logging.getLogger("chaoslib_ext")
+
+
+@dataclass
+class _Watch:
+    deadline: threading.Timer
+    rollbacks: list[Any] = field(default_factory=list)
+    monitor: Monitor | None = None
+
+
+#: The watch of each run in this process, by run directory.
+_WATCHES: dict[str, _Watch] = {}
+
+
+def arm(run: RunContext, deadline_s: float, rollbacks: list[Any]) -> None:
+    """Record signals and start the deadline (before the load starts: a hung target counts too)."""
+    signals.arm()
+    timer = threading.Timer(deadline_s, signals.interrupt, args=(f"deadline of {deadline_s:g}s exceeded",))
+    timer.daemon = True
+    timer.start()
+    _WATCHES[str(run.run_dir.path)] = _Watch(timer, list(rollbacks))
+
+
+def watch_safeguards(run: RunContext, safeguards: Safeguards) -> None:
+    """Start the safeguard monitor (once the load flows: its conditions read the load's samples)."""
+    watch = _WATCHES[str(run.run_dir.path)]
+    watch.monitor = Monitor(run, safeguards)
+    watch.monitor.start()
+
+
+def is_rollback(run_dir: str, activity: Any) -> bool:
+    """Rollbacks run whatever happened: a trip must not stop them."""
+    watch = _WATCHES.get(run_dir)
+    return watch is not None and activity in watch.rollbacks
+
+
+def interrupt_if_stopped(run: RunContext) -> None:
+    if run.stopped:
+        reason = read_json(run.run_dir.stop_file)
+        raise InterruptExecution(f"safeguard {reason.get('safeguard')!r} tripped: {reason.get('reason')}")
+
+
+def disarm(run: RunContext) -> None:
+    """Cancel the deadline, record the signals received, stop the monitor; after a trip, keep the
+    load running until the recovery was measured."""
+    watch = _WATCHES.pop(str(run.run_dir.path), None)
+    if watch is not None:
+        watch.deadline.cancel()
+    for name, at in signals.disarm():
+        run.timeline.record("interrupted", at=at, reason=name)
+    monitor = watch.monitor if watch is not None else None
+    if monitor is None:
+        return
+    monitor.stop()
+    if monitor.tripped is None:
+        return
+    lifecycle.sweep(run)  # a fault that raced the trip
+    left = monitor.tripped["at"] + monitor.safeguards.recovery_s - time.time()
+    if left > 0 and run.timeline.first("load_started") is not None:
+        log.info("safeguard tripped: measuring the recovery for %.1fs more", left)
+        time.sleep(left)
