@@ -7,7 +7,7 @@
 
 - before the experiment: opens the run directory, starts the load and waits until it flows, then
   lets the warmup pass (a failure interrupts the run: Chaos Toolkit only stops on InterruptExecution),
-  and arms the safeguards;
+  and arms the watch (signals recorded, the deadline, the safeguards: controls/watch.py);
 - before each activity of the method: once a safeguard has tripped, the method ends here (rollbacks
   still run);
 - after each activity: a fault activity that failed interrupts the run, so nothing is measured
