@@ -65,7 +65,7 @@ def register(commands: Any) -> None:
         "continuously: also every --hypothesis-frequency seconds during the method, a failed live check exits 1",
     )
     parser.add_argument("--hypothesis-frequency", type=float, default=1.0, metavar="SECONDS")
-    parser.add_argument("--fail-fast", action="store_true", help="with continuous: stop at the first failed check")
+    parser.add_argument("--fail-fast", action="store_true", help="with continuously: stop at the first failed check")
     parser.set_defaults(handler=_run)
 
 

@@ -51,8 +51,6 @@ __all__ = [
 
 log = logging.getLogger("chaoslib_ext")
 
-_REDACTED = "***"
-
 
 def before_experiment_control(
     context: dict[str, Any],
@@ -119,8 +117,9 @@ def _open_run(experiment: Mapping[str, Any], configuration: dict[str, Any]) -> R
 def _redact_secrets(experiment: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(experiment)
     if isinstance(out.get("secrets"), Mapping):
+        hidden = secret_values.REDACTED
         out["secrets"] = {
-            scope: {k: _REDACTED for k in values} if isinstance(values, Mapping) else _REDACTED
+            scope: {k: hidden for k in values} if isinstance(values, Mapping) else hidden
             for scope, values in out["secrets"].items()
         }
     out.pop("dry", None)

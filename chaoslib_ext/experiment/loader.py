@@ -15,7 +15,7 @@ import yaml
 
 from chaoslib_ext.exceptions import ExperimentInvalid, Problem
 
-__all__ = ["MAX_BYTES", "MAX_NODES", "Path_", "Source", "load_source", "parse_path"]
+__all__ = ["MAX_BYTES", "MAX_NODES", "Path_", "Source", "format_path", "load_source", "parse_path"]
 
 #: libyaml's safe loader when PyYAML was built with it (10x faster), else the pure-Python one: both safe.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -56,6 +56,14 @@ def parse_path(text: str) -> Path_:
         else:
             out.append(part)
     return tuple(out)
+
+
+def format_path(path: Path_) -> str:
+    """("extensions", 0, "load", "users") -> ``extensions[0].load.users`` (the inverse of parse_path)."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
 
 
 _JSON_SCALARS = (str, int, float, bool, type(None))

@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 
 from chaoslib_ext.exceptions import Problem
-from chaoslib_ext.experiment.loader import Path_, Source
+from chaoslib_ext.experiment.loader import Path_, Source, format_path
 
 __all__ = ["SCHEMA_FILE", "STRUCTURE_FILE", "extension_problems", "structure_problems"]
 
@@ -52,9 +52,9 @@ def _problems(source: Source, schema: Path, data: Any, prefix: Path_) -> list[Pr
             instance: Any = error.instance
             required: Any = error.validator_value
             for name in [r for r in required if r not in instance]:
-                out.append(source.problem(path, f"{_dotted((*path, name))}: is required"))
+                out.append(source.problem(path, f"{format_path((*path, name))}: is required"))
             continue
-        out.append(source.problem(path, f"{_dotted(path)}: {_message(error)}"))
+        out.append(source.problem(path, f"{format_path(path)}: {_message(error)}"))
     return sorted(dict.fromkeys(out), key=lambda p: (p.line, p.col))  # one per missing field, in file order
 
 
@@ -83,10 +83,3 @@ def _message(error: jsonschema.ValidationError) -> str:
         accepted = schema.get("x-accepted") or schema.get("description") or "see the schema"
         return f"{error.instance!r} is not accepted (accepted: {accepted})"
     return error.message
-
-
-def _dotted(path: Path_) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text

@@ -21,7 +21,7 @@ from typing import Any
 from chaoslib.exceptions import ChaosException
 
 from chaoslib_ext.exceptions import Problem, SpecError
-from chaoslib_ext.experiment.loader import Path_, Source, parse_path
+from chaoslib_ext.experiment.loader import Path_, Source, format_path, parse_path
 from chaoslib_ext.experiment.plan import EXTENSION_NAME, Plan
 from chaoslib_ext.experiment.schema import extension_problems, structure_problems
 from chaoslib_ext.experiment.variables import anchored_target, configuration_values, substitute
@@ -164,9 +164,7 @@ def _spec_problem(source: Source, prefix: Path_, exc: SpecError) -> Problem:
 
 
 def _where(path: Path_) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    text = format_path(path)
     return f"{text}: " if text else ""
 
 

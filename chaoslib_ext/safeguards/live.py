@@ -45,12 +45,13 @@ class LiveSamples:
         """``name`` (e.g. ``error_rate``, ``ttft_ms.p99``) over the requests that ended in the last
         ``window_s``. When none did, a rate is 0 (a stalled target shows as no throughput) and anything
         else is None (unknown: a stall does not make TTFT high until requests end)."""
+        rate = name.endswith(("_tps", "_rps"))
         recent = [s for s in self._samples if s.t0 + s.done_ms / 1000.0 >= now - window_s]
         if not recent:
-            return 0.0 if name.endswith(("_tps", "_rps")) else None
+            return 0.0 if rate else None
         table = SampleTable.from_samples(recent)
         # a rate is over the whole window; a distribution or the error rate over every request that ended in it
-        start = now - window_s if name.endswith(("_tps", "_rps")) else min(s.t0 for s in recent)
+        start = now - window_s if rate else min(s.t0 for s in recent)
         metrics = window_metrics(table, Window(((start, now + 1e-6),)))
         head, _, stat = name.partition(".")
         value = metrics[head][stat] if stat else metrics[head]

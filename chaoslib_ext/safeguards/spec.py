@@ -17,8 +17,10 @@
           above: 5
 
 A metric or Prometheus condition is breached when the value is above ``above`` or below ``below``;
-an HTTP condition when the status differs from ``status`` or the request fails. A metric with no
-sample in its window is not breached (nothing is known); a probe that cannot answer is.
+an HTTP condition when the status differs from ``status`` or the request fails. With no request
+finished in its window, a throughput reads 0 (a stall) and a latency or error rate is unknown, which
+does not breach; a probe that cannot answer does. Metric conditions wait for one whole measured
+window after the load's warmup.
 """
 
 from __future__ import annotations
