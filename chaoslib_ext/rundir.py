@@ -63,6 +63,18 @@ class RunDir:
         return self.path / "report.md"
 
     @property
+    def report_html(self) -> Path:
+        return self.path / "report.html"
+
+    @property
+    def junit(self) -> Path:
+        return self.path / "junit.xml"
+
+    @property
+    def environment(self) -> Path:
+        return self.path / "environment.json"
+
+    @property
     def log(self) -> Path:
         return self.path / "chaosllm.log"
 

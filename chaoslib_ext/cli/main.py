@@ -7,29 +7,35 @@ written (bad file, fault not injected, target unreachable); 3 aborted by the ope
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
 from chaoslib_ext import __version__
-from chaoslib_ext.cli import cleanup, load, report, run, sandbox, validate
 from chaoslib_ext.outcome import EXIT_ABORTED
 
 __all__ = ["main"]
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: each a module of chaoslib_ext.cli with ``register(commands)``; only the one asked for is imported
+COMMANDS = ("sandbox", "run", "validate", "load", "report", "history", "cleanup")
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chaosllm", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"chaosllm {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (sandbox, run, validate, load, report, cleanup):
-        module.register(commands)
+    for name in COMMANDS if only is None else (only,):
+        importlib.import_module(f"chaoslib_ext.cli.{name}").register(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    only = argv[0] if argv and argv[0] in COMMANDS else None  # a command's start-up need not import the others
+    args = build_parser(only).parse_args(argv)
     try:
         code: int = args.handler(args)
     except KeyboardInterrupt:

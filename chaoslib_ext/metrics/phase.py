@@ -11,9 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from chaoslib_ext.load.spec import GoodputSLO
-from chaoslib_ext.metrics.table import Floats, SampleTable
+from chaoslib_ext.metrics.gaps import GapIndex
+from chaoslib_ext.metrics.table import SampleTable
 from chaoslib_ext.metrics.windows import Window
 
 __all__ = ["DISTRIBUTIONS", "SCALARS", "STATS", "distribution", "window_metrics"]
@@ -34,12 +36,12 @@ SCALARS = (
 )
 
 
-def distribution(values: Floats) -> dict[str, float | int | None]:
+def distribution(values: npt.NDArray[np.floating[Any]]) -> dict[str, float | int | None]:
     """count, mean, min, p50, p90, p95, p99, max of the non-NaN values (None when there are none)."""
     v = values[~np.isnan(values)]
     if v.size == 0:
         return {"count": 0, **{s: None for s in STATS}}
-    p50, p90, p95, p99 = np.percentile(v, [50, 90, 95, 99])
+    p50, p90, p95, p99 = np.percentile(v, [50, 90, 95, 99], overwrite_input=True)
     return {
         "count": int(v.size),
         "mean": float(v.mean()),
@@ -57,18 +59,22 @@ def _jitter(dist: dict[str, float | int | None]) -> float | None:
     return None if p99 is None or p50 is None else float(p99) - float(p50)
 
 
-def window_metrics(table: SampleTable, window: Window, goodput: GoodputSLO | None = None) -> dict[str, Any]:
-    """Every metric of ``window``; rates are None when the window is empty, distributions when no sample."""
+def window_metrics(
+    table: SampleTable, window: Window, goodput: GoodputSLO | None = None, index: GapIndex | None = None
+) -> dict[str, Any]:
+    """Every metric of ``window``; rates are None when the window is empty, distributions when no sample.
+    ``index``: the gaps already indexed for windows including this one (one pass serves them all)."""
     duration = window.duration_s
     started = window.contains(table.start_at)
     ok = started & table.ok
     requests = int(started.sum())
     failed = requests - int(ok.sum())
     finished_ok = window.contains(table.end_at) & table.ok
-    tokens_in = float(table.token_weight[window.contains(table.token_at)].sum())
-    gaps = table.gap_ms[window.contains(table.gap_end_at)]
+    if index is None or not index.covers(window):
+        index = GapIndex(table, [window])
+    tokens_in = index.tokens_in(window)
     ttft = distribution(table.ttft_ms[ok])
-    itl = distribution(gaps)
+    itl = index.distribution(window)
 
     def rate(count: float) -> float | None:
         return count / duration if duration > 0 else None

@@ -1,4 +1,5 @@
-"""Raw samples as arrays: one row per request, one row per content event, one per inter-token gap.
+"""Raw samples as arrays: one row per request in memory; the token events and inter-token gaps
+(tens of millions in a long run) computed a chunk of requests at a time, from memory or from disk.
 
 Times are unix seconds (``*_at``) or milliseconds (``*_ms``). Only successful requests contribute
 token events and gaps, as in vLLM's ``bench serve``; failures still count in ``error_rate``.
@@ -6,80 +7,189 @@ token events and gaps, as in vLLM's ``bench serve``; failures still count in ``e
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from chaoslib_ext.load.samples import Sample
+from chaoslib_ext.load.samples import REQUEST, Sample, read_samples, sample_files
 
-__all__ = ["SampleTable"]
+__all__ = ["Floats", "SampleTable", "TokenChunk"]
 
 Floats = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
+#: requests per token chunk: ~4 MB per token array at 32 tokens a request
+CHUNK_REQUESTS = 16_384
+
+
+@dataclass(frozen=True)
+class TokenChunk:
+    """The content events of successful requests: each request's first, then each later one (the end
+    of a gap). A weight is the tokens an event stands for: tokens / events of its request (1 when they agree)."""
+
+    first_at: Floats  # time of each request's first content event (unix s)
+    first_weight: Floats
+    gap_ms: npt.NDArray[np.floating[Any]]  # each inter-token gap
+    gap_end_at: Floats  # time of the later event of each gap (unix s)
+    gap_weight: Floats | None  # None: every weight is 1
+
+    @property
+    def token_at(self) -> Floats:
+        return np.concatenate((self.first_at, self.gap_end_at))
+
+    @property
+    def token_weight(self) -> Floats:
+        gap_weight = np.ones(self.gap_ms.size) if self.gap_weight is None else self.gap_weight
+        return np.concatenate((self.first_weight, gap_weight))
+
+
+@dataclass(frozen=True)
+class _GapSource:
+    """Where the gaps of requests [first, end) of the table are: an array, or a writer's .itl file."""
+
+    first: int
+    end: int
+    gaps: npt.NDArray[np.float32] | None = None
+    path: Path | None = None
+    offset: int = 0  # in gaps, within path
+
+    def read(self, gap_first: int, count: int) -> npt.NDArray[np.floating[Any]]:
+        if self.gaps is not None:
+            return self.gaps[gap_first : gap_first + count]
+        assert self.path is not None
+        return np.fromfile(self.path, "<f4", count=count, offset=(self.offset + gap_first) * 4)
 
 
 @dataclass(frozen=True)
 class SampleTable:
-    start_at: Floats  # request start (unix s)
-    end_at: Floats  # response end, success or failure (unix s)
-    ok: Bools
-    ttft_ms: Floats  # NaN where no content arrived
-    e2el_ms: Floats  # last content event - start; NaN where no content arrived
-    tokens: Floats  # usage.completion_tokens when sent, else content events
-    events: Floats  # content events
-    token_at: Floats  # time of each content event of a successful request (unix s)
-    token_weight: Floats  # tokens it stands for: tokens / events of its request (1 when they agree)
-    gap_ms: Floats  # each inter-token gap of a successful request
-    gap_end_at: Floats  # time of the later event of each gap (unix s)
-    server_ttft_ms: Floats  # TTFT the server embedded, NaN when it did not
+    records: npt.NDArray[Any]  # REQUEST rows
+    sources: tuple[_GapSource, ...] = field(default=())
 
     @property
+    def start_at(self) -> Floats:
+        return self.records["t0"]
+
+    @cached_property
+    def end_at(self) -> Floats:
+        return self.records["t0"] + self.records["done_ms"] / 1000.0
+
+    @cached_property
+    def ok(self) -> Bools:
+        return self.records["ok"].astype(np.bool_)
+
+    @property
+    def ttft_ms(self) -> Floats:  # NaN where no content arrived
+        return self.records["ttft_ms"]
+
+    @property
+    def e2el_ms(self) -> Floats:  # last content event - start; NaN where no content arrived
+        return self.records["e2el_ms"]
+
+    @cached_property
+    def tokens(self) -> Floats:  # usage.completion_tokens when sent, else content events
+        return self.records["tokens"].astype(np.float64)
+
+    @cached_property
+    def events(self) -> Floats:
+        return self.records["events"].astype(np.float64)
+
+    @property
+    def server_ttft_ms(self) -> Floats:  # TTFT the server embedded, NaN when it did not
+        return self.records["server_ttft_ms"]
+
+    @cached_property
     def tpot_ms(self) -> Floats:
         """(E2EL - TTFT) / (tokens - 1), NaN for requests with fewer than two tokens."""
+        tokens = self.tokens
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(self.tokens > 1, (self.e2el_ms - self.ttft_ms) / (self.tokens - 1), np.nan)
+            return np.where(tokens > 1, (self.e2el_ms - self.ttft_ms) / (tokens - 1), np.nan)
+
+    @property
+    def gap_count(self) -> int:
+        """Gaps of successful requests (what :meth:`token_chunks` yields in all)."""
+        with_content = self.ok & ~np.isnan(self.ttft_ms)
+        return int(self.records["gaps"][with_content].sum(dtype=np.int64))
+
+    @property
+    def gap_dtype(self) -> np.dtype[Any]:
+        return np.dtype(np.float32) if any(s.path is not None for s in self.sources) else np.dtype(np.float64)
+
+    def token_chunks(self) -> Iterator[TokenChunk]:
+        """Token events and gaps of successful requests, a chunk of requests at a time."""
+        for source in self.sources:
+            gap_ends = np.cumsum(self.records["gaps"][source.first : source.end], dtype=np.int64)
+            for first in range(source.first, source.end, CHUNK_REQUESTS):
+                end = min(first + CHUNK_REQUESTS, source.end)
+                before = int(gap_ends[first - source.first - 1]) if first > source.first else 0
+                count = int(gap_ends[end - source.first - 1]) - before
+                yield _tokens(self.records[first:end], source.read(before, count))
+
+    def gap_values(self) -> Iterator[npt.NDArray[np.floating[Any]]]:
+        """The gaps :meth:`token_chunks` yields, in the same order, without computing any time."""
+        for source in self.sources:
+            gap_ends = np.cumsum(self.records["gaps"][source.first : source.end], dtype=np.int64)
+            for first in range(source.first, source.end, CHUNK_REQUESTS):
+                end = min(first + CHUNK_REQUESTS, source.end)
+                before = int(gap_ends[first - source.first - 1]) if first > source.first else 0
+                gaps = source.read(before, int(gap_ends[end - source.first - 1]) - before)
+                records = self.records[first:end]
+                use = (records["ok"] == 1) & ~np.isnan(records["ttft_ms"])
+                yield gaps if use.all() else gaps[np.repeat(use, records["gaps"].astype(np.int64))]
 
     @classmethod
     def from_samples(cls, samples: Iterable[Sample]) -> SampleTable:
-        start, end, ok, ttft, e2el, tokens, events, server = [], [], [], [], [], [], [], []
-        token_at: list[float] = []
-        token_weight: list[float] = []
-        gap_ms: list[float] = []
-        gap_end: list[float] = []
+        rows: list[tuple[Any, ...]] = []
+        gaps: list[float] = []
         for s in samples:
-            start.append(s.t0)
-            end.append(s.t0 + s.done_ms / 1000.0)
-            ok.append(s.ok)
-            tokens.append(float(s.tokens))
-            events.append(float(s.events))
-            server.append(np.nan if s.server_ttft_ms is None else s.server_ttft_ms)
-            if s.ttft_ms is None:
-                ttft.append(np.nan)
-                e2el.append(np.nan)
-                continue
-            offsets = np.concatenate(([s.ttft_ms], s.ttft_ms + np.cumsum(s.itl_ms)))
-            ttft.append(s.ttft_ms)
-            e2el.append(float(offsets[-1]))
-            if s.ok:
-                at = s.t0 + offsets / 1000.0
-                token_at.extend(at)
-                token_weight.extend([s.tokens / len(at)] * len(at))
-                gap_ms.extend(s.itl_ms)
-                gap_end.extend(at[1:])
-        f = np.asarray
-        return cls(
-            start_at=f(start, dtype=np.float64),
-            end_at=f(end, dtype=np.float64),
-            ok=f(ok, dtype=np.bool_),
-            ttft_ms=f(ttft, dtype=np.float64),
-            e2el_ms=f(e2el, dtype=np.float64),
-            tokens=f(tokens, dtype=np.float64),
-            events=f(events, dtype=np.float64),
-            token_at=f(token_at, dtype=np.float64),
-            token_weight=f(token_weight, dtype=np.float64),
-            gap_ms=f(gap_ms, dtype=np.float64),
-            gap_end_at=f(gap_end, dtype=np.float64),
-            server_ttft_ms=f(server, dtype=np.float64),
-        )
+            ttft = np.nan if s.ttft_ms is None else s.ttft_ms
+            e2el = np.nan if s.ttft_ms is None else s.ttft_ms + float(np.sum(s.itl_ms))
+            server = np.nan if s.server_ttft_ms is None else s.server_ttft_ms
+            rows.append((s.t0, ttft, e2el, s.done_ms, server, s.tokens, s.events, len(s.itl_ms), s.status, s.ok, 0))
+            gaps.extend(s.itl_ms)
+        records = np.array(rows, dtype=REQUEST)
+        source = _GapSource(0, len(records), gaps=np.asarray(gaps, dtype=np.float64))
+        return cls(records, (source,))
+
+    @classmethod
+    def from_directory(cls, directory: Path) -> SampleTable:
+        """Every sample of a run's ``samples/``; the gaps stay on disk until a window asks for them."""
+        files = sample_files(directory)
+        if not files:
+            return cls.from_samples(read_samples(directory))  # written before the binary format, or empty
+        parts, sources, first = [], [], 0
+        for f in files:
+            records = _complete(f.stem)
+            parts.append(records)
+            sources.append(_GapSource(first, first + len(records), path=f.stem.with_suffix(".itl")))
+            first += len(records)
+        return cls(np.concatenate(parts), tuple(sources))
+
+
+def _complete(stem: Path) -> npt.NDArray[Any]:
+    """The records of one writer whose bytes and gaps are all on disk (a killed writer leaves a torn tail)."""
+    records = np.fromfile(
+        stem.with_suffix(".req"), REQUEST, count=stem.with_suffix(".req").stat().st_size // REQUEST.itemsize
+    )
+    itl = stem.with_suffix(".itl")
+    gaps_have = itl.stat().st_size // 4 if itl.exists() else 0
+    return records[: int((np.cumsum(records["gaps"], dtype=np.int64) <= gaps_have).sum())]
+
+
+def _tokens(records: npt.NDArray[Any], gaps: npt.NDArray[np.floating[Any]]) -> TokenChunk:
+    """Token times and gap end times of ``records`` (successful, with content) from their gaps."""
+    counts = records["gaps"].astype(np.int64)
+    use = (records["ok"] == 1) & ~np.isnan(records["ttft_ms"])
+    t0, ttft = records["t0"], records["ttft_ms"]
+    start_at = t0 + ttft / 1000.0  # the first content event; each later one is start_at + the gaps so far
+    cum = np.cumsum(gaps, dtype=np.float64)
+    before = np.concatenate(([0.0], cum))[np.cumsum(counts) - counts]  # gap ms before each request's own
+    gap_end_at = cum / 1000.0 + np.repeat(start_at - before / 1000.0, counts)
+    weight = records["tokens"] / (counts + 1.0)  # tokens per recorded content event
+    all_used, unit = bool(use.all()), bool((weight == 1.0).all())
+    keep = slice(None) if all_used else np.repeat(use, counts)
+    gap_weight = None if unit and all_used else np.repeat(weight, counts)[keep]
+    return TokenChunk(start_at[use], weight[use], gaps[keep], gap_end_at[keep], gap_weight)

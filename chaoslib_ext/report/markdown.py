@@ -9,7 +9,7 @@ from chaoslib_ext.hypotheses.evaluate import metric_value
 from chaoslib_ext.metrics import PHASES
 from chaoslib_ext.secrets import scrub
 
-__all__ = ["phase_table", "render_markdown", "verdict_table", "write_markdown"]
+__all__ = ["phase_rows", "phase_table", "render_markdown", "verdict_rows", "verdict_table", "write_markdown"]
 
 #: (column title, metric path, number format)
 _COLUMNS = (
@@ -41,14 +41,18 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *(line(r) for r in rows)]
 
 
-def phase_table(summary: dict[str, Any]) -> list[str]:
+def phase_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     phases = summary.get("phases") or {}
     shown = [p for p in PHASES if p in phases and (phases[p].get("duration_s") or 0) > 0]
     rows = [[p] + [_cell(metric_value(phases[p], path), fmt) for _, path, fmt in _COLUMNS] for p in shown]
-    return _table(["phase", *(title for title, _, _ in _COLUMNS)], rows)
+    return ["phase", *(title for title, _, _ in _COLUMNS)], rows
 
 
-def verdict_table(summary: dict[str, Any]) -> list[str]:
+def phase_table(summary: dict[str, Any]) -> list[str]:
+    return _table(*phase_rows(summary))
+
+
+def verdict_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     rows = []
     for v in summary.get("hypotheses") or []:
         observed = "-" if v.get("observed") is None else f"{v['observed']:.4g}"
@@ -61,7 +65,11 @@ def verdict_table(summary: dict[str, Any]) -> list[str]:
         rows.append(
             [_MARK.get(v["status"], v["status"]), v["name"], v["phase"], v["metric"], v["expect"], observed, bound_text]
         )
-    return _table(["verdict", "hypothesis", "phase", "metric", "expect", "observed", "bound"], rows)
+    return ["verdict", "hypothesis", "phase", "metric", "expect", "observed", "bound"], rows
+
+
+def verdict_table(summary: dict[str, Any]) -> list[str]:
+    return _table(*verdict_rows(summary))
 
 
 def render_markdown(summary: dict[str, Any]) -> str:
@@ -74,6 +82,9 @@ def render_markdown(summary: dict[str, Any]) -> str:
         "",
     ]
     lines += [f"- {reason}" for reason in outcome.get("reasons") or []]
+    score = (summary.get("resilience") or {}).get("score")
+    if score is not None:
+        lines += ["", f"Resilience score: **{score:.1f}** / 100 (formula in report.html)."]
     if summary.get("hypotheses"):
         lines += ["", "## Hypotheses", "", *verdict_table(summary)]
     if summary.get("phases"):

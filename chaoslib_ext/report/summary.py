@@ -1,45 +1,73 @@
 """``summary.json``: the metrics of every phase, each hypothesis with its verdict and numbers, the
-faults, and the outcome. Versioned: consumers check ``schema`` and ``version``."""
+faults, the outcome, the resilience score and the environment. Versioned: consumers check ``schema``
+and ``version``; the JSON schema is ``schemas/summary.schema.json`` beside this module."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from chaoslib_ext.experiment.plan import Plan
+from chaoslib_ext.faults.ledger import LedgerEntry
 from chaoslib_ext.hypotheses.evaluate import evaluate
-from chaoslib_ext.load.samples import read_samples
-from chaoslib_ext.metrics import SampleTable, distribution, phase_windows, window_metrics
+from chaoslib_ext.metrics import SampleTable, Window, distribution, phase_windows, window_metrics
+from chaoslib_ext.metrics.gaps import GapIndex
 from chaoslib_ext.outcome import decide
+from chaoslib_ext.report.environment import environment
+from chaoslib_ext.report.score import resilience_score
+from chaoslib_ext.report.series import bucket_grid
 from chaoslib_ext.runcontext import RunContext
 
-__all__ = ["SCHEMA", "VERSION", "build_summary"]
+__all__ = ["SCHEMA", "SCHEMA_PATH", "VERSION", "Measured", "build_summary", "measure"]
 
 SCHEMA = "chaosllm/summary"
-VERSION = 1
+VERSION = 2
+SCHEMA_PATH = Path(__file__).with_name("schemas") / "summary.schema.json"
 
 
-def build_summary(run: RunContext, plan: Plan, title: str, journal: dict[str, Any] | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Measured:
+    """The raw samples of a run and the windows they are measured in."""
+
+    table: SampleTable
+    window: tuple[float, float] | None  # load start + warmup, load stop
+    windows: dict[str, Window]  # per phase; empty when the load never ran
+    index: GapIndex  # the gaps of every phase and hypothesis window, and tokens per time bucket
+    buckets: tuple[float, float, int]  # (start, width, count) of the time series
+
+
+def measure(run: RunContext, plan: Plan) -> Measured:
+    """Read the samples and index their gaps in one pass for every window the report will ask about."""
+    table = SampleTable.from_directory(run.run_dir.samples)
+    window = run.timeline.measure_window()
+    windows = phase_windows(window[0], window[1], run.timeline.fault_intervals()) if window else {}
+    asked = list(windows.values()) + [
+        windows[h.phase].after(h.after_s) for h in plan.hypotheses if h.after_s and h.phase in windows
+    ]
+    buckets = bucket_grid(*window) if window else (0.0, 1.0, 0)
+    return Measured(table, window, windows, GapIndex(table, asked, buckets), buckets)
+
+
+def build_summary(
+    run: RunContext, plan: Plan, title: str, journal: dict[str, Any] | None, measured: Measured | None = None
+) -> dict[str, Any]:
     """Compute everything from the raw samples and the timeline of ``run``."""
-    table = (
-        SampleTable.from_samples(read_samples(run.run_dir.samples))
-        if run.run_dir.samples.exists()
-        else SampleTable.from_samples([])
-    )
+    measured = measured or measure(run, plan)
+    table, window, windows = measured.table, measured.window, measured.windows
     timeline = run.timeline
-    window = timeline.measure_window()
     goodput = plan.load.goodput if plan.load else None
     phases: dict[str, Any] = {}
     verdicts: list[dict[str, Any]] = []
     if window is not None:
-        windows = phase_windows(window[0], window[1], timeline.fault_intervals())
-        phases = {name: window_metrics(table, w, goodput) for name, w in windows.items()}
+        index = measured.index
+        phases = {name: window_metrics(table, w, goodput, index) for name, w in windows.items()}
 
         def trimmed(phase: str, after_s: float) -> dict[str, Any]:
-            return window_metrics(table, windows[phase].after(after_s), goodput)
+            return window_metrics(table, windows[phase].after(after_s), goodput, index)
 
         verdicts = [evaluate(h, phases, trimmed).to_json() for h in plan.hypotheses]
     else:
@@ -63,13 +91,31 @@ def build_summary(run: RunContext, plan: Plan, title: str, journal: dict[str, An
         "version": VERSION,
         "run_id": run.run_dir.run_id,
         "title": title,
+        "experiment": title,
         "target": run.target_ref,
+        "started_at": _started_at(timeline.events()),
         "written_at": time.time(),
         "outcome": outcome.to_json(),
         "load": plan.load.to_json() if plan.load else None,
         "window": {"start_at": window[0], "end_at": window[1]} if window else None,
         "phases": phases,
         "hypotheses": verdicts,
-        "faults": [{k: v for k, v in asdict(e).items() if k != "undo"} for e in run.ledger.entries()],
+        "faults": [_fault(e) for e in run.ledger.entries()],
         "client_overhead_ms": distribution(overhead) if np.any(~np.isnan(overhead)) else None,
+        "resilience": resilience_score(phases),
+        "environment": environment(run.run_dir.environment),
     }
+
+
+def _fault(entry: LedgerEntry) -> dict[str, Any]:
+    """A ledger entry without its undo, with the time from recording the undo to the fault taking effect."""
+    fault = {k: v for k, v in asdict(entry).items() if k != "undo"}
+    took = entry.details.get("time_to_inject_s")
+    if took is None and entry.injected_at is not None:
+        took = entry.injected_at - entry.created_at
+    fault["time_to_inject_s"] = took
+    return fault
+
+
+def _started_at(events: list[dict[str, Any]]) -> float | None:
+    return float(events[0]["at"]) if events else None

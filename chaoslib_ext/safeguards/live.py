@@ -3,10 +3,9 @@ once a second costs what arrived since, not the whole run."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from chaoslib_ext.load.samples import Sample
+from chaoslib_ext.load.samples import Sample, SampleFile, sample_files, to_samples
 from chaoslib_ext.metrics.phase import window_metrics
 from chaoslib_ext.metrics.table import SampleTable
 from chaoslib_ext.metrics.windows import Window
@@ -18,28 +17,15 @@ class LiveSamples:
     def __init__(self, directory: Path, keep_s: float) -> None:
         self.directory = directory
         self.keep_s = keep_s  # samples that ended longer ago than this are dropped
-        self._offsets: dict[Path, int] = {}
+        self._files: dict[Path, SampleFile] = {}
         self._samples: list[Sample] = []
 
     def refresh(self, now: float) -> None:
-        for path in sorted(self.directory.glob("*.jsonl")) if self.directory.exists() else []:
-            self._samples += self._read_new(path)
+        for found in sample_files(self.directory):
+            reader = self._files.setdefault(found.stem, found)
+            self._samples += to_samples(*reader.read_new())  # a record still being written is read next time
         horizon = now - self.keep_s
         self._samples = [s for s in self._samples if s.t0 + s.done_ms / 1000.0 >= horizon]
-
-    def _read_new(self, path: Path) -> list[Sample]:
-        with path.open("rb") as src:
-            src.seek(self._offsets.get(path, 0))
-            data = src.read()
-        complete = data[: data.rfind(b"\n") + 1]  # a line still being written is read next time
-        self._offsets[path] = self._offsets.get(path, 0) + len(complete)
-        out = []
-        for line in complete.splitlines():
-            try:
-                out.append(Sample.from_json(json.loads(line)))
-            except (ValueError, KeyError, TypeError):
-                continue
-        return out
 
     def metric(self, name: str, window_s: float, now: float) -> float | None:
         """``name`` (e.g. ``error_rate``, ``ttft_ms.p99``) over the requests that ended in the last

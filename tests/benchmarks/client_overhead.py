@@ -60,7 +60,7 @@ def analyse(
     w = Window((window,))
     started = w.contains(table.start_at)
     overhead = (table.ttft_ms - table.server_ttft_ms)[started]
-    events = int(w.contains(table.token_at).sum())
+    events = sum(int(w.contains(c.token_at).sum()) for c in table.token_chunks())
     length = window[1] - window[0]
     return Result(
         client,

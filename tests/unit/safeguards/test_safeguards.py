@@ -11,6 +11,7 @@ from typing import ClassVar
 import pytest
 
 from chaoslib_ext.exceptions import SpecError
+from chaoslib_ext.load.samples import REQUEST, SampleWriter
 from chaoslib_ext.safeguards.live import LiveSamples
 from chaoslib_ext.safeguards.monitor import breach
 from chaoslib_ext.safeguards.probes import ProbeError, prometheus_value
@@ -51,33 +52,42 @@ def test_duplicate_condition_names_are_refused():
         parse({"name": "a", "metric": "error_rate", "above": 1}, {"name": "a", "metric": "error_rate", "above": 2})
 
 
-def write(path, *samples, torn=""):
-    with path.open("a") as out:
-        for t0, ttft, error in samples:
-            out.write(json.dumps({"t0": t0, "ttft_ms": ttft, "itl_ms": [10.0], "tokens": 2, "events": 2,
-                                  "status": 200, "error": error, "done_ms": (ttft or 0) + 10}) + "\n")  # fmt: skip
-        out.write(torn)
+def write(directory, *samples, prefix="samples"):
+    writer = SampleWriter(directory, prefix=prefix)
+    for t0, ttft, error in samples:
+        status = 200 if error is None else 503
+        writer.write({"t0": t0, "ttft_ms": ttft, "itl_ms": [10.0] if ttft else [], "tokens": 2, "events": 2,
+                      "status": status, "error": error, "done_ms": (ttft or 0) + 10})  # fmt: skip
+    writer.close()
 
 
-def test_live_samples_read_only_what_arrived_and_skip_a_torn_line(tmp_path):
+def test_live_samples_read_only_what_arrived_and_skip_a_torn_record(tmp_path):
     live = LiveSamples(tmp_path, keep_s=30)
-    f = tmp_path / "samples-1.jsonl"
-    write(f, (100.0, 50.0, None), (100.5, 70.0, None), torn='{"t0": 101.0, "ttft')
+    write(tmp_path, (100.0, 50.0, None), (100.5, 70.0, None), (101.0, 900.0, None))
+    req = next(tmp_path.glob("*.req"))
+    whole = req.read_bytes()
+    req.write_bytes(whole[: -REQUEST.itemsize // 2])  # the third record is half written
     live.refresh(now=102.0)
     assert live.metric("ttft_ms.p50", 10, now=102.0) == pytest.approx(60.0)
-    with f.open("a") as out:  # the torn line completes, and a failure arrives
-        out.write(
-            '_ms": 900.0, "itl_ms": [], "tokens": 1, "events": 1, "status": 200, "error": null, "done_ms": 910}\n'
-        )
-    write(f, (101.2, None, "HTTP 503"))
+    req.write_bytes(whole)  # it completes, and a failure arrives
+    write(tmp_path, (101.2, None, "HTTP 503"))
     live.refresh(now=103.0)
     assert live.metric("ttft_ms.p99", 10, now=103.0) == pytest.approx(883.4)
     assert live.metric("error_rate", 10, now=103.0) == pytest.approx(0.25)
 
 
+def test_a_record_waits_until_its_gaps_are_written(tmp_path):
+    write(tmp_path, (100.0, 50.0, None), (100.5, 70.0, None))
+    itl = next(tmp_path.glob("*.itl"))
+    itl.write_bytes(itl.read_bytes()[:4])  # the second record's gap is not on disk yet
+    live = LiveSamples(tmp_path, keep_s=30)
+    live.refresh(now=102.0)
+    assert live.metric("ttft_ms.p99", 10, now=102.0) == pytest.approx(50.0)
+
+
 def test_live_windows_forget_old_samples(tmp_path):
     live = LiveSamples(tmp_path, keep_s=5)
-    write(tmp_path / "s.jsonl", (100.0, 5000.0, None), (110.0, 50.0, None))
+    write(tmp_path, (100.0, 5000.0, None), (110.0, 50.0, None))
     live.refresh(now=111.0)
     assert live.metric("ttft_ms.p99", 3, now=111.0) == pytest.approx(50.0)
     assert live.metric("ttft_ms.p99", 3, now=200.0) is None  # nothing ended in the window: unknown, not breached
@@ -85,7 +95,7 @@ def test_live_windows_forget_old_samples(tmp_path):
 
 def test_a_metric_condition_is_breached_only_past_its_bound(tmp_path):
     live = LiveSamples(tmp_path, keep_s=30)
-    write(tmp_path / "s.jsonl", (100.0, 400.0, None), (100.1, 420.0, None))
+    write(tmp_path, (100.0, 400.0, None), (100.1, 420.0, None))
     live.refresh(now=101.0)
     high = Condition("slow", "metric", metric="ttft_ms.p50", above=300, window_s=5)
     low = Condition("fast", "metric", metric="ttft_ms.p50", above=500, window_s=5)
@@ -152,7 +162,7 @@ def test_an_unreachable_probe_breaches_its_condition():
 
 def test_a_stall_is_no_throughput_but_an_unknown_latency(tmp_path):
     live = LiveSamples(tmp_path, keep_s=30)
-    write(tmp_path / "s.jsonl", (100.0, 50.0, None))
+    write(tmp_path, (100.0, 50.0, None))
     live.refresh(now=130.0)
     assert live.metric("output_throughput_tps", 5, now=130.0) == 0.0
     assert live.metric("request_throughput_rps", 5, now=130.0) == 0.0

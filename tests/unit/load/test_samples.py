@@ -1,0 +1,85 @@
+"""The binary sample files: what a writer writes is what readers read, torn tails are dropped, and the
+on-disk table computes the same metrics as the in-memory one."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from chaoslib_ext.load.samples import Sample, SampleWriter, read_samples
+from chaoslib_ext.metrics import SampleTable, Window, window_metrics
+from chaoslib_ext.metrics import table as table_module
+
+
+def samples(n: int, seed: int = 7) -> list[Sample]:
+    rnd = random.Random(seed)
+    out = []
+    for i in range(n):
+        failed = rnd.random() < 0.1
+        no_content = failed and rnd.random() < 0.5
+        gaps = () if no_content else tuple(float(np.float32(rnd.uniform(5, 40))) for _ in range(rnd.randint(0, 20)))
+        out.append(
+            Sample(
+                t0=1000.0 + i * 0.01,
+                ttft_ms=None if no_content else rnd.uniform(20, 400),
+                itl_ms=gaps,
+                tokens=len(gaps) + 1 if not no_content else 0,
+                events=len(gaps) + 1 if not no_content else 0,
+                status=503 if failed else 200,
+                error="HTTP 503" if failed else None,
+                done_ms=500.0,
+                server_ttft_ms=None if i % 3 else 12.5,
+            )
+        )
+    return out
+
+
+def write(directory, items, prefix="samples"):
+    writer = SampleWriter(directory, prefix=prefix)
+    for s in items:
+        writer.write(s.to_json())
+    writer.close()
+
+
+def test_what_is_written_is_read_back(tmp_path):
+    written = samples(300)
+    write(tmp_path, written[:150], prefix="a")
+    write(tmp_path, written[150:], prefix="b")
+    assert list(read_samples(tmp_path)) == written
+
+
+def test_a_torn_tail_is_dropped(tmp_path):
+    write(tmp_path, samples(10))
+    req = next(tmp_path.glob("*.req"))
+    req.write_bytes(req.read_bytes()[:-3])
+    assert len(list(read_samples(tmp_path))) == 9
+    assert len(SampleTable.from_directory(tmp_path).records) == 9
+
+
+def test_older_json_lines_are_still_read(tmp_path):
+    import json
+
+    written = samples(5)
+    (tmp_path / "samples-1.jsonl").write_text("".join(json.dumps(s.to_json()) + "\n" for s in written) + '{"t0": 1')
+    assert list(read_samples(tmp_path)) == written
+
+
+def flat(metrics: dict) -> dict:
+    return {f"{k}.{s}": v for k, d in metrics.items() if isinstance(d, dict) for s, v in d.items()} | {
+        k: v for k, v in metrics.items() if not isinstance(v, dict)
+    }
+
+
+@pytest.mark.parametrize("chunk", [7, 65_536])
+def test_the_table_on_disk_measures_what_the_table_in_memory_measures(tmp_path, monkeypatch, chunk):
+    monkeypatch.setattr(table_module, "CHUNK_REQUESTS", chunk)
+    written = samples(400)
+    write(tmp_path, written[:250], prefix="a")
+    write(tmp_path, written[250:], prefix="b")
+    on_disk = SampleTable.from_directory(tmp_path)
+    in_memory = SampleTable.from_samples(written)
+    for window in (Window(((1000.0, 1002.0),)), Window(((1000.5, 1001.0), (1002.5, 1010.0)))):
+        assert flat(window_metrics(on_disk, window)) == pytest.approx(flat(window_metrics(in_memory, window)))
+    assert on_disk.gap_count == in_memory.gap_count == sum(len(s.itl_ms) for s in written if s.ok and s.ttft_ms)
