@@ -160,8 +160,9 @@ def _overhead(summary: dict[str, Any]) -> str:
     o = summary.get("client_overhead_ms")
     if not o:
         return (
-            "<h2>Client overhead</h2><p>Not measured: the server did not embed its own TTFT "
-            "(the sandbox gateway does; other servers need not).</p>"
+            "<h2>Client overhead</h2><p>Not measured in this run: the server did not report its own TTFT, "
+            "so the client's share of TTFT cannot be separated (servers that embed it, such as the load "
+            "benchmarks' calibration server, get it measured here).</p>"
         )
     return (
         f"<h2>Client overhead</h2><p>TTFT measured by the client minus TTFT reported by the server: p50 "

@@ -25,3 +25,12 @@ def test_proxy_overhead_prints_its_figures():
     assert f.proxy_mb_s > 0
     assert f.direct_mb_s > 0
     assert -1.0 < f.delay_error_p50_ms < 5.0  # the delay is there, about as injected
+
+
+@pytest.mark.benchmark
+def test_report_scale_prints_its_figures():
+    from tests.benchmarks import report_scale
+
+    f = report_scale.main(["--requests", "200000", "--runs", "1"])
+    assert f["report_s"][0] > 0
+    assert f["report_mb"][0] > 0

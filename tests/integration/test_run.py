@@ -8,14 +8,17 @@ import subprocess
 import time
 from pathlib import Path
 
+import jsonschema
 import yaml
 
 from chaoslib_ext.faults.ledger import Ledger
 from chaoslib_ext.processes import ProcessRecord, alive
+from chaoslib_ext.report.summary import SCHEMA_PATH
 from tests.integration.helpers import CHAOSLLM, chaosllm, proxy_faults, run_dirs
 
 SHORT = Path(__file__).with_name("experiments") / "short.yaml"
-RUN_FILES = ("experiment.json", "journal.json", "timeline.json", "ledger.json", "summary.json", "report.md")
+RUN_FILES = ("experiment.json", "journal.json", "timeline.json", "ledger.json", "summary.json", "report.md",
+             "report.html", "junit.xml", "environment.json")  # fmt: skip
 
 
 def the_run(out: Path) -> Path:
@@ -38,8 +41,9 @@ def test_a_passing_run_writes_every_file_and_exits_0(sandbox, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     for name in RUN_FILES:
         assert (run / name).exists(), name
-    assert list((run / "samples").glob("*.jsonl"))
+    assert list((run / "samples").glob("*.req"))
     summary = json.loads((run / "summary.json").read_text())
+    jsonschema.validate(summary, json.loads(SCHEMA_PATH.read_text()))
     assert summary["outcome"] == {"exit_code": 0, "verdict": "passed", "reasons": []}
     assert [h["status"] for h in summary["hypotheses"]] == ["pass"] * 4
     for verdict in summary["hypotheses"]:

@@ -1,0 +1,106 @@
+"""``chaosllm report`` on a generated run: junit.xml, summary.json against its schema, report.html,
+the history across days, and drift."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+from junitparser import Error, Failure, JUnitXml
+
+from chaoslib_ext.cli.main import main
+from chaoslib_ext.history import History, judge
+from chaoslib_ext.report.summary import SCHEMA_PATH
+from tests.synthetic_run import HYPOTHESES, Shape, make_run
+
+DAY = 86_400.0
+
+
+@pytest.fixture
+def history(tmp_path, monkeypatch):
+    path = tmp_path / "history.sqlite"
+    monkeypatch.setenv("CHAOSLLM_HISTORY", str(path))
+    return path
+
+
+def test_junit_has_one_testcase_per_hypothesis_and_failures_carry_the_numbers(tmp_path, history):
+    run = make_run(tmp_path, 1_795_300_000.0)
+    assert main(["report", str(run)]) == 1
+    suite = next(iter(JUnitXml.fromfile(str(run / "junit.xml"))))
+    cases = list(suite)
+    assert [c.name for c in cases] == [h["name"] for h in HYPOTHESES]
+    failed = [c for c in cases if any(isinstance(r, Failure) for r in c.result)]
+    assert [c.name for c in failed] == ["fault TTFT p99 under 250 ms"]
+    message = failed[0].result[0].message
+    assert "ttft_ms.p99 in fault = " in message
+    assert "bound 250" in message
+    assert "violated" in message
+    assert suite.tests == 4
+    assert suite.failures == 1
+    assert suite.errors == 0
+
+
+def test_a_run_whose_load_never_ran_has_errors_not_passes(tmp_path, history):
+    run = make_run(tmp_path, 1_795_300_000.0)
+    timeline = json.loads((run / "timeline.json").read_text())
+    (run / "timeline.json").write_text(
+        json.dumps({"events": [e for e in timeline["events"] if "load" not in e["kind"]]})
+    )
+    main(["report", str(run)])
+    suite = next(iter(JUnitXml.fromfile(str(run / "junit.xml"))))
+    assert all(isinstance(c.result[0], Error) for c in suite)
+
+
+def test_summary_validates_against_the_published_schema(tmp_path, history):
+    run = make_run(tmp_path, 1_795_300_000.0)
+    main(["report", str(run)])
+    schema = json.loads(SCHEMA_PATH.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    summary = json.loads((run / "summary.json").read_text())
+    jsonschema.validate(summary, schema)
+    assert 0 <= summary["resilience"]["score"] <= 100
+    assert summary["faults"][0]["time_to_inject_s"] == pytest.approx(0.004, abs=1e-6)
+    summary["version"] = 1
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(summary, schema)
+
+
+def test_report_html_is_self_contained_with_every_section(tmp_path, history):
+    run = make_run(tmp_path, 1_795_300_000.0)
+    main(["report", str(run)])
+    page = (run / "report.html").read_text()
+    for section in ('id="hypotheses"', 'id="timeline"', 'id="cdfs"', 'id="phases"', 'id="faults"', 'id="score"',
+                    'id="formula"', 'id="environment"', "Client overhead", "operator: paging looks fine"):  # fmt: skip
+        assert section in page, section
+    assert page.count('<path class="series"') >= 4 + 2 * 4  # timeline series + a CDF per phase and metric
+    assert "http://" not in page.replace("http://127.0.0.1:1", "")
+    assert "https://" not in page
+    assert "<script" not in page
+
+
+def test_runs_on_different_days_make_a_trend_and_drift_is_flagged(tmp_path, history, capsys):
+    for day in range(5):
+        ttft = 150.0 if day < 4 else 400.0  # the newest run's fault hurts much more
+        run = make_run(tmp_path / f"d{day}", 1_795_300_000.0 + day * DAY, Shape(fault_ttft_ms=ttft), seed=day)
+        main(["report", str(run)])
+    main(["report", str(run)])  # reporting again replaces the run, never counts it twice
+    runs = History(history).runs("Synthetic Redis stall")
+    assert len(runs) == 5
+    assert [r["started_at"] for r in runs] == sorted(r["started_at"] for r in runs)
+    capsys.readouterr()
+    assert main(["history", "--metric", "fault.ttft_ms.p99", "--fail-on-drift"]) == 1
+    out = capsys.readouterr().out
+    days = {line.split()[0] for line in out.splitlines() if line.startswith("  2026-")}
+    assert len(days) == 5
+    assert "DRIFT up" in out
+    page = (run / "report.html").read_text()
+    assert "Trend: last 5 runs of this experiment" in page
+
+
+def test_drift_needs_enough_earlier_runs_and_a_real_change():
+    assert judge([10, 11]).status == "too few runs"
+    assert judge([10, 10.5, 9.8, 10.2, 10.1]).status == "stable"
+    assert judge([10, 10.5, 9.8, 10.2, 15]).status == "up"
+    assert judge([10, 10.5, 9.8, 10.2, 7]).status == "down"
+    assert judge([10, 10.0, 10.0, 10.0, 11.5]).status == "stable"  # 15 %: under the 20 % floor
