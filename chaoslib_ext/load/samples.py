@@ -28,7 +28,7 @@ from typing import IO, Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["REQUEST", "Sample", "SampleFile", "SampleWriter", "read_samples", "sample_files"]
+__all__ = ["REQUEST", "Sample", "SampleFile", "SampleWriter", "read_samples", "sample_files", "to_samples"]
 
 REQUEST = np.dtype(
     [
