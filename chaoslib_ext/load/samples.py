@@ -175,12 +175,9 @@ class SampleFile:
     records_read: int = 0
     gaps_read: int = 0
 
-    def read_new(
-        self, max_records: int | None = None
-    ) -> tuple[npt.NDArray[Any], npt.NDArray[np.float32], dict[int, str]]:
+    def read_new(self) -> tuple[npt.NDArray[Any], npt.NDArray[np.float32], dict[int, str]]:
         """Complete records after the last read, their gaps, and the errors of the failed ones (by index)."""
-        size = _size(self.stem.with_suffix(".req")) // REQUEST.itemsize - self.records_read
-        count = size if max_records is None else min(size, max_records)
+        count = _size(self.stem.with_suffix(".req")) // REQUEST.itemsize - self.records_read
         records = np.fromfile(
             self.stem.with_suffix(".req"), REQUEST, count=max(count, 0), offset=self.records_read * REQUEST.itemsize
         )

@@ -114,10 +114,6 @@ class SampleTable:
         with_content = self.ok & ~np.isnan(self.ttft_ms)
         return int(self.records["gaps"][with_content].sum(dtype=np.int64))
 
-    @property
-    def gap_dtype(self) -> np.dtype[Any]:
-        return np.dtype(np.float32) if any(s.path is not None for s in self.sources) else np.dtype(np.float64)
-
     def token_chunks(self) -> Iterator[TokenChunk]:
         """Token events and gaps of successful requests, a chunk of requests at a time."""
         for source in self.sources:
