@@ -53,10 +53,17 @@ class StreamingUser(FastHttpUser):
     connection_timeout = min(SPEC.timeout_s, 10.0)
     wait_time = constant(SPEC.think_time_s)
     _ids = itertools.count()
+    _users = itertools.count()
+
+    def on_start(self) -> None:
+        # alternating sides: half the users start on A, half on B, each flips at every request
+        self.side = 1 + next(self._users) % 2 if SPEC.alternate else 0
 
     @task
     def stream(self) -> None:
-        data = json.dumps(SPEC.request_body(f"{os.getpid()}-{next(self._ids)}")).encode()
+        side = SPEC.side(self.side)
+        data = json.dumps(SPEC.request_body(f"{os.getpid()}-{next(self._ids)}", side.model)).encode()
+        url = SPEC.path if side.url in (None, SPEC.url) else f"{side.url}{SPEC.path}"
         state = StreamState()
         times: list[float] = []
         status, error = 0, None
@@ -65,7 +72,7 @@ class StreamingUser(FastHttpUser):
         end = start
         try:
             with self.client.request(
-                "POST", SPEC.path, data=data, headers=HEADERS, stream=True, catch_response=True, name=SPEC.path
+                "POST", url, data=data, headers=HEADERS, stream=True, catch_response=True, name=SPEC.path
             ) as resp:
                 status = resp.status_code or 0
                 try:
@@ -92,8 +99,11 @@ class StreamingUser(FastHttpUser):
                 "error": error,
                 "done_ms": round((end - start) * 1000.0, 4),
                 "server_ttft_ms": state.server_ttft_ms,
+                "side": self.side,
             }
         )
+        if self.side:
+            self.side = 3 - self.side
 
 
 def _read(resp: object, status: int, state: StreamState, times: list[float]) -> str | None:

@@ -42,10 +42,10 @@ REQUEST = np.dtype(
         ("gaps", "<u4"),
         ("status", "<u2"),
         ("ok", "u1"),
-        ("pad", "u1"),
+        ("side", "u1"),  # 0, or the side (1 A, 2 B) of a load that alternates two
     ]
 )
-_PACK = struct.Struct("<dddddIIIHBx")
+_PACK = struct.Struct("<dddddIIIHBB")
 assert _PACK.size == REQUEST.itemsize
 
 
@@ -68,6 +68,7 @@ class Sample:
     error: str | None
     done_ms: float
     server_ttft_ms: float | None = None
+    side: int = 0
 
     @property
     def ok(self) -> bool:
@@ -88,6 +89,7 @@ class Sample:
             "error": self.error,
             "done_ms": self.done_ms,
             "server_ttft_ms": self.server_ttft_ms,
+            "side": self.side,
         }
 
     @classmethod
@@ -102,6 +104,7 @@ class Sample:
             error=raw.get("error"),
             done_ms=float(raw.get("done_ms", 0.0)),
             server_ttft_ms=None if raw.get("server_ttft_ms") is None else float(raw["server_ttft_ms"]),
+            side=int(raw.get("side", 0)),
         )
 
 
@@ -148,6 +151,7 @@ class SampleWriter:
                 len(gaps),
                 int(record.get("status", 0)),
                 error is None,
+                int(record.get("side", 0)),
             )
         )
         self._count += 1
@@ -234,6 +238,7 @@ def to_samples(records: npt.NDArray[Any], gaps: npt.NDArray[np.float32], errors:
                 error=None if r["ok"] else errors.get(i, "failed"),
                 done_ms=float(r["done_ms"]),
                 server_ttft_ms=_none(r["server_ttft_ms"]),
+                side=int(r["side"]),
             )
         )
     return out

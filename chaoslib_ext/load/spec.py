@@ -15,6 +15,9 @@ load:
   headers: {Authorization: ...}
   extra_body: {temperature: 0}    # merged into every request body
   goodput: {ttft_ms: 500, tpot_ms: 50, e2el_ms: 10000}   # per-request SLOs for goodput
+  alternate:                      # two sides in one run: each user alternates A, B, A, B request by request
+    a: {model: sandbox-v1}        # model and/or url of side A (default: the load's own)
+    b: {model: sandbox-v2}        # chaosllm compare RUN_DIR then compares A's requests with B's
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.fields import Fields
 from chaoslib_ext.load.profile import LoadProfile, Shape, parse_shape
 
-__all__ = ["DEFAULT_PROMPT", "GoodputSLO", "LoadSpec"]
+__all__ = ["DEFAULT_PROMPT", "SIDES", "Alternate", "GoodputSLO", "LoadSpec", "SideTarget"]
 
 DEFAULT_PROMPT = "Explain in a few sentences how a cache and a queue keep a streaming service fast."
 _PATHS = ("/v1/chat/completions", "/v1/completions")
@@ -49,7 +52,10 @@ _FIELDS = (
     "headers",
     "extra_body",
     "goodput",
+    "alternate",
 )
+#: the side tags a request's sample carries: 0 no side, 1 side A, 2 side B
+SIDES = {"A": 1, "B": 2}
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,38 @@ class GoodputSLO:
 
 
 @dataclass(frozen=True)
+class SideTarget:
+    model: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Alternate:
+    """Side A's and side B's model and URL; every user alternates them request by request, so at any
+    moment about half the requests in flight are A's: a stall of the machine lands on both sides."""
+
+    a: SideTarget
+    b: SideTarget
+
+    @classmethod
+    def parse(cls, raw: object, where: str) -> Alternate:
+        f = Fields(raw, ["a", "b"], where)
+        sides = []
+        for name in ("a", "b"):
+            side = Fields(f.mapping(name), ["model", "url"], f"{where}.{name}")
+            url = side.string("url", None)
+            if url is not None and not url.startswith(("http://", "https://")):
+                raise SpecError(f"{where}.{name}.url", f"url {url!r} is not http(s)", "http://host:port")
+            sides.append(SideTarget(side.string("model", None), url.rstrip("/") if url else None))
+        if sides[0] == sides[1] == SideTarget():
+            raise SpecError(where, "the sides set nothing", "a: {model: ...}, b: {model: ...} (or url)")
+        return cls(sides[0], sides[1])
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: {f: v for f, v in vars(s).items() if v is not None} for k, s in (("a", self.a), ("b", self.b))}
+
+
+@dataclass(frozen=True)
 class LoadSpec:
     url: str | None = None
     path: str = "/v1/chat/completions"
@@ -93,6 +131,7 @@ class LoadSpec:
     headers: dict[str, str] = field(default_factory=dict)
     extra_body: dict[str, Any] = field(default_factory=dict)
     goodput: GoodputSLO | None = None
+    alternate: Alternate | None = None
 
     @classmethod
     def parse(cls, raw: object, where: str = "") -> LoadSpec:
@@ -105,6 +144,7 @@ class LoadSpec:
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
             raise SpecError(f"{where}.headers".lstrip("."), "header names and values must be strings")
         goodput_raw = f.mapping("goodput", None)
+        alternate_raw = f.mapping("alternate", None)
         return cls(
             url=url.rstrip("/") if url else None,
             path=f.string("path", "/v1/chat/completions", choices=_PATHS),
@@ -124,6 +164,9 @@ class LoadSpec:
             headers=dict(headers),
             extra_body=dict(f.mapping("extra_body", {})),
             goodput=GoodputSLO.parse(goodput_raw, f"{where}.goodput".lstrip(".")) if goodput_raw is not None else None,
+            alternate=None
+            if alternate_raw is None
+            else Alternate.parse(alternate_raw, f"{where}.alternate".lstrip(".")),
         )
 
     def profile(self) -> LoadProfile:
@@ -150,13 +193,19 @@ class LoadSpec:
             "headers": self.headers,
             "extra_body": self.extra_body,
             "goodput": None if self.goodput is None else {k: v for k, v in vars(self.goodput).items() if v is not None},
+            "alternate": None if self.alternate is None else self.alternate.to_json(),
         }
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> LoadSpec:
         return cls.parse({k: v for k, v in raw.items() if v is not None})
 
-    def request_body(self, nonce: str) -> dict[str, Any]:
+    def side(self, tag: int) -> SideTarget:
+        """The model and URL of side ``tag`` (see SIDES), this load's own where the side sets none."""
+        chosen = SideTarget() if self.alternate is None or tag == 0 else (self.alternate.a, self.alternate.b)[tag - 1]
+        return SideTarget(chosen.model or self.model, chosen.url or self.url)
+
+    def request_body(self, nonce: str, model: str | None = None) -> dict[str, Any]:
         """The JSON body of one request; ``nonce`` makes the prompt unique when ``unique_prompts``."""
         prompt = f"{self.prompt} [{nonce}]" if self.unique_prompts else self.prompt
         body: dict[str, Any] = {"max_tokens": self.max_tokens, "stream": True}
@@ -164,8 +213,8 @@ class LoadSpec:
             body["messages"] = [{"role": "user", "content": prompt}]
         else:
             body["prompt"] = prompt
-        if self.model:
-            body["model"] = self.model
+        if model or self.model:
+            body["model"] = model or self.model
         if self.include_usage:
             body["stream_options"] = {"include_usage": True}
         body.update(self.extra_body)

@@ -144,7 +144,9 @@ class SampleTable:
             ttft = np.nan if s.ttft_ms is None else s.ttft_ms
             e2el = np.nan if s.ttft_ms is None else s.ttft_ms + float(np.sum(s.itl_ms))
             server = np.nan if s.server_ttft_ms is None else s.server_ttft_ms
-            rows.append((s.t0, ttft, e2el, s.done_ms, server, s.tokens, s.events, len(s.itl_ms), s.status, s.ok, 0))
+            rows.append(
+                (s.t0, ttft, e2el, s.done_ms, server, s.tokens, s.events, len(s.itl_ms), s.status, s.ok, s.side)
+            )
             gaps.extend(s.itl_ms)
         records = np.array(rows, dtype=REQUEST)
         source = _GapSource(0, len(records), gaps=np.asarray(gaps, dtype=np.float64))

@@ -31,6 +31,7 @@ def samples(n: int, seed: int = 7) -> list[Sample]:
                 error="HTTP 503" if failed else None,
                 done_ms=500.0,
                 server_ttft_ms=None if i % 3 else 12.5,
+                side=i % 3,  # 0 no side, 1 A, 2 B
             )
         )
     return out

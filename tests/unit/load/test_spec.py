@@ -35,10 +35,29 @@ def test_completions_send_a_prompt_and_extra_body_is_merged():
         ({"url": "ftp://x"}, "url", "http://host:port"),
         ({"goodput": {}}, "goodput", "ttft_ms, tpot_ms, e2el_ms"),
         ({"userz": 3}, "userz", "url, path, model, users"),
+        ({"alternate": {"a": {"model": "x"}}}, "alternate.b", None),
+        ({"alternate": {"a": {"url": "ftp://x"}, "b": {}}}, "alternate.a.url", "http://host:port"),
+        ({"alternate": {"a": {}, "b": {}}}, "alternate", "a: {model: ...}"),
+        ({"alternate": {"a": {"modle": "x"}, "b": {}}}, "alternate.a.modle", "model, url"),
     ],
 )
 def test_bad_fields_name_the_field_and_the_accepted_values(raw, field, accepted):
     with pytest.raises(SpecError) as err:
         LoadSpec.parse(raw)
     assert err.value.field == field
-    assert accepted in (err.value.accepted or "")
+    assert accepted is None or accepted in (err.value.accepted or "")
+
+
+def test_alternating_sides_pick_their_model_and_url_and_round_trip():
+    spec = LoadSpec.parse(
+        {
+            "model": "m0",
+            "url": "http://127.0.0.1:1",
+            "alternate": {"a": {"model": "m1"}, "b": {"url": "http://127.0.0.1:2/"}},
+        }
+    )
+    assert LoadSpec.from_json(spec.to_json()) == spec
+    assert (spec.side(1).model, spec.side(1).url) == ("m1", "http://127.0.0.1:1")
+    assert (spec.side(2).model, spec.side(2).url) == ("m0", "http://127.0.0.1:2")
+    assert spec.side(0).model == "m0"
+    assert spec.request_body("n", spec.side(1).model)["model"] == "m1"
