@@ -13,10 +13,10 @@ from chaoslib_ext.report.markdown import phase_rows, verdict_rows
 from chaoslib_ext.report.series import CDF_LEVELS
 from chaoslib_ext.report.svg import Chart, Series
 
-__all__ = ["render_html"]
+__all__ = ["CSS", "html_table", "render_html"]
 
 _PHASE_COLORS = {"baseline": "#1f77b4", "fault": "#d62728", "recovery": "#2ca02c", "overall": "#7f7f7f"}
-_CSS = """
+CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:920px;color:#222}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:6px 0;font-size:13px}td,th{border:1px solid #ddd;padding:3px 7px;text-align:left}
@@ -35,7 +35,7 @@ pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px}
 """
 
 
-def _table(header: list[str], rows: list[list[str]], classes: list[list[str]] | None = None) -> str:
+def html_table(header: list[str], rows: list[list[str]], classes: list[list[str]] | None = None) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in header)
     body = []
     for r, row in enumerate(rows):
@@ -82,7 +82,7 @@ def _hypotheses(summary: dict[str, Any]) -> str:
     header, rows = verdict_rows(summary)
     header, rows = [*header, "message"], [[*r, v.get("message") or ""] for r, v in zip(rows, verdicts, strict=True)]
     classes = [[v["status"]] + [""] * (len(header) - 1) for v in verdicts]
-    return f'<h2>Hypotheses</h2><div id="hypotheses">{_table(header, rows, classes)}</div>'
+    return f'<h2>Hypotheses</h2><div id="hypotheses">{html_table(header, rows, classes)}</div>'
 
 
 def _timeline_charts(summary: dict[str, Any], series: dict[str, Any], events: list[dict[str, Any]]) -> str:
@@ -142,7 +142,7 @@ def _faults(summary: dict[str, Any]) -> str:
                      rel(f.get("removed_at")), held, took])  # fmt: skip
     header = ["fault", "family", "driver", "target", "state", "injected", "removed", "held", "time to inject"]
     note = '<p class="muted">Times relative to the start of measuring.</p>'
-    return f'<h2>Faults</h2><div id="faults">{_table(header, rows)}</div>{note}'
+    return f'<h2>Faults</h2><div id="faults">{html_table(header, rows)}</div>{note}'
 
 
 def _phases(summary: dict[str, Any]) -> str:
@@ -151,7 +151,7 @@ def _phases(summary: dict[str, Any]) -> str:
         return ""
     classes = [[""] + ["num"] * (len(header) - 1) for _ in rows]
     return (
-        f'<h2>Metrics per phase</h2><div id="phases">{_table(header, rows, classes)}</div>'
+        f'<h2>Metrics per phase</h2><div id="phases">{html_table(header, rows, classes)}</div>'
         '<p class="muted">Percentiles are exact (linear interpolation on raw samples); jitter = P99 − P50.</p>'
     )
 
@@ -187,7 +187,7 @@ def _trend(trend: list[dict[str, Any]]) -> str:
     return (
         f'<h2>Trend: last {len(trend)} runs of this experiment</h2><div id="trend">'
         + "".join(c.render() for c in charts)
-        + _table(["run", "started", "verdict"], rows)
+        + html_table(["run", "started", "verdict"], rows)
         + "</div>"
     )
 
@@ -227,7 +227,7 @@ def render_html(
     title = escape(f"{summary.get('title') or summary['run_id']} — {summary['outcome']['verdict']}")
     return (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-        f"<style>{_CSS}</style></head><body>{body}"
+        f"<style>{CSS}</style></head><body>{body}"
         f'<p class="muted">chaosllm report, summary schema {summary["schema"]} v{summary["version"]}.</p>'
         "</body></html>\n"
     )

@@ -9,7 +9,15 @@ from chaoslib_ext.hypotheses.evaluate import metric_value
 from chaoslib_ext.metrics import PHASES
 from chaoslib_ext.secrets import scrub
 
-__all__ = ["phase_rows", "phase_table", "render_markdown", "verdict_rows", "verdict_table", "write_markdown"]
+__all__ = [
+    "phase_rows",
+    "phase_table",
+    "render_markdown",
+    "text_table",
+    "verdict_rows",
+    "verdict_table",
+    "write_markdown",
+]
 
 #: (column title, metric path, number format)
 _COLUMNS = (
@@ -32,7 +40,7 @@ def _cell(value: float | None, fmt: str) -> str:
     return "-" if value is None else fmt.format(value)
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+def text_table(header: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(len(header[i]), *(len(r[i]) for r in rows)) if rows else len(header[i]) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
@@ -49,7 +57,7 @@ def phase_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
 
 
 def phase_table(summary: dict[str, Any]) -> list[str]:
-    return _table(*phase_rows(summary))
+    return text_table(*phase_rows(summary))
 
 
 def verdict_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
@@ -69,7 +77,7 @@ def verdict_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
 
 
 def verdict_table(summary: dict[str, Any]) -> list[str]:
-    return _table(*verdict_rows(summary))
+    return text_table(*verdict_rows(summary))
 
 
 def render_markdown(summary: dict[str, Any]) -> str:

@@ -1,0 +1,121 @@
+"""``chaosllm compare`` on generated runs: exit codes, the three files, the side-by-side HTML with
+overlaid CDFs, directories of blocks, and bad input (exit 2, the option and the accepted values)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from chaoslib_ext.cli.main import main
+from tests.synthetic_run import Shape, make_run
+
+T0 = 1_795_300_000.0
+
+
+@pytest.fixture(autouse=True)
+def history(tmp_path, monkeypatch):
+    monkeypatch.setenv("CHAOSLLM_HISTORY", str(tmp_path / "history.sqlite"))
+
+
+def test_a_slower_release_regresses_and_exits_1(tmp_path, capsys):
+    a = make_run(tmp_path / "a", T0, Shape(requests=6000), seed=1)
+    b = make_run(tmp_path / "b", T0, Shape(requests=6000, ttft_ms=72.0), seed=2)
+    out = tmp_path / "cmp"
+    assert main(["compare", "--resamples", "400", str(a), str(b), "--out", str(out)]) == 1
+    data = json.loads((out / "compare.json").read_text())
+    assert data["schema"] == "chaosllm/compare"
+    assert data["outcome"] == {"regressions": 6, "exit_code": 1}
+    rows = {(r["phase"], r["metric"]): r for r in data["rows"]}
+    assert {p for p, _ in rows} == {"baseline", "fault", "recovery"}
+    base = rows[("baseline", "ttft_ms.p50")]
+    assert base["verdict"] == "regressed"
+    assert 0.15 < base["delta"]["low"] < base["delta"]["estimate"] < 0.25
+    assert rows[("baseline", "itl_ms.p50")]["verdict"] == "no detectable change"
+    printed = capsys.readouterr().out
+    assert "regressed against" in printed
+    assert re.search(r"\| baseline +\| ttft_ms\.p50 +\|", printed)
+
+
+def test_the_same_run_twice_exits_0(tmp_path):
+    a = make_run(tmp_path / "a", T0)
+    out = tmp_path / "cmp"
+    assert main(["compare", "--resamples", "400", str(a), str(a), "--out", str(out)]) == 0
+    assert "No regression" in (out / "compare.md").read_text()
+
+
+def test_html_sets_a_and_b_side_by_side_with_overlaid_cdfs(tmp_path):
+    a = make_run(tmp_path / "a", T0, seed=1)
+    b = make_run(tmp_path / "b", T0, Shape(ttft_ms=90.0), seed=2)
+    out = tmp_path / "cmp"
+    main(["compare", "--resamples", "400", str(a), str(b), "--out", str(out)])
+    html = (out / "compare.html").read_text()
+    assert 'id="sides"' in html
+    assert 'id="deltas"' in html
+    assert 'id="method"' in html
+    charts = re.findall(r"<figure class=\"chart\">.*?</figure>", html, re.S)
+    assert len(charts) == 6  # TTFT and ITL for baseline, fault, recovery
+    for chart in charts:
+        assert len(re.findall(r'<path class="series', chart)) == 2  # A and B overlaid
+    assert '<td class="fail">regressed</td>' in html
+    assert not re.search(r"https?://|<script", html)
+
+
+def test_directories_of_blocks_pool_their_runs(tmp_path):
+    for i in range(2):
+        make_run(tmp_path / "A", T0 + 1000 * i, seed=10 + i)
+        make_run(tmp_path / "B", T0 + 1000 * i, seed=20 + i)
+    out = tmp_path / "cmp"
+    assert main(["compare", "--resamples", "400", str(tmp_path / "A"), str(tmp_path / "B"), "--out", str(out)]) == 0
+    data = json.loads((out / "compare.json").read_text())
+    assert len(data["a"]["runs"]) == 2
+    assert data["a"]["phases"]["baseline"]["duration_s"] == pytest.approx(60.0)
+
+
+def test_thresholds_metrics_and_phases_are_options(tmp_path):
+    a = make_run(tmp_path / "a", T0, Shape(requests=6000), seed=1)
+    b = make_run(tmp_path / "b", T0, Shape(requests=6000, ttft_ms=72.0), seed=2)
+    out = tmp_path / "cmp"
+    args = [
+        "compare",
+        "--resamples",
+        "400",
+        str(a),
+        str(b),
+        "--out",
+        str(out),
+        "--metric",
+        "ttft_ms.p50",
+        "--phase",
+        "overall",
+    ]
+    assert main([*args, "--threshold", "ttft_ms.p50=50%"]) == 0
+    rows = json.loads((out / "compare.json").read_text())["rows"]
+    assert [(r["phase"], r["metric"], r["verdict"]) for r in rows] == [
+        ("overall", "ttft_ms.p50", "no detectable change")
+    ]
+    assert "smaller than the 50% threshold" in rows[0]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--threshold", "ttft_ms.p99"], "expected KEY=VALUE"),
+        (["--threshold", "ttft_ms.p99=ten"], "is not a number"),
+        (["--metric", "ttft_p99"], "unknown metric 'ttft_p99' (accepted: ttft_ms"),
+        (["--phase", "during"], "--phase 'during' (accepted: baseline, fault, recovery, overall)"),
+        (["--confidence", "95"], "--confidence 95.0: accepted 0.5 to 0.999"),
+    ],
+)
+def test_bad_options_exit_2_naming_the_option(tmp_path, capsys, extra, message):
+    a = make_run(tmp_path / "a", T0)
+    assert main(["compare", "--resamples", "400", str(a), str(a), *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_path_that_is_no_run_exits_2(tmp_path, capsys):
+    a = make_run(tmp_path / "a", T0)
+    (tmp_path / "empty").mkdir()
+    assert main(["compare", "--resamples", "400", str(a), str(tmp_path / "empty"), "--out", str(tmp_path / "cmp")]) == 2
+    assert "not a run directory" in capsys.readouterr().err
