@@ -8,6 +8,7 @@ It lives in Chaos Toolkit's ``extensions`` list, so the file stays a valid Chaos
         hypotheses: [...]    # chaoslib_ext.hypotheses.spec
         safeguards: {...}    # chaoslib_ext.safeguards.spec
         deadline: 1h         # the whole run, default 1h: past it the run is stopped (exit 3)
+        compare: {...}       # chaoslib_ext.compare.spec: the sides chaosllm bench alternates
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from chaoslib_ext.compare.spec import CompareSpec
 from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.experiment.variables import configuration_values, substitute
 from chaoslib_ext.fields import Fields
@@ -35,6 +37,7 @@ class Plan:
     hypotheses: tuple[Hypothesis, ...]
     safeguards: Safeguards | None = None
     deadline_s: float = DEFAULT_DEADLINE_S
+    compare: CompareSpec | None = None
 
     @classmethod
     def from_experiment(cls, experiment: Mapping[str, Any], variables: Mapping[str, Any] | None = None) -> Plan:
@@ -51,7 +54,7 @@ class Plan:
         index, raw = found[0]
         raw = substitute(raw, configuration_values(experiment) if variables is None else variables)
         where = f"extensions[{index}]"
-        f = Fields(raw, ["name", "load", "hypotheses", "safeguards", "deadline"], where)
+        f = Fields(raw, ["name", "load", "hypotheses", "safeguards", "deadline", "compare"], where)
         load = LoadSpec.parse(f.raw["load"], f"{where}.load") if f.has("load") else None
         hypotheses = parse_hypotheses(f.raw["hypotheses"], f"{where}.hypotheses") if f.has("hypotheses") else []
         if hypotheses and load is None:
@@ -60,4 +63,5 @@ class Plan:
         if safeguards is not None and safeguards.needs_load and load is None:
             raise SpecError(f"{where}.safeguards", "a metric condition needs a load block to measure it")
         deadline_s = f.duration("deadline", DEFAULT_DEADLINE_S, positive=True)
-        return cls(load, tuple(hypotheses), safeguards, deadline_s)
+        compare = CompareSpec.parse(f.raw["compare"], f"{where}.compare") if f.has("compare") else None
+        return cls(load, tuple(hypotheses), safeguards, deadline_s, compare)

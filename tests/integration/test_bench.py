@@ -1,0 +1,79 @@
+"""``chaosllm bench`` on the real sandbox: blocks alternate the sides, each a real run with the side's
+values, then the comparison of all A blocks against all B blocks; a block that cannot run stops it."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from tests.integration.helpers import chaosllm
+
+RELEASES = Path(__file__).resolve().parents[2] / "experiments" / "compare" / "releases-by-block.yaml"
+SHORT = Path(__file__).with_name("experiments") / "short.yaml"
+
+
+def test_bench_alternates_v1_and_v2_and_compares_them(sandbox, tmp_path):
+    out = tmp_path / "bench"
+    result = chaosllm("bench", str(RELEASES), "--blocks", "4", "--var", "measure_for=3s", "--out", str(out))
+    assert result.returncode in (0, 1), result.stderr
+    bench = json.loads((out / "bench.json").read_text())
+    assert bench["order"] == ["A", "B", "A", "B"]
+    assert [b["side"] for b in bench["blocks"]] == ["A", "B", "A", "B"]
+    assert [b["exit_code"] for b in bench["blocks"]] == [0, 0, 0, 0]
+    assert bench["stopped_with"] is None
+    for block in bench["blocks"]:
+        run = Path(block["run_dir"])
+        assert run.parent == out / block["side"]
+        model = json.loads((run / "experiment.json").read_text())["configuration"]["model"]
+        assert model == {"A": "sandbox-v1", "B": "sandbox-v2"}[block["side"]]
+    assert bench["blocks"][0]["ended_at"] <= bench["blocks"][1]["started_at"]
+    compare = json.loads((out / "compare.json").read_text())
+    assert len(compare["a"]["runs"]) == 2
+    assert len(compare["b"]["runs"]) == 2
+    assert {r["phase"] for r in compare["rows"]} == {"baseline"}
+    assert compare["outcome"]["exit_code"] == result.returncode
+    assert (out / "compare.html").exists()
+    assert re.search(r"\| baseline +\| ttft_ms\.p99 +\|", result.stdout)
+    assert (out / "history.sqlite").exists()  # the blocks' history stays in the bench directory
+
+
+def test_a_block_that_cannot_run_stops_the_bench_with_2(sandbox, tmp_path):
+    out = tmp_path / "bench"
+    result = chaosllm(
+        "bench", str(RELEASES), "--a", "model=gpt-9", "--b", "model=sandbox-v1", "--var", "measure_for=2s",
+        "--out", str(out),
+    )  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    bench = json.loads((out / "bench.json").read_text())
+    assert [b["exit_code"] for b in bench["blocks"]] == [2]
+    assert bench["stopped_with"] == 2
+    assert "stopped after block 1 with exit code 2" in result.stderr
+    assert not (out / "compare.json").exists()
+
+
+def test_no_sides_is_bad_input(sandbox, tmp_path):
+    result = chaosllm("bench", str(SHORT), "--out", str(tmp_path / "bench"))
+    assert result.returncode == 2
+    assert "give --a KEY=VALUE and --b KEY=VALUE, or a compare block" in result.stderr
+
+
+def test_an_alternating_run_splits_into_its_two_sides(sandbox, tmp_path):
+    """releases.yaml: one run, each user alternating v1 and v2; compare RUN splits it by side."""
+    result = chaosllm(
+        "run", str(RELEASES.with_name("releases.yaml")), "--var", "measure_for=4s", "--out", str(tmp_path)
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    run = next(p for p in tmp_path.iterdir() if (p / "timeline.json").exists())
+    compared = chaosllm("compare", str(run), "--resamples", "200", "--out", str(tmp_path / "cmp"))
+    assert compared.returncode in (0, 1), compared.stderr
+    data = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    assert data["a"]["label"] == "A sandbox-v1"
+    assert data["b"]["label"] == "B sandbox-v2"
+    a, b = data["a"]["phases"]["baseline"]["requests"], data["b"]["phases"]["baseline"]["requests"]
+    assert a > 50
+    assert abs(a - b) <= 0.2 * a  # every user alternates: the sides get about as many requests
+    p50 = next(r for r in data["rows"] if r["metric"] == "ttft_ms.p50")
+    assert p50["delta"]["estimate"] > 0  # v2's prefill is 9 ms slower
+    alone = chaosllm("compare", str(tmp_path / "cmp"))
+    assert alone.returncode == 2
