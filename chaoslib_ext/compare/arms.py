@@ -37,6 +37,10 @@ __all__ = [
 ]
 
 
+#: the fewest time slots a phase is resampled in: fewer make a poor bootstrap
+MIN_GROUPS = 40
+
+
 class SideError(ValueError):
     """A path given to compare is not a run directory nor a directory of them."""
 
@@ -59,10 +63,12 @@ class PhaseRequests:
 
     def groups(self, group_s: float) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64] | None]:
         """Each request's resampling group, and each group's seconds of the phase: the ``group_s``
-        slots of every run (empty ones too, their time counts), a request in the slot it started in.
+        slots of every run (empty ones too, their time counts), a request in the slot it started in;
+        slots shorter than ``group_s`` when the phase would have fewer than MIN_GROUPS.
         ``group_s = 0``: every request alone, (arange, None)."""
         if group_s <= 0:
             return np.arange(self.requests), None
+        group_s = min(group_s, self.duration_s / MIN_GROUPS)  # a short phase (a 10 s fault) in finer slots
         seconds: list[npt.NDArray[np.float64]] = []
         first: list[int] = []
         for intervals in self.intervals:

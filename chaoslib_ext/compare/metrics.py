@@ -80,6 +80,19 @@ def replicates(
             wanted.setdefault(m.dist, set()).update((50.0, 99.0))
     percentiles = {dist: _percentiles(phase, dist, tuple(sorted(qs)), weights) for dist, qs in wanted.items()}
     w = weights.astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):  # a resample that drew no time: NaN, left out
+        _scalars(phase, metrics, w, duration_s, percentiles, out)
+    return out
+
+
+def _scalars(
+    phase: PhaseRequests,
+    metrics: list[Metric],
+    w: npt.NDArray[np.float64],
+    duration_s: npt.NDArray[np.float64],
+    percentiles: dict[str, dict[float, npt.NDArray[np.float64]]],
+    out: dict[str, npt.NDArray[np.float64]],
+) -> None:
     for m in metrics:
         if m.kind == "latency" and m.dist and m.q is not None:
             out[m.key] = percentiles[m.dist][m.q]
@@ -90,9 +103,7 @@ def replicates(
         elif m.key == "request_throughput_rps":
             out[m.key] = w @ phase.ok.astype(np.float64) / duration_s
         else:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out[m.key] = (w @ (~phase.ok).astype(np.float64)) / w.sum(axis=1)
-    return out
+            out[m.key] = (w @ (~phase.ok).astype(np.float64)) / w.sum(axis=1)
 
 
 def _percentiles(

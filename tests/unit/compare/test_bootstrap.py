@@ -218,3 +218,12 @@ def test_the_sides_of_one_alternating_run_are_resampled_together():
     assert paired.low < 0 < paired.high
     assert independent.low < 0 < independent.high
     assert (paired.high - paired.low) < 0.5 * (independent.high - independent.low)
+
+
+def test_a_short_phase_is_resampled_in_finer_slots():
+    p = phase(np.full(500, 50.0), duration_s=10.0)  # a 10 s fault phase
+    group, seconds = p.groups(1.0)
+    assert seconds is not None
+    assert seconds.size == 40
+    assert seconds.sum() == pytest.approx(10.0)
+    assert group.max() < 40
