@@ -34,3 +34,12 @@ def test_report_scale_prints_its_figures():
     f = report_scale.main(["--requests", "200000", "--runs", "1"])
     assert f["report_s"][0] > 0
     assert f["report_mb"][0] > 0
+
+
+@pytest.mark.benchmark
+def test_compare_rates_runs_real_trials_and_prints_rates():
+    from tests.benchmarks import compare_rates
+
+    tallies = compare_rates.main(["--trials", "1", "--measure-for", "5s"])
+    assert all(t.trials == 1 for t in tallies.values())
+    assert all(len(t.p99) == 1 for t in tallies.values())
