@@ -12,6 +12,7 @@ alternates two systems under one experiment title and would read as drift there.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -70,29 +71,51 @@ def _run_block(plan: BenchPlan, number: int, side: str) -> Block:
     env = {**os.environ, "CHAOSLLM_HISTORY": str(plan.out / "history.sqlite")}
     started = time.time()
     print(f"bench: block {number}/{plan.blocks}: side {side} ({' '.join(plan.sides[side]) or 'no values'})", flush=True)
-    code = subprocess.run(cmd, env=env, check=False).returncode
+    code = _wait(subprocess.Popen(cmd, env=env))
     created = sorted(set(root.iterdir()) - before)
     return Block(number, side, created[0] if created else None, code, started, time.time())
 
 
+def _wait(proc: subprocess.Popen[bytes]) -> int:
+    """The block's exit code. Interrupted (Ctrl-C, or SIGTERM to the bench alone), the block's run
+    gets SIGINT and is waited for: it rolls its faults back and writes its report, never killed."""
+    interrupted = False
+    while True:
+        try:
+            code = proc.wait()
+        except KeyboardInterrupt:
+            interrupted = True
+            proc.send_signal(signal.SIGINT)  # once more if the terminal already sent it: run defers it
+            continue
+        return EXIT_ABORTED if interrupted and code == 0 else code
+
+
 def run_blocks(plan: BenchPlan) -> tuple[list[Block], int | None]:
     """Run every block in order; stop at a block that could not run (2) or was aborted (3), returning
-    that code, else None. ``bench.json`` is rewritten after each block."""
+    that code, else None. ``bench.json`` is rewritten after each block. SIGTERM stops it as SIGINT does."""
     blocks: list[Block] = []
     stopped: int | None = None
-    for number, side in enumerate(plan.order(), start=1):
-        try:
-            block = _run_block(plan, number, side)
-        except KeyboardInterrupt:
-            stopped = EXIT_ABORTED  # the block's own run has rolled back on the same signal
-            break
-        blocks.append(block)
-        _write(plan, blocks)
-        if block.exit_code in (EXIT_INVALID, EXIT_ABORTED) or block.exit_code < 0:
-            stopped = EXIT_ABORTED if block.exit_code != EXIT_INVALID else EXIT_INVALID
-            break
+    previous = signal.signal(signal.SIGTERM, _as_interrupt)
+    try:
+        for number, side in enumerate(plan.order(), start=1):
+            try:
+                block = _run_block(plan, number, side)
+            except KeyboardInterrupt:  # between blocks: a block's own interrupt is handled by _wait
+                stopped = EXIT_ABORTED
+                break
+            blocks.append(block)
+            _write(plan, blocks)
+            if block.exit_code in (EXIT_INVALID, EXIT_ABORTED) or block.exit_code < 0:
+                stopped = EXIT_ABORTED if block.exit_code != EXIT_INVALID else EXIT_INVALID
+                break
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     _write(plan, blocks, stopped)
     return blocks, stopped
+
+
+def _as_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _write(plan: BenchPlan, blocks: list[Block], stopped: int | None = None) -> None:

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import subprocess
+import time
 from pathlib import Path
 
-from tests.integration.helpers import chaosllm
+from chaoslib_ext.processes import ProcessRecord, alive
+from tests.integration.helpers import CHAOSLLM, chaosllm
 
 RELEASES = Path(__file__).resolve().parents[2] / "experiments" / "compare" / "releases-by-block.yaml"
 SHORT = Path(__file__).with_name("experiments") / "short.yaml"
@@ -77,3 +81,25 @@ def test_an_alternating_run_splits_into_its_two_sides(sandbox, tmp_path):
     assert p50["delta"]["estimate"] > 0  # v2's prefill is 9 ms slower
     alone = chaosllm("compare", str(tmp_path / "cmp"))
     assert alone.returncode == 2
+
+
+def test_sigterm_to_the_bench_lets_the_running_block_roll_back_and_exits_3(sandbox, tmp_path):
+    out = tmp_path / "bench"
+    bench = subprocess.Popen(
+        [*CHAOSLLM, "bench", str(RELEASES), "--var", "measure_for=60s", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not list(out.glob("A/*/load/process.json")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)
+    bench.send_signal(signal.SIGTERM)  # to the bench alone, as a supervisor would
+    _, err = bench.communicate(timeout=90)
+    assert bench.returncode == 3, err
+    data = json.loads((out / "bench.json").read_text())
+    assert [b["exit_code"] for b in data["blocks"]] == [3]
+    assert data["stopped_with"] == 3
+    run = Path(data["blocks"][0]["run_dir"])
+    assert (run / "summary.json").exists()  # the block finished its report: it was not killed
+    load = json.loads((run / "load" / "process.json").read_text())
+    assert not alive(ProcessRecord.from_json(load))
