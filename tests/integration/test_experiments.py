@@ -21,7 +21,9 @@ def experiment_files(folder: str) -> list[Path]:
     return [p for p in files if yaml.safe_load(p.read_text()).get("kind") != "chaosllm/target"]
 
 
-@pytest.mark.parametrize("path", experiment_files("sandbox") + experiment_files("k8s"), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", experiment_files("sandbox") + experiment_files("k8s") + experiment_files("compare"), ids=lambda p: p.name
+)
 def test_every_shipped_experiment_validates(path):
     result = chaosllm("validate", str(path))
     assert result.returncode == 0, result.stderr
@@ -59,6 +61,7 @@ def test_the_seed_scenario_on_a_cluster_is_a_delay_a_loss_and_a_bandwidth(k8s_ta
 SANDBOX_RUNS = [
     ("sandbox/network-faults.yaml", ["step=6s", "baseline_for=10s", "recovery_for=15s"]),
     ("sandbox/redis-faults.yaml", ["step=4s", "baseline_for=10s", "recovery_for=10s"]),
+    ("compare/releases-redis-stall.yaml", ["baseline_for=10s", "stall_for=4s", "recovery_for=10s"]),
     (  # a 10 s recovery window right after the gateway's restart: P90 measured 1.33x baseline once on CI
         "sandbox/kafka-faults.yaml",
         ["step=4s", "baseline_for=10s", "recovery_for=25s", "recovery_p90_max=150%"],
