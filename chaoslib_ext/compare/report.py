@@ -18,9 +18,10 @@ from chaoslib_ext.report.markdown import text_table
 from chaoslib_ext.report.series import CDF_LEVELS
 from chaoslib_ext.report.svg import Chart, Series
 
-__all__ = ["SCHEMA", "VERSION", "exit_code", "to_json", "write_comparison"]
+__all__ = ["SCHEMA", "SCHEMA_PATH", "VERSION", "exit_code", "to_json", "write_comparison"]
 
 SCHEMA, VERSION = "chaosllm/compare", 1
+SCHEMA_PATH = Path(__file__).with_name("schemas") / "compare.schema.json"
 _HEADER = ["phase", "metric", "A", "B", "delta", "95 % CI", "threshold", "verdict"]
 _CLASS = {REGRESSED: "fail", IMPROVED: "pass"}
 
@@ -51,7 +52,9 @@ def to_json(comparison: Comparison) -> dict[str, Any]:
             "confidence": s.confidence,
             "resamples": s.resamples,
             "seed": s.seed,
-            "method": "Poisson bootstrap over requests; percentile interval",
+            "group_s": s.group_s,
+            "paired": comparison.paired,
+            "method": "Poisson bootstrap over requests (one weight per group_s slot); percentile interval",
             "thresholds": {m.key: s.threshold(m) for m in s.metrics},
         },
         "rows": [r.to_json() for r in comparison.rows],

@@ -72,6 +72,11 @@ class Comparison:
     rows: list[Row]
 
     @property
+    def paired(self) -> bool:
+        """The two sides split from the same runs, resampled together."""
+        return is_paired(self.a, self.b, self.settings)
+
+    @property
     def regressions(self) -> list[Row]:
         return [r for r in self.rows if r.verdict == REGRESSED]
 
@@ -82,7 +87,7 @@ def compare(a: Side, b: Side, settings: Settings) -> Comparison:
     once (a stall) moves both in every resample, as it did in the run."""
     phases = settings.phases or tuple(p for p in a.phases if p in b.phases and p != "overall")
     rng = np.random.default_rng(settings.seed)
-    paired = a.runs == b.runs and settings.group_s > 0
+    paired = is_paired(a, b, settings)
     rows = []
     metrics = list(settings.metrics)
     for phase in phases:
@@ -97,6 +102,10 @@ def compare(a: Side, b: Side, settings: Settings) -> Comparison:
             a_value, b_value = _num(est_a[m.key]), _num(est_b[m.key])
             rows.append(Row(phase, m, a_value, b_value, delta, settings.threshold(m), verdict, reason))
     return Comparison(a, b, settings, rows)
+
+
+def is_paired(a: Side, b: Side, settings: Settings) -> bool:
+    return a.runs == b.runs and settings.group_s > 0
 
 
 def _missing(phase: str, m: Metric, settings: Settings, side: Side) -> Row:

@@ -10,6 +10,9 @@ import subprocess
 import time
 from pathlib import Path
 
+import jsonschema
+
+from chaoslib_ext.compare.report import SCHEMA_PATH
 from chaoslib_ext.processes import ProcessRecord, alive
 from tests.integration.helpers import CHAOSLLM, chaosllm
 
@@ -72,6 +75,8 @@ def test_an_alternating_run_splits_into_its_two_sides(sandbox, tmp_path):
     compared = chaosllm("compare", str(run), "--resamples", "200", "--out", str(tmp_path / "cmp"))
     assert compared.returncode in (0, 1), compared.stderr
     data = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    jsonschema.validate(data, json.loads(SCHEMA_PATH.read_text()))
+    assert data["settings"]["paired"] is True  # the sides of one run: resampled together
     assert data["a"]["label"] == "A sandbox-v1"
     assert data["b"]["label"] == "B sandbox-v2"
     a, b = data["a"]["phases"]["baseline"]["requests"], data["b"]["phases"]["baseline"]["requests"]

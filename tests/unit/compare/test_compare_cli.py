@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import re
 
+import jsonschema
 import pytest
 
 from chaoslib_ext.cli.main import main
+from chaoslib_ext.compare.report import SCHEMA_PATH
 from tests.synthetic_run import Shape, make_run
 
 T0 = 1_795_300_000.0
@@ -25,6 +27,8 @@ def test_a_slower_release_regresses_and_exits_1(tmp_path, capsys):
     out = tmp_path / "cmp"
     assert main(["compare", "--resamples", "400", str(a), str(b), "--out", str(out)]) == 1
     data = json.loads((out / "compare.json").read_text())
+    jsonschema.validate(data, json.loads(SCHEMA_PATH.read_text()))
+    assert data["settings"]["paired"] is False
     assert data["schema"] == "chaosllm/compare"
     assert data["outcome"] == {"regressions": 6, "exit_code": 1}
     rows = {(r["phase"], r["metric"]): r for r in data["rows"]}
