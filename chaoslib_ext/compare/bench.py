@@ -23,9 +23,9 @@ from typing import Any
 from chaoslib_ext.jsonfile import write_json_atomic
 from chaoslib_ext.outcome import EXIT_ABORTED, EXIT_INVALID
 
-__all__ = ["SIDES", "BenchPlan", "Block", "run_blocks"]
+__all__ = ["SIDE_NAMES", "BenchPlan", "Block", "run_blocks"]
 
-SIDES = ("A", "B")
+SIDE_NAMES = ("A", "B")
 SCHEMA, VERSION = "chaosllm/bench", 1
 
 
@@ -38,7 +38,7 @@ class BenchPlan:
     out: Path
 
     def order(self) -> list[str]:
-        return [SIDES[i % 2] for i in range(self.blocks)]
+        return [SIDE_NAMES[i % 2] for i in range(self.blocks)]
 
 
 @dataclass(frozen=True)
