@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -52,10 +53,11 @@ def _plan_of(args: argparse.Namespace) -> tuple[Any, Any]:
     from chaoslib_ext.experiment.variables import configuration_values
     from chaoslib_ext.rundir import DEFAULT_ROOT, RunDir
 
-    source = checked_source(args.experiment, parse_vars(args.var))
+    common = parse_vars(args.var)
+    source = checked_source(args.experiment, common)
     if source is None:
         raise ValueError(f"{args.experiment}: not a valid experiment (see above)")
-    compare = Plan.from_experiment(source.data, configuration_values(source.data, parse_vars(args.var))).compare
+    compare = Plan.from_experiment(source.data, configuration_values(source.data, common)).compare
     sides = _sides(args, compare)
     for side, pairs in sides.items():
         if checked_source(args.experiment, parse_vars([*args.var, *pairs])) is None:
@@ -64,8 +66,8 @@ def _plan_of(args: argparse.Namespace) -> tuple[Any, Any]:
     if blocks < 2:
         raise ValueError(f"--blocks {blocks}: at least 2 (A B)")
     settings = parse_settings(args)
-    if compare:
-        settings.thresholds.update({k: v for k, v in compare.thresholds.items() if k not in settings.thresholds})
+    if compare:  # the command line's thresholds win over the experiment's
+        settings = replace(settings, thresholds={**compare.thresholds, **settings.thresholds})
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
     out = args.out or RunDir.create(DEFAULT_ROOT, f"bench {source.data.get('title', args.experiment.stem)}").path

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,14 +51,7 @@ class Block:
     ended_at: float
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "block": self.number,
-            "side": self.side,
-            "run_dir": None if self.run_dir is None else str(self.run_dir),
-            "exit_code": self.exit_code,
-            "started_at": self.started_at,
-            "ended_at": self.ended_at,
-        }
+        return {**asdict(self), "run_dir": None if self.run_dir is None else str(self.run_dir)}
 
 
 def _run_block(plan: BenchPlan, number: int, side: str) -> Block:
