@@ -20,7 +20,9 @@ from pathlib import Path
 import gevent
 from locust import FastHttpUser, LoadTestShape, constant, events, task
 from locust.env import Environment
+from locust.runners import WorkerRunner
 
+from chaoslib_ext.load.host import HostRecorder
 from chaoslib_ext.load.samples import SampleWriter
 from chaoslib_ext.load.spec import LoadSpec
 from chaoslib_ext.load.sse import LineKind, StreamState, feed_line
@@ -35,7 +37,8 @@ def _load_spec() -> LoadSpec:
 
 SPEC = _load_spec()
 PROFILE = SPEC.profile()
-WRITER = SampleWriter(Path(os.environ.get("CHAOSLLM_SAMPLES_DIR", "samples")))
+SAMPLES_DIR = Path(os.environ.get("CHAOSLLM_SAMPLES_DIR", "samples"))
+WRITER = SampleWriter(SAMPLES_DIR)
 HEADERS = {
     "Content-Type": "application/json",
     "Accept": "text/event-stream",
@@ -163,3 +166,12 @@ def _stop_when_orphaned(environment: Environment, **_kwargs: object) -> None:
         os._exit(0)  # the graceful quit did not end the process: leave anyway
 
     gevent.spawn(watch)
+
+
+@events.init.add_listener
+def _record_host(environment: Environment, **_kwargs: object) -> None:
+    """This host's CPU busy and steal shares, once a second, in samples/host.jsonl (chaoslib_ext.load.host);
+    once per machine: not in the workers of --processes."""
+    recorder = HostRecorder(SAMPLES_DIR)
+    if recorder.available and not isinstance(environment.runner, WorkerRunner):
+        gevent.spawn(recorder.run, gevent.sleep)

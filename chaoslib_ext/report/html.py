@@ -9,7 +9,7 @@ from html import escape
 from typing import Any
 
 from chaoslib_ext.metrics import PHASES
-from chaoslib_ext.report.markdown import phase_rows, verdict_rows
+from chaoslib_ext.report.markdown import host_lines, phase_rows, verdict_rows
 from chaoslib_ext.report.series import CDF_LEVELS
 from chaoslib_ext.report.svg import Chart, Series
 
@@ -170,6 +170,13 @@ def _overhead(summary: dict[str, Any]) -> str:
     )
 
 
+def _host(summary: dict[str, Any]) -> str:
+    lines = host_lines(summary)
+    if not lines:
+        return ""
+    return '<h2>Load generator</h2><div id="load-host">' + "".join(f"<p>{escape(x)}</p>" for x in lines) + "</div>"
+
+
 def _trend(trend: list[dict[str, Any]]) -> str:
     if len(trend) < 2:
         return "<h2>Trend</h2><p>Fewer than two runs of this experiment in the history yet.</p>"
@@ -220,6 +227,7 @@ def render_html(
             _phases(summary),
             _faults(summary),
             _overhead(summary),
+            _host(summary),
             _trend(trend),
             _environment(summary),
         ]

@@ -10,6 +10,7 @@ from chaoslib_ext.metrics import PHASES
 from chaoslib_ext.secrets import scrub
 
 __all__ = [
+    "host_lines",
     "phase_rows",
     "phase_table",
     "render_markdown",
@@ -118,7 +119,34 @@ def render_markdown(summary: dict[str, Any]) -> str:
             f"Client overhead on TTFT (client minus server-reported): p50 {overhead['p50']:.2f} ms,"
             f" p99 {overhead['p99']:.2f} ms over {overhead['count']} requests.",
         ]
+    host = host_lines(summary)
+    if host:
+        lines += ["", *host]
     return "\n".join(lines) + "\n"
+
+
+def host_lines(summary: dict[str, Any]) -> list[str]:
+    """The load generator's CPU per phase, and a warning when the hypervisor starved it."""
+    host = summary.get("load_host")
+    if not host:
+        return []
+    parts, starved = [], 0.0
+    for phase in PHASES:
+        h = (host.get("phases") or {}).get(phase)
+        if h and phase != "overall":
+            parts.append(
+                f"{phase} busy {h['busy_mean']:.0%}, steal {h['steal_mean']:.1%} (worst second {h['steal_max']:.0%})"
+            )
+            starved += h["starved_seconds"]
+    if not parts:
+        return []
+    lines = ["Load generator's CPU (this host, /proc/stat each second): " + "; ".join(parts) + "."]
+    if starved:
+        lines.append(
+            f"Warning: {starved:g} s with the hypervisor stealing {host['starved_steal']:.0%} or more of this "
+            "host's CPU; latencies of requests in flight then measure this host, not the target."
+        )
+    return lines
 
 
 def write_markdown(path: Path, summary: dict[str, Any]) -> None:

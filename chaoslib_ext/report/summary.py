@@ -14,6 +14,7 @@ import numpy as np
 from chaoslib_ext.experiment.plan import Plan
 from chaoslib_ext.faults.ledger import LedgerEntry
 from chaoslib_ext.hypotheses.evaluate import evaluate
+from chaoslib_ext.load.host import STARVED_STEAL, read_host
 from chaoslib_ext.metrics import SampleTable, Window, distribution, phase_windows, window_metrics
 from chaoslib_ext.metrics.gaps import GapIndex
 from chaoslib_ext.outcome import decide
@@ -102,9 +103,19 @@ def build_summary(
         "hypotheses": verdicts,
         "faults": [_fault(e) for e in run.ledger.entries()],
         "client_overhead_ms": distribution(overhead) if np.any(~np.isnan(overhead)) else None,
+        "load_host": _load_host(run, windows),
         "resilience": resilience_score(phases),
         "environment": environment(run.run_dir.environment),
     }
+
+
+def _load_host(run: RunContext, windows: dict[str, Window]) -> dict[str, Any] | None:
+    """The load generator's CPU per phase (chaoslib_ext.load.host); None when it was not recorded."""
+    series = read_host(run.run_dir.samples)
+    if series is None:
+        return None
+    phases = {name: series.during(w.intervals).summary() for name, w in windows.items()}
+    return {"starved_steal": STARVED_STEAL, "phases": phases}
 
 
 def _fault(entry: LedgerEntry) -> dict[str, Any]:

@@ -66,7 +66,8 @@ def test_a_paused_broker_stalls_produces_then_resumes(sandbox, config):
         result = join()
     producer.flush(15)
     assert delivered == [None]  # acknowledged once it resumed
-    assert result["removed_at"] - result["injected_at"] == pytest.approx(3, abs=0.5)
+    # held its duration, never less; removal (SIGCONT, ledger and timeline writes) ran 0.7 s late once on a loaded CI
+    assert 2.99 <= result["removed_at"] - result["injected_at"] < 5.0
     watchdog = read_json(next((RunContext.from_configuration(config).run_dir.path / "faults").glob("*.watchdog.json")))
     assert not alive(ProcessRecord.from_json(watchdog))
     wait_gateway_streams(sandbox, 30)

@@ -44,6 +44,11 @@ def test_ttft_against_a_server_answering_in_exactly_50ms(calibration_server, tmp
     assert {(s.tokens, s.events, len(s.itl_ms)) for s in samples} == {(8, 8, 7)}
     assert 9.0 <= overall["itl_ms"]["p50"] <= 11.0
     assert summary["client_overhead_ms"]["count"] == len(samples)
+    # the load generator's CPU, once a second, over the measured window
+    host = summary["load_host"]["phases"]["overall"]
+    assert abs(host["seconds"] - overall["duration_s"]) <= 2.0
+    assert 0.0 < host["busy_mean"] <= 1.0
+    assert 0.0 <= host["steal_mean"] <= host["steal_max"] <= 1.0
     assert "Metrics per phase" in result.stdout
 
 
