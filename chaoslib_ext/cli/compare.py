@@ -52,6 +52,13 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         metavar="DURATION",
         help="resample the requests that started within one such slot together (default 1s; 0: each alone)",
     )
+    parser.add_argument(
+        "--max-steal",
+        default="20%",
+        metavar="PCT|off",
+        help="leave out the seconds the hypervisor stole this share of the load generator's CPU or more, and "
+        "the requests in flight then (default 20%%; off: keep every second)",
+    )
 
 
 def parse_settings(args: argparse.Namespace) -> Any:
@@ -84,7 +91,10 @@ def parse_settings(args: argparse.Namespace) -> Any:
         raise ValueError(f"--resamples {resamples}: at least 100")
     phases = tuple(args.phase) if args.phase else None
     group_s = parse_duration(args.group, "--group")
-    return Settings(tuple(metrics), thresholds, phases, args.confidence, resamples, args.seed, group_s)
+    max_steal = None if args.max_steal == "off" else parse_fraction(args.max_steal, "--max-steal")
+    if max_steal is not None and not 0.0 < max_steal <= 1.0:
+        raise ValueError(f"--max-steal {args.max_steal!r}: accepted 1% to 100%, or off")
+    return Settings(tuple(metrics), thresholds, phases, args.confidence, resamples, args.seed, group_s, max_steal)
 
 
 def run_comparison(side_a: Path, side_b: Path | None, settings: Any, out: Path | None) -> int:
@@ -95,10 +105,11 @@ def run_comparison(side_a: Path, side_b: Path | None, settings: Any, out: Path |
     from chaoslib_ext.rundir import DEFAULT_ROOT, RunDir
 
     try:
+        steal = settings.max_steal
         if side_b is None:
-            a, b = load_sides(side_a)
+            a, b = load_sides(side_a, steal)
         else:
-            a, b = load_side(side_a, "A " + side_a.name), load_side(side_b, "B " + side_b.name)
+            a, b = load_side(side_a, "A " + side_a.name, steal), load_side(side_b, "B " + side_b.name, steal)
     except SideError as exc:
         print(f"chaosllm compare: {exc}", file=sys.stderr)
         return EXIT_INVALID

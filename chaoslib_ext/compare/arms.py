@@ -6,11 +6,17 @@ started in it in every block, and its duration is the sum of the blocks' phase d
 are the units the bootstrap resamples, so each request keeps its inter-token gaps with it: here a
 gap belongs to the phase its request started in (the run report files gaps by the time of their
 later token; the two differ only for requests that straddle a phase boundary).
+
+With ``max_steal``, the seconds in which the hypervisor took that share of the load generator's CPU
+or more (``samples/host.jsonl``, chaoslib_ext.load.host) are left out: their time leaves the phase and
+every request in flight during one leaves the side (counted in ``excluded_s`` and
+``excluded_requests``). Such a stall hits every request in flight, of both sides alike, by tens to
+hundreds of milliseconds, and swamps a tail percentile of either.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +25,7 @@ import numpy.typing as npt
 
 from chaoslib_ext.compare.bootstrap import WeightedValues
 from chaoslib_ext.jsonfile import read_json
+from chaoslib_ext.load.host import read_host
 from chaoslib_ext.load.spec import SIDES
 from chaoslib_ext.metrics import PHASES, SampleTable, phase_windows
 from chaoslib_ext.rundir import RunDir
@@ -56,6 +63,8 @@ class PhaseRequests:
     ok: npt.NDArray[np.bool_]  # succeeded (a failure counts in error_rate)
     tokens: npt.NDArray[np.float64]  # output tokens of successful requests, 0 for failures
     dists: dict[str, WeightedValues]  # ttft_ms, itl_ms, tpot_ms, e2el_ms of successful requests
+    excluded_s: float = 0.0  # starved seconds left out of the phase
+    excluded_requests: int = 0  # requests left out: in flight during one of them
 
     @property
     def requests(self) -> int:
@@ -72,7 +81,7 @@ class PhaseRequests:
         seconds: list[npt.NDArray[np.float64]] = []
         first: list[int] = []
         for intervals in self.intervals:
-            edges = np.arange(0.0, max(b for _, b in intervals) + group_s, group_s)
+            edges = np.arange(0.0, max((b for _, b in intervals), default=0.0) + group_s, group_s)
             lo, hi = edges[:-1], edges[1:]
             first.append(sum(x.size for x in seconds))
             covered = np.zeros(lo.size)
@@ -102,16 +111,16 @@ def run_dirs(path: Path) -> tuple[Path, ...]:
     raise SideError(f"{path}: not a run directory (no timeline.json) nor a directory of run directories")
 
 
-def load_side(path: Path, label: str | None = None) -> Side:
+def load_side(path: Path, label: str | None = None, max_steal: float | None = None) -> Side:
     """Read every run of ``path`` and pool their requests by phase; raises SideError."""
     runs = run_dirs(path)
-    return side_of(label or path.name, runs, [read_run(r) for r in runs])
+    return side_of(label or path.name, runs, [read_run(r, max_steal) for r in runs])
 
 
-def load_sides(path: Path) -> tuple[Side, Side]:
+def load_sides(path: Path, max_steal: float | None = None) -> tuple[Side, Side]:
     """Side A's and side B's requests of runs whose load alternated two sides; raises SideError."""
     runs = run_dirs(path)
-    read = [read_run(r) for r in runs]
+    read = [read_run(r, max_steal) for r in runs]
     tags = {int(t) for phases in read for p in phases.values() for t in np.unique(p.records["side"])}
     if not tags & set(SIDES.values()):
         raise SideError(f"{path}: its load did not alternate two sides (no load.alternate): give RUN_A and RUN_B")
@@ -156,10 +165,13 @@ class RunPhase:
     tpot_ms: npt.NDArray[np.float64]
     gaps: npt.NDArray[np.float64]
     gap_owner: npt.NDArray[np.intp]  # index into records
+    excluded_s: float = 0.0
+    excluded_sides: npt.NDArray[np.uint8] = field(default_factory=lambda: np.zeros(0, np.uint8))  # side byte of each
 
 
-def read_run(path: Path) -> dict[str, RunPhase]:
-    """The requests of each phase of one run (none when its load never started)."""
+def read_run(path: Path, max_steal: float | None = None) -> dict[str, RunPhase]:
+    """The requests of each phase of one run (none when its load never started); ``max_steal``: without
+    the seconds the load generator was starved and the requests in flight then."""
     run = RunDir(path)
     timeline = Timeline(run.timeline)
     window = timeline.measure_window()
@@ -167,6 +179,9 @@ def read_run(path: Path) -> dict[str, RunPhase]:
         return {}
     table = SampleTable.from_directory(run.samples)
     windows = phase_windows(window[0], window[1], timeline.fault_intervals())
+    host = read_host(run.samples) if max_steal is not None else None
+    starved = host.starved(max_steal) if host is not None and max_steal is not None else []
+    hit = _in_flight(table.start_at, table.end_at, starved)
     used = table.ok & ~np.isnan(table.ttft_ms)
     all_gaps = np.concatenate([np.zeros(0), *(g.astype(np.float64) for g in table.gap_values())])
     owner_of_gap = np.repeat(np.flatnonzero(used), table.records["gaps"][used].astype(np.int64))
@@ -175,18 +190,41 @@ def read_run(path: Path) -> dict[str, RunPhase]:
         w = windows[phase]
         if w.empty:
             continue
-        mask = w.contains(table.start_at)
+        began = w.intervals[0][0]
+        kept = _minus(w.intervals, starved)
+        started = w.contains(table.start_at)
+        mask = started & ~hit
         position = np.cumsum(mask) - 1  # a request's index among the phase's requests
         in_phase = mask[owner_of_gap]
         out[phase] = RunPhase(
-            w.duration_s,
-            w.intervals[0][0],
-            tuple((a - w.intervals[0][0], b - w.intervals[0][0]) for a, b in w.intervals),
+            sum(b - a for a, b in kept),
+            began,
+            tuple((a - began, b - began) for a, b in kept),
             table.records[mask],
             table.tpot_ms[mask],
             all_gaps[in_phase],
             position[owner_of_gap[in_phase]],
+            w.duration_s - sum(b - a for a, b in kept),
+            table.records["side"][started & hit],
         )
+    return out
+
+
+def _in_flight(
+    start: npt.NDArray[np.float64], end: npt.NDArray[np.float64], intervals: list[tuple[float, float]]
+) -> npt.NDArray[np.bool_]:
+    """Which requests were in flight during any of ``intervals``."""
+    hit = np.zeros(start.shape, dtype=np.bool_)
+    for a, b in intervals:
+        hit |= (start < b) & (end > a)
+    return hit
+
+
+def _minus(intervals: tuple[tuple[float, float], ...], cuts: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """``intervals`` without ``cuts`` (both [start, end) in the same clock)."""
+    out = list(intervals)
+    for c0, c1 in cuts:
+        out = [piece for a, b in out for piece in ((a, min(b, c0)), (max(a, c1), b)) if piece[1] > piece[0]]
     return out
 
 
@@ -202,6 +240,8 @@ def _only(part: RunPhase, tag: int) -> RunPhase:
         part.tpot_ms[keep],
         part.gaps[kept_gap],
         position[part.gap_owner[kept_gap]],
+        part.excluded_s,
+        part.excluded_sides[part.excluded_sides == tag],
     )
 
 
@@ -225,4 +265,14 @@ def _pool(parts: list[RunPhase]) -> PhaseRequests:
     run = np.repeat(np.arange(len(parts)), [len(p.records) for p in parts])
     start_s = np.concatenate([p.records["t0"] - p.began_at for p in parts])
     intervals = tuple(p.intervals for p in parts)
-    return PhaseRequests(float(sum(p.duration_s for p in parts)), intervals, run, start_s, ok, tokens, dists)
+    return PhaseRequests(
+        float(sum(p.duration_s for p in parts)),
+        intervals,
+        run,
+        start_s,
+        ok,
+        tokens,
+        dists,
+        float(sum(p.excluded_s for p in parts)),
+        int(sum(p.excluded_sides.size for p in parts)),
+    )

@@ -36,7 +36,15 @@ def _side_json(side: Side) -> dict[str, Any]:
         "label": side.label,
         "title": side.title,
         "runs": [str(r) for r in side.runs],
-        "phases": {p: {"requests": d.requests, "duration_s": d.duration_s} for p, d in side.phases.items()},
+        "phases": {
+            p: {
+                "requests": d.requests,
+                "duration_s": d.duration_s,
+                "excluded_s": d.excluded_s,
+                "excluded_requests": d.excluded_requests,
+            }
+            for p, d in side.phases.items()
+        },
     }
 
 
@@ -53,6 +61,7 @@ def to_json(comparison: Comparison) -> dict[str, Any]:
             "resamples": s.resamples,
             "seed": s.seed,
             "group_s": s.group_s,
+            "max_steal": s.max_steal,
             "paired": comparison.paired,
             "method": "Poisson bootstrap over requests (one weight per group_s slot); percentile interval",
             "thresholds": {m.key: s.threshold(m) for m in s.metrics},
@@ -96,7 +105,23 @@ def _method(comparison: Comparison) -> str:
     return (
         f"Delta = B / A - 1 (error_rate: B - A in points); {s.confidence:.0%} percentile interval from "
         f"{s.resamples} Poisson-bootstrap resamples of requests (seed {s.seed}). Regressed / improved: the interval "
-        "excludes 0 and the change reaches the threshold. Exit code 1 on any regression."
+        "excludes 0 and the change reaches the threshold. Exit code 1 on any regression. " + _excluded(comparison)
+    )
+
+
+def _excluded(comparison: Comparison) -> str:
+    """What the starved seconds of the load generator took out of each side."""
+    steal = comparison.settings.max_steal
+    if steal is None:
+        return "Every second kept (--max-steal off)."
+    parts = []
+    for side in (comparison.a, comparison.b):
+        seconds = sum(p.excluded_s for name, p in side.phases.items() if name != "overall")
+        requests = sum(p.excluded_requests for name, p in side.phases.items() if name != "overall")
+        parts.append(f"{side.label} {seconds:g} s, {requests} requests")
+    return (
+        f"Left out: seconds with the hypervisor stealing {steal:.0%} or more of the load generator's CPU, "
+        f"and the requests in flight then ({'; '.join(parts)})."
     )
 
 

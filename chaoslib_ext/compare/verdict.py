@@ -17,6 +17,7 @@ import numpy.typing as npt
 from chaoslib_ext.compare.arms import PhaseRequests, Side
 from chaoslib_ext.compare.bootstrap import DEFAULT_GROUP_S, DEFAULT_RESAMPLES, Interval, interval, poisson_weights
 from chaoslib_ext.compare.metrics import DEFAULT_METRICS, Metric, parse_metric, replicates
+from chaoslib_ext.load.host import STARVED_STEAL
 
 __all__ = ["IMPROVED", "NO_CHANGE", "REGRESSED", "Comparison", "Row", "Settings", "compare", "judge"]
 
@@ -33,6 +34,7 @@ class Settings:
     resamples: int = DEFAULT_RESAMPLES
     seed: int = 0
     group_s: float = DEFAULT_GROUP_S  # requests started within one slot of a run resample together
+    max_steal: float | None = STARVED_STEAL  # leave out the seconds the load generator was starved (None: keep)
 
     def threshold(self, metric: Metric) -> float:
         return self.thresholds.get(metric.key, metric.default_threshold)

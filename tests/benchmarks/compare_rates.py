@@ -2,18 +2,22 @@
 the sandbox's v2 (TTFT P99 about +10 %) at the default run length (A/B).
 
     .venv/bin/python -m tests.benchmarks.compare_rates [--trials 10] [--measure-for 300s] [--keep DIR]
+    .venv/bin/python -m tests.benchmarks.compare_rates --judge DIR [DIR ...]   # kept runs, judged again
 
 Every trial is a real run of experiments/compare/releases.yaml at its default length on a sandbox of
 this script's own: its load alternates two sides request by request, then ``compare`` splits the run
 with default settings. A/A trials put sandbox-v1 on both sides, A/B trials v1 against v2; they
 alternate (A/A, A/B, A/A, ...) so the machine's mood lands on both kinds. A/A counts a trial when
 compare would exit 1 (any metric regressed); A/B when it calls ttft_ms.p99 regressed. The same runs
-are judged again with one weight per request (``--group 0``) for contrast. Ctrl-C prints what is done.
+are judged again keeping the seconds the load generator was starved (``--max-steal off``) and with one
+weight per request (``--group 0``) for contrast. Ctrl-C prints what is done. ``--judge`` reads runs kept
+with ``--keep`` (by earlier sessions too) and judges them again, each by the model its side B ran.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import signal
@@ -32,7 +36,11 @@ ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENT = ROOT / "experiments" / "compare" / "releases.yaml"
 CHAOSLLM = [sys.executable, "-m", "chaoslib_ext.cli.main"]
 KINDS = {"A/A": "sandbox-v1", "A/B": "sandbox-v2"}  # side B's model; side A is always sandbox-v1
-SETTINGS = {"default (1 s groups)": Settings(), "per-request weights": replace(Settings(), group_s=0.0)}
+SETTINGS = {
+    "default": Settings(),
+    "every second kept": replace(Settings(), max_steal=None),
+    "per-request weights": replace(Settings(), group_s=0.0),
+}
 
 
 @dataclass
@@ -68,10 +76,11 @@ def one_run(out: Path, b_model: str, measure_for: str, env: dict[str, str]) -> P
 
 
 def judge(run: Path, kind: str, tallies: dict[str, Tally]) -> str:
-    a, b = load_sides(run)
-    parts = []
+    sides = {steal: load_sides(run, steal) for steal in {s.max_steal for s in SETTINGS.values()}}
+    starved = sum(p.excluded_s for name, p in sides[Settings().max_steal][0].phases.items() if name != "overall")
+    parts = [f"{starved:.0f} s starved"]
     for name, settings in SETTINGS.items():
-        rows = compare(a, b, settings).rows
+        rows = compare(*sides[settings.max_steal], settings).rows
         regressed = [f"{r.metric.key}" for r in rows if r.verdict == REGRESSED]
         p99 = next(r for r in rows if r.metric.key == "ttft_ms.p99")
         tally = tallies[f"{name}: {kind}"]
@@ -95,6 +104,22 @@ def report(tallies: dict[str, Tally]) -> None:
             break
 
 
+def kind_of(run: Path) -> str:
+    """A/A or A/B, by the model side B of the run's alternating load asked for."""
+    model = json.loads((run / "load" / "spec.json").read_text())["alternate"]["b"]["model"]
+    return next(kind for kind, b_model in KINDS.items() if b_model == model)
+
+
+def rejudge(directories: list[Path]) -> dict[str, Tally]:
+    tallies = {f"{name}: {kind}": Tally() for name in SETTINGS for kind in KINDS}
+    runs = sorted(r for d in directories for r in d.iterdir() if (r / "summary.json").exists())
+    for run in runs:
+        kind = kind_of(run)
+        print(f"{run.name} {kind}: {judge(run, kind, tallies)}", flush=True)
+    report(tallies)
+    return tallies
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -105,7 +130,10 @@ def main(argv: list[str] | None = None) -> dict[str, Tally]:
     parser.add_argument("--measure-for", default="", help="run length (default: the experiment's)")
     parser.add_argument("--keep", type=Path, help="keep the runs here (default: a temporary directory)")
     parser.add_argument("--budget", default="", help="start no trial pair that would end after this (e.g. 60m)")
+    parser.add_argument("--judge", type=Path, nargs="+", metavar="DIR", help="judge the runs kept in DIR again")
     args = parser.parse_args(argv)
+    if args.judge:
+        return rejudge(args.judge)
     budget_s = parse_duration(args.budget, "--budget") if args.budget else math.inf
     signal.signal(signal.SIGTERM, _interrupt)  # stop as Ctrl-C does: the sandbox goes down
     tallies = {f"{name}: {kind}": Tally() for name in SETTINGS for kind in KINDS}

@@ -139,3 +139,28 @@ def wait_settled(quiet_s: float = 5.0, timeout_s: float = 90.0) -> float:
             if stream_once(gateway, timeout_s=5):
                 return time.monotonic() - start
     raise TimeoutError(f"the sandbox did not settle within {timeout_s:g}s")
+
+
+def sandbox_restarts() -> dict[str, int]:
+    """How often the sandbox's supervisor restarted each of its processes so far."""
+    from chaoslib_ext.target import sandbox_state_file
+
+    state = json.loads(sandbox_state_file().read_text())
+    return {p["name"]: int(p.get("restarts", 0)) for p in state["processes"]}
+
+
+def disturbance(run: Path, restarts_before: dict[str, int] | None) -> str | None:
+    """Why a run's figures measured this machine rather than the experiment, if they did: a sandbox
+    process crashed and was restarted during the run (librdkafka after a broker restart, see
+    chaoslib_ext/sandbox/supervisor.py), or the hypervisor starved the load generator (load_host).
+    ``restarts_before`` None: restarts do not count (the experiment restarts the broker itself)."""
+    before = restarts_before or {}
+    restarted = {k: v - before.get(k, 0) for k, v in sandbox_restarts().items()}
+    if restarts_before is not None and any(restarted.values()):
+        return f"sandbox processes restarted during the run: {restarted}"
+    summary = json.loads((run / "summary.json").read_text()) if (run / "summary.json").exists() else {}
+    phases = (summary.get("load_host") or {}).get("phases") or {}
+    starved = {k: v["starved_seconds"] for k, v in phases.items() if v and v["starved_seconds"] and k != "overall"}
+    if starved:
+        return f"the load generator's host was starved (seconds of steal >= 20 % per phase): {starved}"
+    return None

@@ -11,7 +11,15 @@ import yaml
 
 from chaoslib_ext.faults.ledger import Ledger
 from tests.crds import schema_errors
-from tests.integration.helpers import ROOT, chaosllm, proxy_faults, run_dirs, wait_settled
+from tests.integration.helpers import (
+    ROOT,
+    chaosllm,
+    disturbance,
+    proxy_faults,
+    run_dirs,
+    sandbox_restarts,
+    wait_settled,
+)
 
 EXPERIMENTS = ROOT / "experiments"
 
@@ -62,32 +70,53 @@ SANDBOX_RUNS = [
     ("sandbox/network-faults.yaml", ["step=6s", "baseline_for=10s", "recovery_for=15s"]),
     ("sandbox/redis-faults.yaml", ["step=4s", "baseline_for=10s", "recovery_for=10s"]),
     ("compare/releases-redis-stall.yaml", ["baseline_for=10s", "stall_for=4s", "recovery_for=10s"]),
-    (  # a 10 s recovery window right after the gateway's restart: P90 measured 1.33x baseline once on CI
-        "sandbox/kafka-faults.yaml",
-        ["step=4s", "baseline_for=10s", "recovery_for=25s", "recovery_p90_max=150%"],
-    ),
     (
         # recovery P99 over 20 s rests on ~6 requests: CI measured 1.50x baseline once (p50 1.15x);
         # a fault left in place would show ~50x, so 200 % still catches one
         "k8s/seed-scenario.yaml",
         ["chaosllm_target=sandbox", "fault_for=10s", "baseline_for=20s", "recovery_for=30s", "recovery_p99_max=200%"],
     ),
+    (  # last: its broker restart may crash sandbox clients a while later
+        # a 10 s recovery window right after the gateway's restart: P90 measured 1.33x baseline once on CI
+        "sandbox/kafka-faults.yaml",
+        ["step=4s", "baseline_for=10s", "recovery_for=25s", "recovery_p90_max=150%"],
+    ),
 ]
 
 
 @pytest.mark.parametrize(("name", "overrides"), SANDBOX_RUNS, ids=[n for n, _ in SANDBOX_RUNS])
 def test_a_shipped_experiment_passes_on_the_sandbox_and_leaves_nothing(sandbox, tmp_path, name, overrides):
-    args = [a for kv in overrides for a in ("--var", kv)]
-    result = chaosllm("run", str(EXPERIMENTS / name), "--out", str(tmp_path), *args, timeout=400)
-    wait_settled()  # a broker restart may crash the sandbox's clients seconds later: not in the next run
-    [run] = run_dirs(tmp_path)
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    # A failed run is tried once more only when it measured this machine, not the experiment: a sandbox
+    # process crashed meanwhile, or the hypervisor starved the load generator (CI once measured a baseline
+    # TTFT p99 of 1456 ms against ~100 ms usually). Every attempt must leave nothing behind.
+    failures = []
+    for attempt in (1, 2):
+        out = tmp_path / f"attempt-{attempt}"
+        restarts = sandbox_restarts()
+        result = run_and_check_cleanup(sandbox, out, name, overrides)
+        [run] = run_dirs(out)
+        if result.returncode == 0:
+            break
+        failures.append(result.stdout[-4000:] + result.stderr[-2000:])
+        why = disturbance(run, restarts if "kafka-faults" not in name else None)
+        if why is None or attempt == 2:
+            pytest.fail("\n\n".join(failures) + (f"\n(attempt 1 was retried because {why})" if attempt == 2 else ""))
+        print(f"attempt 1 failed and is retried: {why}")
     summary = json.loads((run / "summary.json").read_text())
     assert {h["status"] for h in summary["hypotheses"]} == {"pass"}
+
+
+def run_and_check_cleanup(sandbox, out, name, overrides):
+    """Run the experiment into ``out``; whatever its outcome, every fault it injected was removed."""
+    args = [a for kv in overrides for a in ("--var", kv)]
+    result = chaosllm("run", str(EXPERIMENTS / name), "--out", str(out), *args, timeout=400)
+    wait_settled()  # a broker restart may crash the sandbox's clients seconds later: not in the next run
+    [run] = run_dirs(out)
     events = json.loads((run / "timeline.json").read_text())["events"]
     injected = {e["fault"] for e in events if e["kind"] == "fault_injected"}
     removed = {e["fault"] for e in events if e["kind"] == "fault_removed"}
-    assert injected
+    assert injected, result.stdout[-4000:] + result.stderr[-2000:]
     assert injected == removed
     assert {e.state for e in Ledger(run / "ledger.json").entries()} == {"removed"}
     assert proxy_faults(sandbox["proxy"]["control_url"]) == {}
+    return result

@@ -7,10 +7,12 @@ import json
 import re
 
 import jsonschema
+import numpy as np
 import pytest
 
 from chaoslib_ext.cli.main import main
 from chaoslib_ext.compare.report import SCHEMA_PATH
+from chaoslib_ext.load.samples import REQUEST
 from tests.synthetic_run import Shape, make_run
 
 T0 = 1_795_300_000.0
@@ -110,6 +112,8 @@ def test_thresholds_metrics_and_phases_are_options(tmp_path):
         (["--metric", "ttft_p99"], "unknown metric 'ttft_p99' (accepted: ttft_ms"),
         (["--phase", "during"], "--phase 'during' (accepted: baseline, fault, recovery, overall)"),
         (["--confidence", "95"], "--confidence 95.0: accepted 0.5 to 0.999"),
+        (["--max-steal", "150%"], "--max-steal '150%': accepted 1% to 100%, or off"),
+        (["--max-steal", "lots"], "is not a number"),
     ],
 )
 def test_bad_options_exit_2_naming_the_option(tmp_path, capsys, extra, message):
@@ -123,3 +127,44 @@ def test_a_path_that_is_no_run_exits_2(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["compare", "--resamples", "400", str(a), str(tmp_path / "empty"), "--out", str(tmp_path / "cmp")]) == 2
     assert "not a run directory" in capsys.readouterr().err
+
+
+def starve(run, start: float, end: float, stall_ms: float) -> int:
+    """The load generator of ``run`` starved from ``start`` to ``end`` (host.jsonl: steal 40 %, elsewhere
+    5 %), its requests in flight then ``stall_ms`` late; returns how many requests that hits."""
+    path = run / "samples" / "samples-1.req"
+    records = np.fromfile(path, dtype=REQUEST)
+    hit = (records["t0"] < end) & (records["t0"] + records["done_ms"] / 1000 > start)
+    for field in ("ttft_ms", "e2el_ms", "done_ms"):
+        records[field][hit] += stall_ms
+    records.tofile(path)
+    seconds = np.arange(np.floor(records["t0"].min()), np.ceil(records["t0"].max()) + 2)
+    lines = [
+        {"at": float(at), "s": 1.0, "busy": 0.6, "steal": 0.4 if start < at <= end else 0.05} for at in seconds[1:]
+    ]
+    (run / "samples" / "host.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    return int(hit.sum())
+
+
+def test_seconds_the_load_generator_was_starved_are_left_out_of_both_sides(tmp_path):
+    a = make_run(tmp_path / "a", T0, Shape(requests=6000), seed=1)
+    b = make_run(tmp_path / "b", T0, Shape(requests=6000), seed=2)
+    begin = T0 + 2.0
+    hit = starve(b, begin + 10.0, begin + 15.0, stall_ms=400.0)  # 5 of the baseline's 30 s
+    args = ["compare", "--resamples", "400", "--metric", "ttft_ms.p99", "--phase", "baseline", str(a), str(b)]
+    assert main([*args, "--max-steal", "off", "--out", str(tmp_path / "all")]) == 1  # the stall reads as B's
+    assert main([*args, "--out", str(tmp_path / "cmp")]) == 0  # default: 20 %
+    data = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    jsonschema.validate(data, json.loads(SCHEMA_PATH.read_text()))
+    assert data["settings"]["max_steal"] == 0.2
+    baseline = data["b"]["phases"]["baseline"]
+    assert baseline["excluded_s"] == pytest.approx(5.0)
+    assert baseline["duration_s"] == pytest.approx(25.0)
+    assert baseline["excluded_requests"] == hit  # every request in flight then, all in the baseline here
+    assert data["a"]["phases"]["baseline"]["excluded_s"] == 0  # A's host was never starved
+    assert (
+        f"0 s, 0 requests; B 1795300000-synthetic 5 s, {hit} requests" in (tmp_path / "cmp" / "compare.md").read_text()
+    )
+    kept = json.loads((tmp_path / "all" / "compare.json").read_text())
+    assert kept["settings"]["max_steal"] is None
+    assert kept["b"]["phases"]["baseline"]["excluded_requests"] == 0
