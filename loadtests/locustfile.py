@@ -172,6 +172,8 @@ def _stop_when_orphaned(environment: Environment, **_kwargs: object) -> None:
 def _record_host(environment: Environment, **_kwargs: object) -> None:
     """This host's CPU busy and steal shares, once a second, in samples/host.jsonl (chaoslib_ext.load.host);
     once per machine: not in the workers of --processes."""
+    if isinstance(environment.runner, WorkerRunner):
+        return
     recorder = HostRecorder(SAMPLES_DIR)
-    if recorder.available and not isinstance(environment.runner, WorkerRunner):
+    if recorder.available:
         gevent.spawn(recorder.run, gevent.sleep)

@@ -179,8 +179,9 @@ def read_run(path: Path, max_steal: float | None = None) -> dict[str, RunPhase]:
         return {}
     table = SampleTable.from_directory(run.samples)
     windows = phase_windows(window[0], window[1], timeline.fault_intervals())
-    host = read_host(run.samples) if max_steal is not None else None
-    starved = host.starved(max_steal) if host is not None and max_steal is not None else []
+    starved: list[tuple[float, float]] = []
+    if max_steal is not None and (host := read_host(run.samples)) is not None:
+        starved = host.starved(max_steal)
     hit = _in_flight(table.start_at, table.end_at, starved)
     used = table.ok & ~np.isnan(table.ttft_ms)
     all_gaps = np.concatenate([np.zeros(0), *(g.astype(np.float64) for g in table.gap_values())])
@@ -192,19 +193,20 @@ def read_run(path: Path, max_steal: float | None = None) -> dict[str, RunPhase]:
             continue
         began = w.intervals[0][0]
         kept = _minus(w.intervals, starved)
+        kept_s = sum(b - a for a, b in kept)
         started = w.contains(table.start_at)
         mask = started & ~hit
         position = np.cumsum(mask) - 1  # a request's index among the phase's requests
         in_phase = mask[owner_of_gap]
         out[phase] = RunPhase(
-            sum(b - a for a, b in kept),
+            kept_s,
             began,
             tuple((a - began, b - began) for a, b in kept),
             table.records[mask],
             table.tpot_ms[mask],
             all_gaps[in_phase],
             position[owner_of_gap[in_phase]],
-            w.duration_s - sum(b - a for a, b in kept),
+            w.duration_s - kept_s,
             table.records["side"][started & hit],
         )
     return out

@@ -118,7 +118,7 @@ def _excluded(comparison: Comparison) -> str:
     for side in (comparison.a, comparison.b):
         seconds = sum(p.excluded_s for name, p in side.phases.items() if name != "overall")
         requests = sum(p.excluded_requests for name, p in side.phases.items() if name != "overall")
-        parts.append(f"{side.label} {seconds:g} s, {requests} requests")
+        parts.append(f"{side.label} {seconds:.0f} s, {requests} requests")
     return (
         f"Left out: seconds with the hypervisor stealing {steal:.0%} or more of the load generator's CPU, "
         f"and the requests in flight then ({'; '.join(parts)})."

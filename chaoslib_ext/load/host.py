@@ -130,16 +130,16 @@ class HostSeries:
 
     def summary(self, max_steal: float = STARVED_STEAL) -> dict[str, Any] | None:
         """Seconds covered, mean busy and steal, the worst second's steal, starved seconds; None if empty."""
-        if not self.end.size:
-            return None
         seconds = self.end - self.start
-        starved = self.steal >= max_steal
+        total = float(seconds.sum())
+        if total <= 0:
+            return None
         return {
-            "seconds": round(float(seconds.sum()), 1),
-            "busy_mean": round(float(np.average(self.busy, weights=seconds)), 4) if seconds.sum() > 0 else None,
-            "steal_mean": round(float(np.average(self.steal, weights=seconds)), 4) if seconds.sum() > 0 else None,
+            "seconds": round(total, 1),
+            "busy_mean": round(float(np.average(self.busy, weights=seconds)), 4),
+            "steal_mean": round(float(np.average(self.steal, weights=seconds)), 4),
             "steal_max": round(float(self.steal.max()), 4),
-            "starved_seconds": round(float(seconds[starved].sum()), 1),
+            "starved_seconds": round(float(seconds[self.steal >= max_steal].sum()), 1),
         }
 
 

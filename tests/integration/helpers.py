@@ -150,17 +150,19 @@ def sandbox_restarts() -> dict[str, int]:
 
 
 def disturbance(run: Path, restarts_before: dict[str, int] | None) -> str | None:
-    """Why a run's figures measured this machine rather than the experiment, if they did: a sandbox
-    process crashed and was restarted during the run (librdkafka after a broker restart, see
-    chaoslib_ext/sandbox/supervisor.py), or the hypervisor starved the load generator (load_host).
+    """Why a failed run's figures measured this machine rather than the experiment, if they did: a
+    sandbox process crashed and was restarted during the run (librdkafka after a broker restart, see
+    chaoslib_ext/sandbox/supervisor.py), or the hypervisor starved the load generator (load_host) in
+    the phase of a failed hypothesis or in the baseline it is compared with.
     ``restarts_before`` None: restarts do not count (the experiment restarts the broker itself)."""
-    before = restarts_before or {}
-    restarted = {k: v - before.get(k, 0) for k, v in sandbox_restarts().items()}
-    if restarts_before is not None and any(restarted.values()):
-        return f"sandbox processes restarted during the run: {restarted}"
+    if restarts_before is not None:
+        restarted = {k: v - restarts_before.get(k, 0) for k, v in sandbox_restarts().items()}
+        if any(restarted.values()):
+            return f"sandbox processes restarted during the run: {restarted}"
     summary = json.loads((run / "summary.json").read_text()) if (run / "summary.json").exists() else {}
-    phases = (summary.get("load_host") or {}).get("phases") or {}
-    starved = {k: v["starved_seconds"] for k, v in phases.items() if v and v["starved_seconds"] and k != "overall"}
-    if starved:
-        return f"the load generator's host was starved (seconds of steal >= 20 % per phase): {starved}"
+    host = summary.get("load_host") or {}
+    failed = {h["phase"] for h in summary.get("hypotheses", []) if h["status"] != "pass"} | {"baseline"}
+    starved = {k: v["starved_seconds"] for k, v in (host.get("phases") or {}).items() if k in failed and v}
+    if any(starved.values()):
+        return f"the load generator was starved (seconds of steal >= {host['starved_steal']:.0%}): {starved}"
     return None
