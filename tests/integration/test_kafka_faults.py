@@ -114,14 +114,16 @@ def test_a_consumer_throttled_to_50_messages_per_s_gets_no_more_than_55(sandbox,
     admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])[topic].result(10)
     # Produced live at twice the limit. The throttle is the kafka link's bandwidth, shared with the
     # sandbox's own consumers (idle fetches every 10 ms), and Tansu ignores a fetch's max bytes, so
-    # this consumer gets its share of the 50 msg/s in growing bursts: the rate is everything it
-    # received over the whole window, which overstates it (the first burst predates the throttle).
-    producing = produce_steadily(real, topic, 800, per_s=100)
-    join = background(actions.throttle, messages_per_s=50, message_bytes=500, duration="9s", configuration=config)
+    # this consumer gets its share of the 50 msg/s in bursts that double: each fetch returns all that
+    # was produced while the last one crawled through. The consumer is connected before the throttle
+    # and the producer start, so its first burst is small (a slow first fetch made it last > 8 s in CI).
     consumer = Consumer({"bootstrap.servers": via_proxy, "group.id": topic, "enable.auto.commit": False})
+    consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)  # connected through the proxy
+    consumer.assign([TopicPartition(topic, 0, 0)])
+    join = background(actions.throttle, messages_per_s=50, message_bytes=500, duration="9s", configuration=config)
     try:
         time.sleep(0.3)
-        consumer.assign([TopicPartition(topic, 0, 0)])
+        producing = produce_steadily(real, topic, 800, per_s=100)
         arrivals: list[float] = []
         start = time.monotonic()
         while time.monotonic() - start < 8.0:
