@@ -45,7 +45,8 @@ RELEASES: dict[str, Release] = {
         max_num_seqs=64,
     ),
     # v2: a release whose prefill got 10 ms slower (same decode): on the sandbox under the compare load
-    # (experiments/compare/releases.yaml) that is TTFT P99 +10 % and P50 ~+14 %; ITL does not change.
+    # (experiments/compare/releases.yaml) that is TTFT P99 +10.0 % on average over 9 runs (README:
+    # measured figures); P50 changes more, ITL does not change.
     "v2": Release(
         "v2",
         prefill_base_ms=45.0,
