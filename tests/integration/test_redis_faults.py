@@ -65,10 +65,15 @@ def test_a_write_pause_makes_writes_time_out_but_not_reads(redis_pair, config):
 
 def test_blocking_the_server_stalls_every_command_until_removed(redis_pair, config):
     join = in_background(actions.block_server, duration="1500ms", slice="300ms", configuration=config)
-    time.sleep(0.3)
-    start = time.perf_counter()
-    client(redis_pair["primary"], timeout=5).ping()
-    assert time.perf_counter() - start >= 0.05  # waited for the slice in progress
+    ledger, deadline = RunContext.from_configuration(config).ledger, time.monotonic() + 10
+    while not [e for e in ledger.entries() if e.state == "injected"] and time.monotonic() < deadline:
+        time.sleep(0.01)  # injected: the driver saw the server stop answering
+    waits, pinger = [], client(redis_pair["primary"], timeout=5)
+    while len(waits) < 3:  # each ping waits for the 300 ms slice in progress, from a random point in it
+        start = time.perf_counter()
+        pinger.ping()
+        waits.append(time.perf_counter() - start)
+    assert max(waits) >= 0.1, waits
     result = join()
     assert probes.redis_latency_ms(configuration=config) < 50
     assert result["removed_at"] > result["injected_at"]
