@@ -120,20 +120,24 @@ def load_side(path: Path, label: str | None = None, max_steal: float | None = No
 def load_sides(path: Path, max_steal: float | None = None) -> tuple[Side, Side]:
     """Side A's and side B's requests of runs whose load alternated two sides; raises SideError."""
     runs = run_dirs(path)
-    read = [read_run(r, max_steal) for r in runs]
-    tags = {int(t) for phases in read for p in phases.values() for t in np.unique(p.records["side"])}
-    if not tags & set(SIDES.values()):
+    if not all(_alternate(r) for r in runs):  # by the spec: starved seconds may leave no request to tell
         raise SideError(f"{path}: its load did not alternate two sides (no load.alternate): give RUN_A and RUN_B")
+    read = [read_run(r, max_steal) for r in runs]
     names = _side_names(runs[0])
     return side_of(names[0], runs, read, SIDES["A"]), side_of(names[1], runs, read, SIDES["B"])
 
 
 def _side_names(run: Path) -> tuple[str, str]:
     """("A sandbox-v1", "B sandbox-v2"): each side's model or URL as the run's load spec set them."""
-    spec = run / "load" / "spec.json"
-    alternate = (read_json(spec).get("alternate") if spec.exists() else None) or {}
+    alternate = _alternate(run)
     a, b = (" ".join(str(v) for v in (alternate.get(side) or {}).values()) for side in ("a", "b"))
     return f"A {a}".strip(), f"B {b}".strip()
+
+
+def _alternate(run: Path) -> dict[str, Any]:
+    """The run's ``load.alternate`` as its load spec recorded it; empty when its load did not alternate."""
+    spec = run / "load" / "spec.json"
+    return (read_json(spec).get("alternate") if spec.exists() else None) or {}
 
 
 def side_of(label: str, runs: tuple[Path, ...], read: list[dict[str, RunPhase]], tag: int | None = None) -> Side:
