@@ -97,7 +97,7 @@ class Side:
     label: str
     runs: tuple[Path, ...]
     title: str
-    phases: dict[str, PhaseRequests]  # only phases with requests
+    phases: dict[str, PhaseRequests]  # every phase of its runs; one may have no request (all left out)
 
 
 def run_dirs(path: Path) -> tuple[Path, ...]:
@@ -149,7 +149,7 @@ def side_of(label: str, runs: tuple[Path, ...], read: list[dict[str, RunPhase]],
             parts.setdefault(phase, []).append(part if tag is None else _only(part, tag))
     pooled = {phase: _pool(p) for phase, p in parts.items()}
     title = _title(runs[0]) if runs else label
-    return Side(label, runs, title, {k: v for k, v in pooled.items() if v.requests})
+    return Side(label, runs, title, pooled)
 
 
 def _title(run: Path) -> str:

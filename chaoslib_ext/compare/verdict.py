@@ -94,8 +94,8 @@ def compare(a: Side, b: Side, settings: Settings) -> Comparison:
     metrics = list(settings.metrics)
     for phase in phases:
         pa, pb = a.phases.get(phase), b.phases.get(phase)
-        if pa is None or pb is None:
-            rows += [_missing(phase, m, settings, a if pa is None else b) for m in metrics]
+        if not (pa and pa.requests and pb and pb.requests):
+            rows += [_missing(phase, m, settings, a if not (pa and pa.requests) else b) for m in metrics]
             continue
         (est_a, rep_a), (est_b, rep_b) = _estimates((pa, pb), metrics, settings, rng, paired)
         for m in metrics:
@@ -112,6 +112,9 @@ def is_paired(a: Side, b: Side, settings: Settings) -> bool:
 
 def _missing(phase: str, m: Metric, settings: Settings, side: Side) -> Row:
     reason = f"{side.label} has no requests in {phase}"
+    left_out = side.phases.get(phase)
+    if left_out and left_out.excluded_requests:
+        reason += f" ({left_out.excluded_requests} left out: in flight while its load generator was starved)"
     return Row(phase, m, None, None, Interval(None, None, None, 0), settings.threshold(m), NOT_AVAILABLE, reason)
 
 

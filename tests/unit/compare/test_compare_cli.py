@@ -168,3 +168,22 @@ def test_seconds_the_load_generator_was_starved_are_left_out_of_both_sides(tmp_p
     kept = json.loads((tmp_path / "all" / "compare.json").read_text())
     assert kept["settings"]["max_steal"] is None
     assert kept["b"]["phases"]["baseline"]["excluded_requests"] == 0
+
+
+def test_a_phase_whose_every_request_was_left_out_is_reported_not_available(tmp_path):
+    a = make_run(tmp_path / "a", T0, Shape(requests=6000), seed=1)
+    b = make_run(tmp_path / "b", T0, Shape(requests=6000), seed=2)
+    begin = T0 + 2.0
+    starve(b, begin - 1.0, begin + 31.0, stall_ms=400.0)  # the whole 30 s baseline
+    out = tmp_path / "cmp"
+    assert main(["compare", "--resamples", "400", "--metric", "ttft_ms.p99", str(a), str(b), "--out", str(out)]) == 0
+    data = json.loads((out / "compare.json").read_text())
+    jsonschema.validate(data, json.loads(SCHEMA_PATH.read_text()))
+    baseline = data["b"]["phases"]["baseline"]  # still reported: what was left out, and why
+    assert baseline["requests"] == 0
+    assert baseline["excluded_requests"] > 900  # a third of 6000, less the warmup's
+    assert baseline["duration_s"] == pytest.approx(0.0)
+    rows = {r["phase"]: r for r in data["rows"]}
+    assert rows["baseline"]["verdict"] == "n/a"
+    assert f"no requests in baseline ({baseline['excluded_requests']} left out" in rows["baseline"]["reason"]
+    assert rows["fault"]["verdict"] == "no detectable change"  # the other phases are still compared
