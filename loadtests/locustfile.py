@@ -4,7 +4,7 @@ Configured by environment variables set by ``chaoslib_ext.load.runner``: ``CHAOS
 (the load spec as JSON, secrets scrubbed), ``CHAOSLLM_LOAD_HEADERS`` (the request headers in clear)
 and ``CHAOSLLM_SAMPLES_DIR`` (where samples go).
 
-Measurement rules (see DESIGN.md): the response is read one line at a time with ``readline(b"\\n")``
+Measurement rules (docs/design.md): the response is read one line at a time with ``readline(b"\\n")``
 (``iter_lines()`` reads 1 KB chunks and adds ~40 ms to TTFT); each line is timestamped with
 ``perf_counter`` *before* it is parsed; only events with non-empty generated text count as tokens.
 """

@@ -1,28 +1,24 @@
 """``chaosllm run --dry-run``: every object each fault would create or change, built by the very drivers
-the run would use; nothing is touched. Kubernetes objects are printed as plain manifests."""
+the run would use; nothing is touched. Kubernetes objects are printed as plain manifests, each checked
+against Chaos Mesh's CRDs first (exit 2 naming the field the API server would refuse)."""
 
 from __future__ import annotations
 
-import importlib
 import sys
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from chaoslib_ext.exceptions import ChaosLLMError
+from chaoslib_ext.experiment.faultplan import crd_problems, planned_faults
 from chaoslib_ext.experiment.loader import Source
 from chaoslib_ext.experiment.validate import ACTIVITY_MODULES
-from chaoslib_ext.experiment.variables import configuration_values, substitute
-from chaoslib_ext.faults.driver import PlanContext
+from chaoslib_ext.experiment.variables import configuration_values
 from chaoslib_ext.outcome import EXIT_INVALID, EXIT_OK
 from chaoslib_ext.runcontext import TARGET_KEY
 from chaoslib_ext.target import SANDBOX, Target, load_target
 
 __all__ = ["dry_run"]
-
-_DRY_RUN_ID = "dry-run"
 
 
 def dry_run(source: Source, config_vars: dict[str, Any]) -> int:
@@ -35,27 +31,18 @@ def dry_run(source: Source, config_vars: dict[str, Any]) -> int:
         print(f"# target {target_ref!r} not resolved ({exc}): showing the faults as written", file=sys.stderr)
         target = None
     out: list[str] = []
-    for block in ("method", "rollbacks"):
-        for activity in source.data.get(block) or []:
-            provider = activity.get("provider") or {}
-            if provider.get("module") not in ACTIVITY_MODULES:
-                continue
-            planner = getattr(importlib.import_module(provider["module"]), "PLANNERS", {}).get(provider.get("func"))
-            if planner is None:
-                continue
-            arguments = substitute(provider.get("arguments") or {}, variables)
-            if target is None:
-                out.append(_document(activity, {"fault": arguments}))
-                continue
-            try:
-                fault_id, driver = planner(arguments, target, PlanContext(_DRY_RUN_ID, Path(tempfile.gettempdir())))
-            except ChaosLLMError as exc:
-                print(f"chaosllm run --dry-run: activity {activity.get('name')!r}: {exc}", file=sys.stderr)
-                return EXIT_INVALID
-            out += [_document(activity, obj) for obj in driver.plan(fault_id)]
+    for planned in planned_faults(source.data, variables, target, ACTIVITY_MODULES):
+        name = planned.activity.get("name")
+        problems = [planned.error] if planned.error else crd_problems(planned.objects)
+        if problems:
+            for problem in problems:
+                print(f"chaosllm run --dry-run: activity {name!r}: {problem}", file=sys.stderr)
+            return EXIT_INVALID
+        objects = planned.objects if target is not None else [{"fault": dict(planned.arguments)}]
+        out += [_document(name, obj) for obj in objects]
     print("".join(out) if out else "# no fault to inject", end="" if out else "\n")
     return EXIT_OK
 
 
-def _document(activity: dict[str, Any], obj: dict[str, Any]) -> str:
-    return f"---\n# activity: {activity.get('name')}\n" + yaml.safe_dump(obj, sort_keys=False)
+def _document(activity: object, obj: dict[str, Any]) -> str:
+    return f"---\n# activity: {activity}\n" + yaml.safe_dump(obj, sort_keys=False)

@@ -6,6 +6,8 @@ Checks, each error located at ``file:line:col``:
 - every activity of ours (``module: chaoslib_ext...``): the module and function exist, and the
   arguments parse with the very parser the activity uses (after ``${var}`` substitution);
 - the chaosllm control is declared wherever our activities or extension are used;
+- every fault planned on the target when it can be read (the drivers' own checks: links, blast radius,
+  what a backend cannot express), and every Chaos Mesh object checked against the shipped CRDs;
 - Chaos Toolkit's own validation.
 """
 
@@ -20,13 +22,14 @@ from typing import Any
 
 from chaoslib.exceptions import ChaosException
 
-from chaoslib_ext.exceptions import Problem, SpecError
+from chaoslib_ext.exceptions import ChaosLLMError, Problem, SpecError
+from chaoslib_ext.experiment.faultplan import crd_problems, planned_faults
 from chaoslib_ext.experiment.loader import Path_, Source, format_path, parse_path
 from chaoslib_ext.experiment.plan import EXTENSION_NAME, Plan
 from chaoslib_ext.experiment.schema import extension_problems, structure_problems
 from chaoslib_ext.experiment.variables import anchored_target, configuration_values, substitute
 from chaoslib_ext.runcontext import CONTROL_HINT, TARGET_KEY
-from chaoslib_ext.target import SANDBOX
+from chaoslib_ext.target import SANDBOX, load_target
 
 __all__ = ["ACTIVITY_MODULES", "CONTROL_MODULE", "validate"]
 
@@ -68,7 +71,24 @@ def validate(source: Source, config_vars: Mapping[str, Any] | None = None) -> li
     if (ours or (plan is not None and plan.load is not None)) and not _has_control(exp):
         problems.append(source.problem(("controls",), f"controls: the chaosllm control is missing: {CONTROL_HINT}"))
     if not problems:
+        problems += _fault_plan_problems(source, variables)
+    if not problems:
         problems += _chaostoolkit_problems(source)
+    return problems
+
+
+def _fault_plan_problems(source: Source, variables: Mapping[str, Any]) -> list[Problem]:
+    """What the target cannot apply as written, and Chaos Mesh objects its CRDs refuse (offline).
+    Skipped when the target cannot be read here (the sandbox is not up): ``run`` plans again."""
+    try:
+        target = load_target(str(variables.get(TARGET_KEY) or SANDBOX))
+    except ChaosLLMError:
+        return []
+    problems = []
+    for planned in planned_faults(source.data, variables, target, ACTIVITY_MODULES):
+        where = (*planned.path, "provider", "arguments")
+        for message in [planned.error] if planned.error else crd_problems(planned.objects):
+            problems.append(source.problem(where, f"{_where(where)}on target {target.name!r}: {message}"))
     return problems
 
 

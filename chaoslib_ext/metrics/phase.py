@@ -1,4 +1,4 @@
-"""The metrics of one window, defined as vLLM's ``bench serve`` defines them (see DESIGN.md).
+"""The metrics of one window, defined as vLLM's ``bench serve`` defines them (docs/design.md).
 
 Per window: requests are counted by their start time (TTFT, TPOT, E2EL, errors), inter-token gaps by
 the time of their later token, throughput by completion time (requests) and token time (tokens).

@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.crds import kinds_by_plural, schema_errors
+from chaoslib_ext.faults.chaosmesh.schemas import kinds_by_plural, schema_errors
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _PREFIX = "/apis/{group}/{version}/namespaces/{namespace}/{plural}"

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from chaoslib_ext.exceptions import FaultError, TargetError
+from chaoslib_ext.faults.chaosmesh.schemas import schema_errors
 from chaoslib_ext.faults.kafka import actions as kafka
 from chaoslib_ext.faults.pod.actions import pod_fault
 from chaoslib_ext.faults.redis import actions as redis
 from chaoslib_ext.runcontext import RUN_DIR_KEY, TARGET_KEY, RunContext
-from tests.crds import schema_errors
 
 KAFKA_PODS = {"namespaces": ["llm"], "labelSelectors": {"app.kubernetes.io/name": "kafka"}}
 

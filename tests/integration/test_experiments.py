@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from chaoslib_ext.faults.chaosmesh.schemas import schema_errors
 from chaoslib_ext.faults.ledger import Ledger
-from tests.crds import schema_errors
 from tests.integration.helpers import (
     ROOT,
     chaosllm,

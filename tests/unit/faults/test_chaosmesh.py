@@ -16,9 +16,9 @@ from chaoslib_ext.faults.chaosmesh.objects import (
     injected,
     object_name,
 )
+from chaoslib_ext.faults.chaosmesh.schemas import schema_errors
 from chaoslib_ext.faults.network.spec import NetworkFaultSpec
 from chaoslib_ext.target import BlastRadius, Target
-from tests.crds import schema_errors
 
 EXAMPLE = Path(__file__).parents[3] / "experiments" / "k8s" / "target.example.yaml"
 
