@@ -1,72 +1,191 @@
-"""The exit code of a run, decided by chaoslib_ext from the timeline, the verdicts and the journal,
-never from Chaos Toolkit's status alone (it says "completed" when the hypothesis fails before the method).
+"""How a run ended: one cause of a closed set, its exit code, and what to do about it.
 
-    0  every hypothesis holds
-    1  a hypothesis failed: ours, or Chaos Toolkit's steady state before or after the method, or a
-       live check of it during the method (``--hypothesis-strategy continuously``), even when its
-       fail-fast interrupted the run
-    2  the experiment could not run as written: a fault could not be injected or removed, the load
-       never reached the target, an activity failed, or the file is invalid
-    3  aborted by the operator (SIGINT, SIGTERM) or a safeguard
+Decided by chaoslib_ext from the timeline, the verdicts and the journal, never from Chaos Toolkit's
+status alone (it says "completed" when the hypothesis fails before the method). ``CAUSES`` is the one
+table: the README's exit-code table is checked against it by a test.
+
+    0  passed                 every hypothesis holds
+    1  a hypothesis failed    ours, or Chaos Toolkit's steady state before, after or during the method
+    2  could not run as written, or could not be trusted: fix what the cause names, or rerun
+    3  aborted: by the operator, a safeguard or the run's deadline
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
-__all__ = ["EXIT_ABORTED", "EXIT_FAILED", "EXIT_INVALID", "EXIT_OK", "Outcome", "decide"]
+__all__ = [
+    "CAUSES",
+    "EXIT_ABORTED",
+    "EXIT_FAILED",
+    "EXIT_INVALID",
+    "EXIT_OK",
+    "Cause",
+    "CauseInfo",
+    "Outcome",
+    "decide",
+]
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_ABORTED = 0, 1, 2, 3
 _VERDICTS = {EXIT_OK: "passed", EXIT_FAILED: "failed", EXIT_INVALID: "error", EXIT_ABORTED: "aborted"}
-_TRIPPED = "safeguard_tripped"
-_COULD_NOT_RUN = {
-    "fault_failed": "fault {fault} could not be applied: {error}",
-    "load_failed": "load could not run: {error}",
-    "removal_failed": "fault {fault} could not be removed: {error}",
+
+Cause = Literal[
+    "passed",
+    "hypothesis_failed",
+    "steady_state_failed",
+    "invalid_experiment",
+    "preflight_failed",
+    "fault_not_injected",
+    "fault_not_removed",
+    "load_unreachable",
+    "load_died",
+    "activity_failed",
+    "engine_error",
+    "operator_abort",
+    "safeguard_tripped",
+    "deadline_exceeded",
+    "interrupted",
+]
+
+
+@dataclass(frozen=True)
+class CauseInfo:
+    exit_code: int
+    means: str  # when it happens
+    action: str  # what to do: "fix the experiment", "fix the target", "rerun", ...
+
+
+CAUSES: dict[Cause, CauseInfo] = {
+    "passed": CauseInfo(EXIT_OK, "every hypothesis holds", "none"),
+    "hypothesis_failed": CauseInfo(
+        EXIT_FAILED, "a hypothesis of the chaosllm block failed", "fix the system under test"
+    ),
+    "steady_state_failed": CauseInfo(
+        EXIT_FAILED,
+        "Chaos Toolkit's steady-state hypothesis was not met before, after or during the method",
+        "fix the system under test",
+    ),
+    "invalid_experiment": CauseInfo(
+        EXIT_INVALID, "the file, a fault spec or a --var is invalid (nothing ran)", "fix the experiment"
+    ),
+    "preflight_failed": CauseInfo(
+        EXIT_INVALID,
+        "`chaosllm check` found a service of the target unreachable (nothing ran)",
+        "fix the target, then rerun",
+    ),
+    "fault_not_injected": CauseInfo(
+        EXIT_INVALID,
+        "a fault could not be injected (target refused it, blast radius, backend down); nothing of it is left",
+        "fix the experiment or the target",
+    ),
+    "fault_not_removed": CauseInfo(
+        EXIT_INVALID,
+        "a fault could not be removed after retries: it may still be in place",
+        "clean up (`chaosllm cleanup`), then rerun",
+    ),
+    "load_unreachable": CauseInfo(
+        EXIT_INVALID, "the load never got a successful request from the target", "fix the target or the load block"
+    ),
+    "load_died": CauseInfo(
+        EXIT_INVALID, "a load process died or stopped beating mid-run: its seconds are not measured", "rerun"
+    ),
+    "activity_failed": CauseInfo(
+        EXIT_INVALID, "an activity or a rollback of the experiment raised", "fix the experiment"
+    ),
+    "engine_error": CauseInfo(
+        EXIT_INVALID,
+        "Chaos Toolkit aborted the method on an unexpected error (see chaosllm.log)",
+        "rerun (report it if it repeats)",
+    ),
+    "operator_abort": CauseInfo(EXIT_ABORTED, "SIGINT or SIGTERM", "rerun when wanted"),
+    "safeguard_tripped": CauseInfo(
+        EXIT_ABORTED, "a stop condition of the safeguards tripped", "fix the system under test"
+    ),
+    "deadline_exceeded": CauseInfo(EXIT_ABORTED, "the run's deadline passed", "fix the target, or raise `deadline`"),
+    "interrupted": CauseInfo(EXIT_ABORTED, "Chaos Toolkit interrupted the method for another reason", "rerun"),
+}
+assert set(CAUSES) == set(get_args(Cause))
+
+_COULD_NOT_RUN: dict[str, tuple[Cause, str]] = {
+    "fault_failed": ("fault_not_injected", "fault {fault} could not be applied: {error}"),
+    "load_failed": ("load_unreachable", "load could not run: {error}"),
+    "load_died": ("load_died", "load process {process} died: {error}"),
+    "removal_failed": ("fault_not_removed", "fault {fault} could not be removed: {error}"),
 }
 
 
 @dataclass(frozen=True)
 class Outcome:
-    exit_code: int
+    cause: Cause
     reasons: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def exit_code(self) -> int:
+        return CAUSES[self.cause].exit_code
 
     @property
     def verdict(self) -> str:
         return _VERDICTS[self.exit_code]
 
     def to_json(self) -> dict[str, Any]:
-        return {"exit_code": self.exit_code, "verdict": self.verdict, "reasons": list(self.reasons)}
+        return {
+            "exit_code": self.exit_code,
+            "verdict": self.verdict,
+            "cause": self.cause,
+            "reasons": list(self.reasons),
+        }
 
 
 def decide(
     events: Sequence[Mapping[str, Any]], verdicts: Sequence[Mapping[str, Any]], journal: Mapping[str, Any] | None
 ) -> Outcome:
+    """The outcome of a run; the first cause found in this order: aborted, could not run, failed, passed."""
     # An abort comes first: Chaos Toolkit reports the activity a SIGTERM cut short as failed.
-    aborted = [f"aborted: {e.get('reason')}" for e in events if e["kind"] == "interrupted"]
-    aborted += [f"safeguard {e['safeguard']!r} tripped: {e['reason']}" for e in events if e["kind"] == _TRIPPED]
-    if aborted:
-        return Outcome(EXIT_ABORTED, tuple(aborted))
+    aborted = _aborted(events)
+    if aborted is not None:
+        return aborted
     could_not_run = [
-        _COULD_NOT_RUN[e["kind"]].format_map({"fault": e.get("fault"), "error": e.get("error")})
+        (cause, text.format_map({"fault": e.get("fault"), "error": e.get("error"), "process": e.get("process")}))
         for e in events
         if e["kind"] in _COULD_NOT_RUN
+        for cause, text in [_COULD_NOT_RUN[e["kind"]]]
     ]
-    could_not_run += _failed_activities(journal)
+    could_not_run += [("activity_failed", reason) for reason in _failed_activities(journal)]
     if journal is not None and journal.get("status") == "aborted":
         # Chaos Toolkit's "aborted": an unexpected exception in the method, not an operator's abort.
-        could_not_run.append("Chaos Toolkit aborted the method on an unexpected error (see chaosllm.log)")
+        could_not_run.append(
+            ("engine_error", "Chaos Toolkit aborted the method on an unexpected error (see chaosllm.log)")
+        )
     if could_not_run:
-        return Outcome(EXIT_INVALID, tuple(could_not_run))
+        return Outcome(_first_listed([c for c, _ in could_not_run]), tuple(r for _, r in could_not_run))
     failed = [f"hypothesis {v['name']!r}: {v['message']}" for v in verdicts if not v["passed"]]
-    failed += _steady_state_failures(journal)
-    if failed:  # an interruption by neither a signal nor a safeguard: the live check's fail-fast
-        return Outcome(EXIT_FAILED, tuple(failed))
+    steady = _steady_state_failures(journal)
+    if failed or steady:  # an interruption by neither a signal nor a safeguard: the live check's fail-fast
+        return Outcome("hypothesis_failed" if failed else "steady_state_failed", tuple(failed + steady))
     if journal is not None and journal.get("status") == "interrupted":
-        return Outcome(EXIT_ABORTED, ("run interrupted",))
-    return Outcome(EXIT_OK)
+        return Outcome("interrupted", ("run interrupted",))
+    return Outcome("passed")
+
+
+def _aborted(events: Sequence[Mapping[str, Any]]) -> Outcome | None:
+    found: list[tuple[Cause, str]] = []
+    for e in events:
+        if e["kind"] == "interrupted":
+            cause: Cause = "deadline_exceeded" if e.get("cause") == "deadline_exceeded" else "operator_abort"
+            found.append((cause, f"aborted: {e.get('reason')}"))
+        elif e["kind"] == "safeguard_tripped":
+            found.append(("safeguard_tripped", f"safeguard {e['safeguard']!r} tripped: {e['reason']}"))
+    if not found:
+        return None
+    return Outcome(found[0][0], tuple(reason for _, reason in found))
+
+
+def _first_listed(causes: list[Cause]) -> Cause:
+    """The cause that matters most: a fault possibly left in place, then the order of ``CAUSES``."""
+    order = list(CAUSES)
+    return min(causes, key=order.index) if "fault_not_removed" not in causes else "fault_not_removed"
 
 
 def _failed_activities(journal: Mapping[str, Any] | None) -> list[str]:

@@ -73,6 +73,7 @@ def _run(args: argparse.Namespace) -> int:
     config_vars = parse_vars(args.var)
     source = checked_source(args.experiment, config_vars)
     if source is None:
+        print("\nOutcome: ERROR, invalid_experiment (exit code 2): nothing ran")
         return EXIT_INVALID
     config_vars = anchored_target(source.file, source.data, config_vars)
     if args.dry_run:

@@ -17,13 +17,13 @@ from typing import Any
 __all__ = ["arm", "disarm", "interrupt"]
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
-_received: list[tuple[str, float]] = []
+_received: list[tuple[str, float, str]] = []  # (signal name or reason, unix time, outcome cause)
 _previous: dict[int, Any] = {}
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
-    if not (_received and _received[-1][0].startswith("deadline")):
-        _received.append((signal.Signals(signum).name, time.time()))
+    if not (_received and _received[-1][2] == "deadline_exceeded"):  # our own SIGTERM, already recorded
+        _received.append((signal.Signals(signum).name, time.time(), "operator_abort"))
     previous = _previous.get(signum)
     if callable(previous):
         previous(signum, frame)
@@ -40,15 +40,16 @@ def arm() -> None:
         _previous[sig] = signal.signal(sig, _on_signal)
 
 
-def interrupt(reason: str) -> None:
-    """Stop the run from another thread as an operator's SIGTERM would, recording ``reason`` instead
-    (python activities have no timeout: a signal is the one thing that interrupts one)."""
-    _received.append((reason, time.time()))
+def interrupt(reason: str, cause: str) -> None:
+    """Stop the run from another thread as an operator's SIGTERM would, recording ``reason`` and the
+    outcome ``cause`` instead (python activities have no timeout: a signal is the one thing that
+    interrupts one)."""
+    _received.append((reason, time.time(), cause))
     os.kill(os.getpid(), signal.SIGTERM)
 
 
-def disarm() -> list[tuple[str, float]]:
-    """Put the previous handlers back; returns the signals received, as (name, unix time)."""
+def disarm() -> list[tuple[str, float, str]]:
+    """Put the previous handlers back; returns the signals received, as (name, unix time, cause)."""
     if threading.current_thread() is threading.main_thread():
         for sig, handler in _previous.items():
             if signal.getsignal(sig) is _on_signal:

@@ -39,7 +39,9 @@ _WATCHES: dict[str, _Watch] = {}
 def arm(run: RunContext, deadline_s: float, rollbacks: list[Any]) -> None:
     """Record signals and start the deadline (before the load starts: a hung target counts too)."""
     signals.arm()
-    timer = threading.Timer(deadline_s, signals.interrupt, args=(f"deadline of {deadline_s:g}s exceeded",))
+    timer = threading.Timer(
+        deadline_s, signals.interrupt, args=(f"deadline of {deadline_s:g}s exceeded", "deadline_exceeded")
+    )
     timer.daemon = True
     timer.start()
     _WATCHES[str(run.run_dir.path)] = _Watch(timer, list(rollbacks))
@@ -70,8 +72,8 @@ def disarm(run: RunContext) -> None:
     watch = _WATCHES.pop(str(run.run_dir.path), None)
     if watch is not None:
         watch.deadline.cancel()
-    for name, at in signals.disarm():
-        run.timeline.record("interrupted", at=at, reason=name)
+    for name, at, cause in signals.disarm():
+        run.timeline.record("interrupted", at=at, reason=name, cause=cause)
     monitor = watch.monitor if watch is not None else None
     if monitor is None:
         return

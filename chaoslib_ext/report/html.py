@@ -57,7 +57,8 @@ def _header(summary: dict[str, Any]) -> str:
         f"<h1>{escape(summary.get('title') or summary['run_id'])}</h1>"
         f'<p><span class="verdict {escape(outcome["verdict"])}" id="outcome">'
         f"{escape(outcome['verdict'].upper())}</span>"
-        f" exit code {outcome['exit_code']} · run <code>{escape(summary['run_id'])}</code>"
+        f" <code>{escape(outcome['cause'])}</code> · exit code {outcome['exit_code']}"
+        f" · run <code>{escape(summary['run_id'])}</code>"
         f" · target <code>{escape(str(summary.get('target')))}</code> · started {_when(summary.get('started_at'))}</p>"
         f"{f'<ul>{reasons}</ul>' if reasons else ''}"
     )

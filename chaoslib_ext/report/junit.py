@@ -1,9 +1,11 @@
 """``junit.xml``: one testcase per hypothesis, so CI dashboards list each SLO by name.
 
 A failed hypothesis is a ``<failure>`` whose message carries the numbers (observed, bound, baseline);
-a hypothesis with no data (the load never ran, the phase never happened) is an ``<error>``. The run's
-outcome (verdict, exit code, reasons) is in the suite's properties and ``<system-out>``: an aborted
-run whose hypotheses held is still not green for a CI that reads the exit code.
+a hypothesis with no data (the load never ran, the phase never happened) is an ``<error>``. One more
+testcase, ``run outcome``, is the run itself: a ``<failure>`` when it failed (exit 1), an ``<error>``
+typed with its cause when it could not run, could not be trusted or was aborted (exit 2 or 3), never
+``<skipped>``: a run whose hypotheses held but whose fault was not removed is not green. The outcome
+(verdict, cause, exit code, reasons) is also in the suite's properties and ``<system-out>``.
 """
 
 from __future__ import annotations
@@ -31,19 +33,21 @@ def render_junit(summary: dict[str, Any]) -> str:
     verdicts = summary.get("hypotheses") or []
     outcome = summary["outcome"]
     name = summary.get("title") or summary["run_id"]
+    code = outcome["exit_code"]
     suite = ET.Element(
         "testsuite",
         name=name,
-        tests=str(len(verdicts)),
-        failures=str(sum(v["status"] == "fail" for v in verdicts)),
-        errors=str(sum(v["status"] not in ("pass", "fail") for v in verdicts)),
+        tests=str(len(verdicts) + 1),
+        failures=str(sum(v["status"] == "fail" for v in verdicts) + (code == 1)),
+        errors=str(sum(v["status"] not in ("pass", "fail") for v in verdicts) + (code >= 2)),
         skipped="0",
         time=f"{_seconds(summary.get('window')):.3f}",
         timestamp=time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(summary.get("started_at") or 0)),
     )
     props = ET.SubElement(suite, "properties")
     for key, value in (("run_id", summary["run_id"]), ("target", summary.get("target")),
-                       ("verdict", outcome["verdict"]), ("exit_code", outcome["exit_code"])):  # fmt: skip
+                       ("verdict", outcome["verdict"]), ("cause", outcome["cause"]),
+                       ("exit_code", code)):  # fmt: skip
         ET.SubElement(props, "property", name=key, value=str(value))
     for v in verdicts:
         case = ET.SubElement(
@@ -57,10 +61,22 @@ def render_junit(summary: dict[str, Any]) -> str:
             ET.SubElement(case, "error", message=v.get("message") or "", type="NoData").text = v.get("message")
         else:
             ET.SubElement(case, "system-out").text = v.get("message") or ""
-    lines = [f"outcome: {outcome['verdict']} (exit code {outcome['exit_code']})", *outcome.get("reasons", [])]
+    lines = [f"outcome: {outcome['verdict']}, {outcome['cause']} (exit code {code})", *outcome.get("reasons", [])]
+    _run_case(suite, f"chaosllm.{_slug(name)}", outcome, "\n".join(lines))
     ET.SubElement(suite, "system-out").text = "\n".join(lines)
     ET.indent(suite)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+
+
+def _run_case(suite: ET.Element, classname: str, outcome: dict[str, Any], text: str) -> None:
+    case = ET.SubElement(suite, "testcase", classname=classname, name="run outcome", time="0")
+    message = "; ".join(outcome.get("reasons", [])) or outcome["cause"]
+    if outcome["exit_code"] == 1:
+        ET.SubElement(case, "failure", message=message, type=outcome["cause"]).text = text
+    elif outcome["exit_code"] >= 2:
+        ET.SubElement(case, "error", message=message, type=outcome["cause"]).text = text
+    else:
+        ET.SubElement(case, "system-out").text = text
 
 
 def write_junit(path: Path, summary: dict[str, Any]) -> None:

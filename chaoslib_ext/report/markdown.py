@@ -86,7 +86,8 @@ def render_markdown(summary: dict[str, Any]) -> str:
     lines = [
         f"# {summary.get('title') or summary['run_id']}",
         "",
-        f"**Outcome: {outcome['verdict'].upper()}** (exit code {outcome['exit_code']}) — run `{summary['run_id']}`,"
+        f"**Outcome: {outcome['verdict'].upper()}**, `{outcome['cause']}` (exit code {outcome['exit_code']})"
+        f" — run `{summary['run_id']}`,"
         f" target `{summary.get('target')}`",
         "",
     ]

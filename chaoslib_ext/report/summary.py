@@ -26,7 +26,7 @@ from chaoslib_ext.runcontext import RunContext
 __all__ = ["SCHEMA", "SCHEMA_PATH", "VERSION", "Measured", "build_summary", "measure"]
 
 SCHEMA = "chaosllm/summary"
-VERSION = 2
+VERSION = 3
 SCHEMA_PATH = Path(__file__).with_name("schemas") / "summary.schema.json"
 
 

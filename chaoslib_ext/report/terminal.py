@@ -20,7 +20,7 @@ def print_summary(summary: dict[str, Any], run_dir: Path) -> None:
         print("\nHypotheses:")
         print("\n".join(verdict_table(summary)))
     outcome = summary["outcome"]
-    print(f"\nOutcome: {outcome['verdict'].upper()} (exit code {outcome['exit_code']})")
+    print(f"\nOutcome: {outcome['verdict'].upper()}, {outcome['cause']} (exit code {outcome['exit_code']})")
     for reason in outcome.get("reasons") or []:
         print(f"  - {reason}")
     print(f"Run directory: {run_dir}  (summary.json, report.md, timeline.json, journal.json, samples/)")

@@ -54,7 +54,7 @@ def test_a_passing_run_writes_every_file_and_exits_0(sandbox, tmp_path):
     assert 7.5 <= phases["fault"]["duration_s"] <= 9.0
     kinds = [e["kind"] for e in json.loads((run / "timeline.json").read_text())["events"]]
     assert kinds == ["load_started", "window", "fault_injected", "fault_removed", "window", "load_stopped"]
-    assert "Outcome: PASSED (exit code 0)" in result.stdout
+    assert "Outcome: PASSED, passed (exit code 0)" in result.stdout
     assert "**Outcome: PASSED**" in (run / "report.md").read_text()
     assert_nothing_left(run, sandbox)
 

@@ -76,3 +76,43 @@ def test_a_safeguard_trip_is_3_with_its_reason():
     trip = {"kind": "safeguard_tripped", "safeguard": "errors", "reason": "error_rate = 0.5"}
     outcome = decide([trip, {"kind": "fault_removed", "fault": "f"}], [PASS], journal("interrupted"))
     assert (outcome.exit_code, outcome.reasons) == (3, ("safeguard 'errors' tripped: error_rate = 0.5",))
+
+
+def test_every_cause_has_its_row_in_the_readme_exit_code_table():
+    from pathlib import Path
+
+    from chaoslib_ext.outcome import CAUSES
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    for cause, info in CAUSES.items():
+        assert f"| `{cause}` | {info.exit_code} | {info.means} | {info.action} |" in readme
+
+
+def test_each_ending_has_its_cause():
+    trip = {"kind": "safeguard_tripped", "safeguard": "s", "reason": "r"}
+    deadline = {"kind": "interrupted", "reason": "deadline of 4s exceeded", "cause": "deadline_exceeded"}
+    died = {"kind": "load_died", "process": "locust worker 2 (pid 9)", "error": "no heartbeat for 3.2 s"}
+    cases = {
+        "passed": ([], [PASS], journal()),
+        "hypothesis_failed": ([], [FAIL], journal()),
+        "steady_state_failed": ([], [PASS], journal(steady_states={"before": {"steady_state_met": False}})),
+        "fault_not_injected": ([{"kind": "fault_failed", "fault": "f", "error": "e"}], [PASS], journal()),
+        "fault_not_removed": (
+            [{"kind": "fault_failed", "fault": "f", "error": "e"}, {"kind": "removal_failed", "fault": "g"}],
+            [PASS],
+            journal(),
+        ),
+        "load_unreachable": ([{"kind": "load_failed", "error": "refused"}], [], journal("interrupted")),
+        "load_died": ([died], [FAIL], journal("interrupted")),
+        "engine_error": ([], [PASS], journal("aborted")),
+        "operator_abort": ([{"kind": "interrupted", "reason": "SIGINT"}], [PASS], journal("interrupted")),
+        "safeguard_tripped": ([trip], [FAIL], journal("interrupted")),
+        "deadline_exceeded": ([deadline], [PASS], journal("interrupted")),
+        "interrupted": ([], [PASS], journal("interrupted")),
+    }
+    for cause, (events, verdicts, j) in cases.items():
+        outcome = decide(events, verdicts, j)
+        assert outcome.cause == cause, (cause, outcome)
+    assert decide([died], [], journal()).reasons == (
+        "load process locust worker 2 (pid 9) died: no heartbeat for 3.2 s",
+    )

@@ -29,15 +29,16 @@ def test_junit_has_one_testcase_per_hypothesis_and_failures_carry_the_numbers(tm
     assert main(["report", str(run)]) == 1
     suite = next(iter(JUnitXml.fromfile(str(run / "junit.xml"))))
     cases = list(suite)
-    assert [c.name for c in cases] == [h["name"] for h in HYPOTHESES]
+    assert [c.name for c in cases] == [*(h["name"] for h in HYPOTHESES), "run outcome"]
     failed = [c for c in cases if any(isinstance(r, Failure) for r in c.result)]
-    assert [c.name for c in failed] == ["fault TTFT p99 under 250 ms"]
+    assert [c.name for c in failed] == ["fault TTFT p99 under 250 ms", "run outcome"]
+    assert failed[1].result[0].type == "hypothesis_failed"
     message = failed[0].result[0].message
     assert "ttft_ms.p99 in fault = " in message
     assert "bound 250" in message
     assert "violated" in message
-    assert suite.tests == 4
-    assert suite.failures == 1
+    assert suite.tests == 5
+    assert suite.failures == 2
     assert suite.errors == 0
 
 
@@ -49,7 +50,26 @@ def test_a_run_whose_load_never_ran_has_errors_not_passes(tmp_path, history):
     )
     main(["report", str(run)])
     suite = next(iter(JUnitXml.fromfile(str(run / "junit.xml"))))
-    assert all(isinstance(c.result[0], Error) for c in suite)
+    *hypotheses, outcome = list(suite)
+    assert all(isinstance(c.result[0], Error) for c in hypotheses)
+    assert isinstance(outcome.result[0], Failure)  # no data never passes: the run failed
+
+
+def test_a_run_that_could_not_be_trusted_is_an_error_in_junit_even_when_every_hypothesis_held(tmp_path, history):
+    run = make_run(tmp_path, 1_795_300_000.0)
+    timeline = json.loads((run / "timeline.json").read_text())
+    at = timeline["events"][-1]["at"]
+    timeline["events"].append({"at": at, "kind": "removal_failed", "fault": "f", "error": "proxy gone"})
+    (run / "timeline.json").write_text(json.dumps(timeline))
+    assert main(["report", str(run)]) == 2
+    suite = next(iter(JUnitXml.fromfile(str(run / "junit.xml"))))
+    outcome = list(suite)[-1]
+    assert outcome.name == "run outcome"
+    assert isinstance(outcome.result[0], Error)
+    assert outcome.result[0].type == "fault_not_removed"
+    assert "could not be removed: proxy gone" in outcome.result[0].message
+    assert suite.errors >= 1
+    assert "<skipped" not in (run / "junit.xml").read_text()
 
 
 def test_summary_validates_against_the_published_schema(tmp_path, history):
