@@ -34,9 +34,11 @@ from typing import Any
 
 import yaml
 
+from chaoslib_ext.access import Endpoint, ServiceAuth
 from chaoslib_ext.durations import parse_duration
 from chaoslib_ext.exceptions import SpecError, TargetError
 from chaoslib_ext.fields import Fields
+from chaoslib_ext.secrets import register_url
 
 __all__ = [
     "BACKENDS",
@@ -80,6 +82,8 @@ class Service:
     pods: dict[str, Any] | None = None  # a Chaos Mesh pod selector, on a cluster target
     process: str | None = None  # the sandbox process running it, on the sandbox
     control: str | None = None  # a fault control API of the service itself (the sandbox's mock Kafka cluster)
+    endpoint: Endpoint | None = None  # the gateway's path, model, headers and TLS (chaoslib_ext.access)
+    auth: ServiceAuth | None = None  # Redis or Kafka credentials (chaoslib_ext.access)
 
 
 @dataclass(frozen=True)
@@ -202,18 +206,7 @@ class Target:
         if not isinstance(raw, Mapping) or raw.get("kind") != TARGET_KIND:
             raise TargetError(f"{origin}: not a chaosllm target (expected kind: {TARGET_KIND})")
         try:
-            services = {
-                name: Service(
-                    name,
-                    str(s.get("address", "")),
-                    str(s.get("real", s.get("address", ""))),
-                    s.get("link"),
-                    s.get("pods"),
-                    s.get("process"),
-                    s.get("control"),
-                )
-                for name, s in dict(raw["services"]).items()
-            }
+            services = {name: _service(str(name), s, origin) for name, s in dict(raw["services"]).items()}
             proxy = raw.get("proxy") or {}
             links = {str(k): dict(v) for k, v in dict(proxy.get("links") or {}).items()}
             cluster_links = {
@@ -239,11 +232,36 @@ class Target:
         )
 
 
+_SERVICE_FIELDS = ("address", "real", "link", "pods", "process", "control", "endpoint", "auth")
+
+
+def _service(name: str, raw: Any, origin: str) -> Service:
+    """One service of a target file; passwords in its URLs are registered as secrets."""
+    try:
+        f = Fields(raw, _SERVICE_FIELDS, f"services.{name}")
+        address = f.string("address", "")
+        real = f.string("real", address)
+        endpoint = Endpoint.parse(f.raw["endpoint"], f"services.{name}.endpoint") if f.has("endpoint") else None
+        auth = ServiceAuth.parse(f.raw["auth"], f"services.{name}.auth") if f.has("auth") else None
+    except SpecError as exc:
+        raise TargetError(f"{origin}: {exc}") from exc
+    for url in (address, real):
+        register_url(url)
+    return Service(
+        name, address, real, f.raw.get("link"), f.raw.get("pods"), f.raw.get("process"), f.raw.get("control"),
+        endpoint, auth,
+    )  # fmt: skip
+
+
 def _service_json(s: Service) -> dict[str, Any]:
     out: dict[str, Any] = {"address": s.address, "real": s.real}
     for key in ("link", "pods", "process", "control"):
         if getattr(s, key):
             out[key] = getattr(s, key)
+    if s.endpoint is not None:
+        out["endpoint"] = s.endpoint.to_json()
+    if s.auth is not None:
+        out["auth"] = s.auth.to_json()
     return out
 
 

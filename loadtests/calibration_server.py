@@ -7,6 +7,7 @@ the moment the server wrote that event, so client TTFT minus ``x_server_ms`` of 
 the client's own overhead (plus loopback).
 
     python loadtests/calibration_server.py --port 0 --ttft-ms 50 --itl-ms 10 --ready-file F
+        [--tls-cert cert.pem --tls-key key.pem]   # HTTPS (the tests use a self-signed CA)
 
 Raw asyncio, HTTP/1.1 with keep-alive and chunked bodies; uvloop when installed.
 """
@@ -18,6 +19,7 @@ import asyncio
 import json
 import os
 import signal
+import ssl
 import time
 from pathlib import Path
 
@@ -89,8 +91,10 @@ class CalibrationServer:
         await writer.drain()
 
 
-async def serve(server: CalibrationServer, host: str, port: int, ready_file: Path | None) -> None:
-    srv = await asyncio.start_server(server.handle, host, port, backlog=2048)
+async def serve(
+    server: CalibrationServer, host: str, port: int, ready_file: Path | None, tls: ssl.SSLContext | None = None
+) -> None:
+    srv = await asyncio.start_server(server.handle, host, port, backlog=2048, ssl=tls)
     bound = srv.sockets[0].getsockname()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -98,7 +102,8 @@ async def serve(server: CalibrationServer, host: str, port: int, ready_file: Pat
         loop.add_signal_handler(sig, stop.set)
     if ready_file is not None:
         tmp = ready_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"pid": os.getpid(), "url": f"http://{bound[0]}:{bound[1]}"}))
+        scheme = "https" if tls is not None else "http"
+        tmp.write_text(json.dumps({"pid": os.getpid(), "url": f"{scheme}://{bound[0]}:{bound[1]}"}))
         tmp.replace(ready_file)
     await stop.wait()
     srv.close()
@@ -112,14 +117,20 @@ def main() -> None:
     parser.add_argument("--itl-ms", type=float, default=10.0)
     parser.add_argument("--tokens", type=int, default=16, help="when the request sets no max_tokens")
     parser.add_argument("--ready-file", type=Path)
+    parser.add_argument("--tls-cert", help="serve HTTPS with this certificate chain (PEM) ...")
+    parser.add_argument("--tls-key", help="... and this private key (PEM)")
     args = parser.parse_args()
     server = CalibrationServer(args.ttft_ms, args.itl_ms, args.tokens)
+    tls = None
+    if args.tls_cert:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(args.tls_cert, args.tls_key)
     try:
         import uvloop
     except ImportError:
-        asyncio.run(serve(server, args.host, args.port, args.ready_file))
+        asyncio.run(serve(server, args.host, args.port, args.ready_file, tls))
     else:
-        uvloop.run(serve(server, args.host, args.port, args.ready_file))
+        uvloop.run(serve(server, args.host, args.port, args.ready_file, tls))
 
 
 if __name__ == "__main__":

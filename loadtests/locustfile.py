@@ -7,6 +7,11 @@ and ``CHAOSLLM_SAMPLES_DIR`` (where samples go).
 Measurement rules (docs/design.md): the response is read one line at a time with ``readline(b"\\n")``
 (``iter_lines()`` reads 1 KB chunks and adds ~40 ms to TTFT); each line is timestamped with
 ``perf_counter`` *before* it is parsed; only events with non-empty generated text count as tokens.
+
+Two bounds end a request as an error of its own class: ``idle_timeout`` (the socket's: no byte for
+that long) and ``timeout``, the deadline of the whole request, enforced by a gevent timer whatever the
+server sends (a stream trickling a byte every few seconds never trips a socket timeout). TLS is
+verified unless the spec says ``insecure`` (Locust's own default is not to verify).
 """
 
 from __future__ import annotations
@@ -14,17 +19,19 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import socket
 import time
 from pathlib import Path
 
 import gevent
+import gevent.ssl
 from locust import FastHttpUser, LoadTestShape, constant, events, task
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
 from chaoslib_ext.load.host import HostRecorder
 from chaoslib_ext.load.samples import SampleWriter
-from chaoslib_ext.load.spec import LoadSpec
+from chaoslib_ext.load.spec import CONNECT_BUDGET_S, LoadSpec
 from chaoslib_ext.load.sse import LineKind, StreamState, feed_line
 
 
@@ -43,17 +50,26 @@ HEADERS = {
     "Content-Type": "application/json",
     "Accept": "text/event-stream",
     "Accept-Encoding": "identity",  # a compressed stream cannot be read line by line as it arrives
-    **SPEC.headers,
-    **json.loads(os.environ.get("CHAOSLLM_LOAD_HEADERS") or "{}"),
+    **json.loads(os.environ.get("CHAOSLLM_LOAD_HEADERS") or "{}"),  # every header, in clear, only here
 }
 _CONTENT, _DONE, _ERROR = LineKind.CONTENT, LineKind.DONE, LineKind.ERROR
 _ORPHAN_GRACE_S = 20.0
 
 
+class RequestDeadlineError(Exception):
+    """The request's whole-request deadline (``timeout``) passed."""
+
+
+def _tls_context(cafile: str | None = None) -> gevent.ssl.SSLContext:
+    return gevent.ssl.create_default_context(cafile=SPEC.ca_bundle or cafile)
+
+
 class StreamingUser(FastHttpUser):
     host = SPEC.url
-    network_timeout = SPEC.timeout_s
-    connection_timeout = min(SPEC.timeout_s, 10.0)
+    network_timeout = SPEC.idle_timeout_s
+    connection_timeout = min(SPEC.deadline_s, CONNECT_BUDGET_S)
+    insecure = SPEC.insecure
+    ssl_context_factory = None if SPEC.insecure else _tls_context
     wait_time = constant(SPEC.think_time_s)
     _ids = itertools.count()
     _users = itertools.count()
@@ -66,22 +82,24 @@ class StreamingUser(FastHttpUser):
     def stream(self) -> None:
         side = SPEC.side(self.side)
         data = json.dumps(SPEC.request_body(f"{os.getpid()}-{next(self._ids)}", side.model)).encode()
-        url = SPEC.path if side.url in (None, SPEC.url) else f"{side.url}{SPEC.path}"
+        url = SPEC.endpoint_url(side.url)
         state = StreamState()
         times: list[float] = []
         status, error = 0, None
         t0 = time.time()
         start = time.perf_counter()
         end = start
+        deadline = gevent.Timeout(SPEC.deadline_s, RequestDeadlineError())
+        deadline.start()
         try:
             with self.client.request(
-                "POST", url, data=data, headers=HEADERS, stream=True, catch_response=True, name=SPEC.path
+                "POST", url, data=data, headers=HEADERS, stream=True, catch_response=True, name=SPEC.endpoint_path
             ) as resp:
                 status = resp.status_code or 0
                 try:
                     error = _read(resp, status, state, times)
                 except Exception as exc:  # a reset or timeout mid-stream is a measured failure
-                    error = f"{type(exc).__name__}: {exc}"
+                    error = _describe(exc)
                 end = time.perf_counter()
                 resp.request_meta["response_time"] = (end - start) * 1000.0
                 if error is None:
@@ -89,8 +107,10 @@ class StreamingUser(FastHttpUser):
                 else:
                     resp.failure(error)
         except Exception as exc:
-            error = error or f"{type(exc).__name__}: {exc}"
+            error = error or _describe(exc)
             end = time.perf_counter()
+        finally:
+            deadline.close()
         WRITER.write(
             {
                 "t0": t0,
@@ -109,10 +129,22 @@ class StreamingUser(FastHttpUser):
             self.side = 3 - self.side
 
 
+def _describe(exc: Exception) -> str:
+    """The error of a request that raised, its class first (``timeout:``, ``idle_timeout:``)."""
+    if isinstance(exc, RequestDeadlineError):
+        return f"timeout: the request exceeded its deadline of {SPEC.deadline_s:g}s"
+    if isinstance(exc, socket.timeout | TimeoutError):
+        return f"idle_timeout: no byte for {SPEC.idle_timeout_s:g}s ({type(exc).__name__})"
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _read(resp: object, status: int, state: StreamState, times: list[float]) -> str | None:
     """Read the whole response; append each content event's time to ``times``; return the error, if any."""
-    if status == 0:
-        return f"connection failed: {getattr(resp, 'error', 'no response')}"
+    if status == 0:  # Locust caught what the request raised before a status line came
+        error = getattr(resp, "error", None)
+        if isinstance(error, RequestDeadlineError | socket.timeout | TimeoutError):
+            return _describe(error)
+        return f"connection failed: {error or 'no response'}"
     if status != 200:
         body = (getattr(resp, "content", None) or b"")[:300]
         return f"HTTP {status}: {body.decode(errors='replace')}"

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from chaoslib_ext import secrets
 from chaoslib_ext.exceptions import LoadError, SpecError
 from chaoslib_ext.experiment.plan import Plan
 from chaoslib_ext.load.session import begin_load, end_load
@@ -25,7 +26,9 @@ __all__ = ["register"]
 
 def register(commands: Any) -> None:
     parser = commands.add_parser("load", help="put streaming load on an endpoint and measure it (no faults)")
-    parser.add_argument("--url", required=True, help="base URL of the OpenAI-compatible server")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--url", help="URL of the OpenAI-compatible server (base, or ending in the endpoint path)")
+    where.add_argument("--target", help="a target file: its gateway's address, path, model, headers and TLS")
     parser.add_argument("--users", type=int, default=8, help="concurrent streams (default 8)")
     parser.add_argument("--duration", default="30s", help="measured time after the warmup (default 30s)")
     parser.add_argument("--warmup", help="time left out before measuring (default: spawn time + 2s)")
@@ -35,14 +38,21 @@ def register(commands: Any) -> None:
         default="constant",
         help='constant, or a JSON shape such as \'{"type": "ramp", "from": 1, "over": "30s"}\'',
     )
-    parser.add_argument("--path", default="/v1/chat/completions", help="/v1/chat/completions or /v1/completions")
+    parser.add_argument("--path", help="/v1/chat/completions (default) or /v1/completions")
     parser.add_argument("--model", help="model name to send")
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--prompt", help="prompt text (a request id is appended unless --same-prompt)")
     parser.add_argument("--same-prompt", action="store_true", help="send the prompt unchanged (cache hits)")
     parser.add_argument("--processes", type=int, default=1, help="Locust processes to spread users over")
-    parser.add_argument("--header", action="append", default=[], metavar="NAME:VALUE")
-    parser.add_argument("--timeout", default="60s", help="per-request timeout")
+    parser.add_argument("--header", action="append", default=[], metavar="NAME:VALUE", help="a request header")
+    parser.add_argument(
+        "--header-env", action="append", default=[], metavar="NAME:ENVVAR", help="a header whose value is in ENVVAR"
+    )
+    parser.add_argument("--api-key-env", metavar="ENVVAR", help="Authorization: Bearer <the value of ENVVAR>")
+    parser.add_argument("--timeout", help="deadline of a whole request (default: 10s + 30s + max_tokens x 0.25s)")
+    parser.add_argument("--idle-timeout", help="longest gap between two bytes of a response (default 30s)")
+    parser.add_argument("--ca-bundle", help="verify TLS with this CA bundle instead of the system's")
+    parser.add_argument("--insecure", action="store_true", help="do not verify the server's TLS certificate")
     parser.add_argument("--out", type=Path, help="run directory (default: a new one under reports/)")
     parser.set_defaults(handler=_load)
 
@@ -55,19 +65,45 @@ def _spec(args: argparse.Namespace) -> LoadSpec:
         except ValueError as exc:
             raise SpecError("shape", f"not JSON: {exc}") from exc
     raw: dict[str, Any] = {
-        "url": args.url,
-        "path": args.path,
         "users": args.users,
         "shape": shape,
         "max_tokens": args.max_tokens,
         "processes": args.processes,
-        "timeout": args.timeout,
         "unique_prompts": not args.same_prompt,
-        "headers": dict(h.split(":", 1) for h in args.header if ":" in h),
+        "insecure": args.insecure,
+        "headers": _headers(args),
     }
-    optional = {"model": args.model, "prompt": args.prompt, "warmup": args.warmup, "spawn_rate": args.spawn_rate}
+    optional = {
+        "url": args.url,
+        "path": args.path,
+        "model": args.model,
+        "prompt": args.prompt,
+        "warmup": args.warmup,
+        "spawn_rate": args.spawn_rate,
+        "timeout": args.timeout,
+        "idle_timeout": args.idle_timeout,
+        "ca_bundle": args.ca_bundle,
+    }
     raw.update({k: v for k, v in optional.items() if v is not None})
     return LoadSpec.parse(raw)
+
+
+def _headers(args: argparse.Namespace) -> dict[str, Any]:
+    """``--header NAME:VALUE`` (a credential's value registered as a secret at once), ``--header-env
+    NAME:ENVVAR`` and ``--api-key-env ENVVAR`` (by reference: resolved when the load starts)."""
+    headers: dict[str, Any] = {}
+    for option, pairs in (("--header", args.header), ("--header-env", args.header_env)):
+        for pair in pairs:
+            name, sep, value = pair.partition(":")
+            if not sep or not name.strip():
+                raise SpecError(option, f"{pair.split(':')[0]!r}... is not NAME:VALUE", f"{option} Name:value")
+            name, value = name.strip(), value.strip()
+            if option == "--header":
+                secrets.register_header(name, value)
+            headers[name] = value if option == "--header" else {"env": value}
+    if args.api_key_env:
+        headers["Authorization"] = {"env": args.api_key_env, "prefix": "Bearer "}
+    return headers
 
 
 def _load(args: argparse.Namespace) -> int:
@@ -81,7 +117,9 @@ def _load(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     run_dir = RunDir(args.out) if args.out else RunDir.create(DEFAULT_ROOT, "load")
     run_dir.path.mkdir(parents=True, exist_ok=True)
-    run = RunContext.from_configuration({RUN_DIR_KEY: str(run_dir.path), TARGET_KEY: args.url})
+    if args.url:
+        secrets.register_url(args.url)
+    run = RunContext.from_configuration({RUN_DIR_KEY: str(run_dir.path), TARGET_KEY: args.target or args.url})
     plan = Plan(spec, ())
     try:
         begin_load(run, spec, max_run_s=duration_s + 600.0)
@@ -92,7 +130,7 @@ def _load(args: argparse.Namespace) -> int:
         run.timeline.record("interrupted", reason="KeyboardInterrupt")
     finally:
         end_load(run)
-    summary = write_reports(run, plan, f"load {args.url}", None)
+    summary = write_reports(run, plan, f"load {secrets.redact_url(args.url or args.target)}", None)
     print_summary(summary, run_dir.path)
     code: int = summary["outcome"]["exit_code"]
     return code

@@ -90,7 +90,7 @@ def _run(args: argparse.Namespace) -> int:
     configuration[RUN_DIR_KEY] = str(run_dir.path)
     run = RunContext.from_configuration(configuration)
     _, secret_vars = merge_vars({}, args.var_file)
-    secrets.register(secrets.leaf_values(secret_vars))
+    secrets.register_named(secret_vars)
     journal: dict[str, Any] | None = None
     with run_logging(run_dir.log):
         try:

@@ -17,6 +17,11 @@ def register(commands: Any) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     up = actions.add_parser("up", help="start gateway, worker, Redis, Kafka broker and fault proxy")
     up.add_argument("--seed", type=int, help="seed the worker's latency model (repeatable runs)")
+    up.add_argument(
+        "--api-key-env",
+        metavar="VAR",
+        help="the gateway requires Authorization: Bearer <$VAR> (the target file names VAR, never the key)",
+    )
     up.set_defaults(handler=_up)
     actions.add_parser("down", help="stop everything `up` started").set_defaults(handler=_down)
     status = actions.add_parser("status", help="every service, its address and the real one behind the proxy")
@@ -30,7 +35,7 @@ def _up(args: argparse.Namespace) -> int:
     from chaoslib_ext.sandbox.readiness import ServiceStartError
 
     try:
-        state = stack.up(seed=args.seed)
+        state = stack.up(seed=args.seed, api_key_env=args.api_key_env)
     except (stack.SandboxRunningError, ServiceStartError, FileNotFoundError) as exc:
         print(f"chaosllm sandbox up: {exc}", file=sys.stderr)
         return EXIT_INVALID

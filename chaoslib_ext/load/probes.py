@@ -1,42 +1,82 @@
-"""Chaos Toolkit probes on the streaming endpoint (``module: chaoslib_ext.load.probes``)."""
+"""Chaos Toolkit probes on the streaming endpoint (``module: chaoslib_ext.load.probes``).
+
+The probe calls the very endpoint the run's load calls, as the load calls it: the load's url, path,
+model and headers (credentials resolved), the same TLS settings; outside a run (or before its load
+started) the target's gateway and its endpoint settings.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import requests
 
+from chaoslib_ext.exceptions import ChaosLLMError, SpecError
 from chaoslib_ext.fields import Fields
+from chaoslib_ext.load.session import active_load
+from chaoslib_ext.load.spec import CONNECT_BUDGET_S, LoadSpec
 from chaoslib_ext.load.sse import LineKind, StreamState, feed_line
-from chaoslib_ext.runcontext import TARGET_KEY
+from chaoslib_ext.runcontext import RUN_DIR_KEY, TARGET_KEY, RunContext
 from chaoslib_ext.target import SANDBOX, load_target
 
 __all__ = ["stream_completes"]
 
+PROBE_MAX_TOKENS = 4
 
-def stream_once(base_url: str, timeout_s: float = 5.0, path: str = "/v1/chat/completions") -> bool:
-    """True when one streamed completion delivered content and ``[DONE]`` within ``timeout_s``."""
-    body = {"messages": [{"role": "user", "content": "are you up?"}], "max_tokens": 4, "stream": True}
+
+def stream_check(spec: LoadSpec, timeout_s: float = 10.0) -> tuple[bool, str]:
+    """(ok, what happened) of one streamed completion of ``spec``'s endpoint within ``timeout_s``:
+    ok when content and ``[DONE]`` arrived."""
+    probe = replace(spec, max_tokens=PROBE_MAX_TOKENS, unique_prompts=False, prompt="are you up?")
     state = StreamState()
     content = done = False
     try:
-        with requests.post(base_url + path, json=body, stream=True, timeout=timeout_s) as resp:
+        headers = {"Accept": "text/event-stream", **probe.resolved_headers()}
+        with requests.post(
+            probe.endpoint_url(),
+            json=probe.request_body("probe", probe.model),
+            headers=headers,
+            stream=True,
+            timeout=(min(CONNECT_BUDGET_S, timeout_s), timeout_s),
+            verify=False if probe.insecure else (probe.ca_bundle or True),
+        ) as resp:
             if resp.status_code != 200:
-                return False
+                return False, f"HTTP {resp.status_code}: {resp.text[:200]}"
             for line in resp.iter_lines():
                 kind = feed_line(line, state)
                 content = content or kind == LineKind.CONTENT
                 done = done or kind == LineKind.DONE
-    except requests.RequestException:
-        return False
-    return content and done
+    except (requests.RequestException, ChaosLLMError, SpecError) as exc:
+        return False, f"{type(exc).__name__}: {exc}"
+    if state.error:
+        return False, f"error event: {state.error}"
+    if not content:
+        return False, "no content in the stream"
+    return (True, "content and [DONE]") if done else (False, "stream ended before [DONE]")
+
+
+def stream_once(base_url: str, timeout_s: float = 5.0) -> bool:
+    """True when one streamed chat completion from ``base_url`` (no key) succeeded within ``timeout_s``."""
+    return stream_check(LoadSpec(url=base_url.rstrip("/")), timeout_s)[0]
 
 
 def stream_completes(timeout: float = 10.0, configuration: dict[str, Any] | None = None) -> bool:
-    """One streamed chat completion through the target's gateway succeeds within ``timeout`` seconds."""
-    target = load_target(str((configuration or {}).get(TARGET_KEY) or SANDBOX))
-    return stream_once(target.service("gateway").address, timeout_s=timeout)
+    """One streamed completion through the run's load endpoint (else the target's gateway) succeeds
+    within ``timeout`` seconds."""
+    return stream_check(probe_load(configuration), timeout_s=timeout)[0]
+
+
+def probe_load(configuration: Mapping[str, Any] | None) -> LoadSpec:
+    """The load the run started, else one on the target's gateway endpoint."""
+    configuration = configuration or {}
+    if configuration.get(RUN_DIR_KEY):
+        started = active_load(RunContext.from_configuration(configuration))
+        if started is not None:
+            return started
+    target = load_target(str(configuration.get(TARGET_KEY) or SANDBOX))
+    return LoadSpec().with_target(target.service("gateway"))
 
 
 ARGUMENTS: dict[str, Callable[[Mapping[str, Any]], object]] = {

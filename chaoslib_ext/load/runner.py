@@ -96,11 +96,13 @@ class LoadProcess:
         return self.load_dir / "locust.log"
 
 
-def start_load(spec: LoadSpec, url: str, samples_dir: Path, load_dir: Path, max_run_s: float) -> LoadProcess:
-    """Start Locust against ``url``; it stops by itself after the spec's duration or ``max_run_s``,
-    whichever is shorter, or within seconds of this process dying (see the locustfile)."""
+def start_load(spec: LoadSpec, samples_dir: Path, load_dir: Path, max_run_s: float) -> LoadProcess:
+    """Start Locust against the spec's endpoint; it stops by itself after the spec's duration or
+    ``max_run_s``, whichever is shorter, or within seconds of this process dying (see the locustfile).
+    Raises TargetError when a header's credential cannot be resolved."""
     bound = min(spec.duration_s, max_run_s) if spec.duration_s else max_run_s
-    spec = replace(spec, url=url, duration_s=bound)
+    spec = replace(spec, duration_s=bound)
+    headers = spec.resolved_headers()
     load_dir.mkdir(parents=True, exist_ok=True)
     samples_dir.mkdir(parents=True, exist_ok=True)
     spec_file = load_dir / "spec.json"
@@ -114,7 +116,7 @@ def start_load(spec: LoadSpec, url: str, samples_dir: Path, load_dir: Path, max_
         str(locustfile()),
         "--headless",
         "--host",
-        url,
+        str(spec.url),
         "--run-time",
         f"{run_time_s}s",
         "--stop-timeout",
@@ -131,7 +133,7 @@ def start_load(spec: LoadSpec, url: str, samples_dir: Path, load_dir: Path, max_
         **os.environ,
         "CHAOSLLM_LOAD_SPEC": str(spec_file),
         "CHAOSLLM_SAMPLES_DIR": str(samples_dir),
-        "CHAOSLLM_LOAD_HEADERS": json.dumps(spec.headers),
+        "CHAOSLLM_LOAD_HEADERS": json.dumps(headers),
         "PYTHONUNBUFFERED": "1",
     }
     record = spawn_detached("locust", argv, load_dir / "locust.log", env)

@@ -7,17 +7,32 @@ import logging
 import math
 import time
 
-from chaoslib_ext.exceptions import ChaosLLMError, LoadError
+from chaoslib_ext.exceptions import ChaosLLMError, LoadError, SpecError
 from chaoslib_ext.load.runner import LoadProcess, start_load
 from chaoslib_ext.load.spec import LoadSpec
 from chaoslib_ext.runcontext import RunContext
 
-__all__ = ["MAX_LOAD_S", "begin_load", "end_load", "warmup_s"]
+__all__ = ["MAX_LOAD_S", "active_load", "begin_load", "effective_load", "end_load", "warmup_s"]
 
 log = logging.getLogger("chaoslib_ext.load")
 
 #: Load stops by itself this long after it started, even if nothing stops it (a killed runner).
 MAX_LOAD_S = 4 * 3600.0
+#: The load each run of this process started, by run directory: probes of the run call the same endpoint.
+_ACTIVE: dict[str, LoadSpec] = {}
+
+
+def effective_load(run: RunContext, spec: LoadSpec) -> LoadSpec:
+    """``spec`` completed from the target's gateway (address, endpoint path, model, headers, TLS) when
+    it names no url of its own; raises TargetError when the target cannot be read."""
+    if spec.url:
+        return spec
+    return spec.with_target(run.target().service("gateway"))
+
+
+def active_load(run: RunContext) -> LoadSpec | None:
+    """The load ``begin_load`` started for ``run`` in this process, if any."""
+    return _ACTIVE.get(str(run.run_dir.path))
 
 
 def warmup_s(spec: LoadSpec) -> float:
@@ -33,10 +48,12 @@ def begin_load(run: RunContext, spec: LoadSpec, max_run_s: float = MAX_LOAD_S) -
     Raises LoadError (recorded in the timeline as ``load_failed``) when it cannot reach the target.
     """
     try:
-        url = spec.url or run.target().service("gateway").address
-        load = start_load(spec, url, run.run_dir.samples, run.run_dir.load, max_run_s)
+        spec = effective_load(run, spec)
+        url = spec.endpoint_url()
+        _ACTIVE[str(run.run_dir.path)] = spec
+        load = start_load(spec, run.run_dir.samples, run.run_dir.load, max_run_s)
         load.wait_flowing()
-    except ChaosLLMError as exc:
+    except (ChaosLLMError, SpecError) as exc:
         run.timeline.record("load_failed", error=str(exc))
         end_load(run)
         raise LoadError(str(exc)) from exc

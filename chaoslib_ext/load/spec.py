@@ -1,18 +1,22 @@
 """The ``load`` block of an experiment (and the options of ``chaosllm load``), parsed once into a value.
 
 load:
-  url: http://127.0.0.1:8000      # default: the target's gateway
-  path: /v1/chat/completions      # or /v1/completions
-  model: sandbox-v1               # sent as "model" when set
+  url: http://127.0.0.1:8000      # default: the target's gateway (a URL ending in the path is taken as it is)
+  path: /v1/chat/completions      # or /v1/completions (default: the target's endpoint, else chat)
+  model: sandbox-v1               # sent as "model" when set (default: the target's endpoint model)
   users: 16                       # concurrent streams (each sends its next request when one ends)
   spawn_rate: 16                  # users started per second (default: all within about a second)
   shape: constant                 # see chaoslib_ext.load.profile
   max_tokens: 64
   prompt: "..."                   # unique_prompts appends a request id so prompt caches miss
   warmup: 5s                      # left out of every phase (default: spawn time + 2 s)
-  timeout: 60s                    # per request
+  timeout: 60s                    # deadline of a whole request (default: 10 s + 30 s + max_tokens x 0.25 s)
+  idle_timeout: 30s               # longest gap between two bytes of a response
+  ca_bundle: /path/ca.pem         # TLS is verified by default; this CA instead of the system's
+  insecure: false                 # true: do not verify the server's certificate
   processes: 1                    # Locust processes (one core saturates near 15k SSE events/s)
-  headers: {Authorization: ...}
+  headers: {Authorization: {env: OPENAI_API_KEY, prefix: "Bearer "}}   # or a literal, or {secret: NAME};
+                                  # on top of the target endpoint's headers
   extra_body: {temperature: 0}    # merged into every request body
   goodput: {ttft_ms: 500, tpot_ms: 50, e2el_ms: 10000}   # per-request SLOs for goodput
   alternate:                      # two sides in one run: each user alternates A, B, A, B request by request
@@ -22,17 +26,39 @@ load:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from chaoslib_ext.access import ENDPOINT_PATHS, parse_headers, resolve_headers
 from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.fields import Fields
 from chaoslib_ext.load.profile import LoadProfile, Shape, parse_shape
+from chaoslib_ext.secrets import REDACTED, Credential, SecretRef, is_credential_header
 
-__all__ = ["DEFAULT_PROMPT", "SIDES", "Alternate", "GoodputSLO", "LoadSpec", "SideTarget"]
+if TYPE_CHECKING:
+    from chaoslib_ext.target import Service
+
+__all__ = [
+    "CONNECT_BUDGET_S",
+    "DEFAULT_PATH",
+    "DEFAULT_PROMPT",
+    "FIRST_TOKEN_BUDGET_S",
+    "PER_TOKEN_BUDGET_S",
+    "SIDES",
+    "Alternate",
+    "GoodputSLO",
+    "LoadSpec",
+    "SideTarget",
+    "split_endpoint",
+]
 
 DEFAULT_PROMPT = "Explain in a few sentences how a cache and a queue keep a streaming service fast."
-_PATHS = ("/v1/chat/completions", "/v1/completions")
+DEFAULT_PATH = "/v1/chat/completions"
+_PATHS = ENDPOINT_PATHS
+#: the default deadline of one request: connect + first token + max_tokens x per token
+CONNECT_BUDGET_S, FIRST_TOKEN_BUDGET_S, PER_TOKEN_BUDGET_S = 10.0, 30.0, 0.25
+DEFAULT_IDLE_TIMEOUT_S = 30.0
 _FIELDS = (
     "url",
     "path",
@@ -48,6 +74,9 @@ _FIELDS = (
     "think_time",
     "warmup",
     "timeout",
+    "idle_timeout",
+    "ca_bundle",
+    "insecure",
     "processes",
     "headers",
     "extra_body",
@@ -111,10 +140,29 @@ class Alternate:
         return {k: {f: v for f, v in vars(s).items() if v is not None} for k, s in (("a", self.a), ("b", self.b))}
 
 
+def split_endpoint(url: str, where: str = "url") -> tuple[str, str | None]:
+    """``(base URL, endpoint path)`` of a URL that may already end in the endpoint path (taken as it
+    is, not appended twice); raises SpecError for what is not http(s)."""
+    if not url.startswith(("http://", "https://")) or not urlsplit(url).hostname:
+        raise SpecError(where, f"url {url!r} is not http(s)", "http://host:port or https://host[/base]")
+    base = url.rstrip("/")
+    for path in _PATHS:
+        if base.endswith(path):
+            return base[: -len(path)], path
+    return base, None
+
+
+def _join(base: str, path: str) -> str:
+    """``base`` + ``path``, where an OpenAI-style base already ending in ``/v1`` does not repeat it."""
+    if base.endswith("/v1") and path.startswith("/v1/"):
+        return base + path[3:]
+    return base + path
+
+
 @dataclass(frozen=True)
 class LoadSpec:
     url: str | None = None
-    path: str = "/v1/chat/completions"
+    path: str | None = None  # None: the target endpoint's, else DEFAULT_PATH
     model: str | None = None
     users: int = 8
     spawn_rate: float | None = None
@@ -126,9 +174,12 @@ class LoadSpec:
     include_usage: bool = True
     think_time_s: float = 0.0
     warmup_s: float | None = None  # None: until every user has started, plus 2 s
-    timeout_s: float = 60.0
+    timeout_s: float | None = None  # None: connect + first token + max_tokens x per-token budgets
+    idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S
+    ca_bundle: str | None = None
+    insecure: bool = False
     processes: int = 1
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, Credential] = field(default_factory=dict)
     extra_body: dict[str, Any] = field(default_factory=dict)
     goodput: GoodputSLO | None = None
     alternate: Alternate | None = None
@@ -137,17 +188,17 @@ class LoadSpec:
     def parse(cls, raw: object, where: str = "") -> LoadSpec:
         """Parse the YAML form; raises SpecError naming the first bad field."""
         f = Fields(raw if raw is not None else {}, _FIELDS, where)
-        url = f.string("url", None)
-        if url is not None and not url.startswith(("http://", "https://")):
-            raise SpecError(f"{where}.url".lstrip("."), f"url {url!r} is not http(s)", "http://host:port")
-        headers = f.mapping("headers", {})
-        if not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
-            raise SpecError(f"{where}.headers".lstrip("."), "header names and values must be strings")
+        url, path = f.string("url", None), f.string("path", None, choices=_PATHS)
+        if url is not None:
+            url, url_path = split_endpoint(url, f"{where}.url".lstrip("."))
+            if url_path is not None and path not in (None, url_path):
+                raise SpecError(f"{where}.path".lstrip("."), f"the url ends in {url_path}, the path says {path}")
+            path = path or url_path
         goodput_raw = f.mapping("goodput", None)
         alternate_raw = f.mapping("alternate", None)
         return cls(
-            url=url.rstrip("/") if url else None,
-            path=f.string("path", "/v1/chat/completions", choices=_PATHS),
+            url=url,
+            path=path,
             model=f.string("model", None),
             users=f.integer("users", 8, minimum=1, maximum=10000),
             spawn_rate=f.number("spawn_rate", None, minimum=0.1),
@@ -159,9 +210,12 @@ class LoadSpec:
             include_usage=f.boolean("include_usage", True),
             think_time_s=f.duration("think_time", 0.0),
             warmup_s=f.duration("warmup", None),
-            timeout_s=f.duration("timeout", 60.0, positive=True),
+            timeout_s=f.duration("timeout", None, positive=True),
+            idle_timeout_s=f.duration("idle_timeout", DEFAULT_IDLE_TIMEOUT_S, positive=True),
+            ca_bundle=f.string("ca_bundle", None),
+            insecure=f.boolean("insecure", False),
             processes=f.integer("processes", 1, minimum=1, maximum=64),
-            headers=dict(headers),
+            headers=parse_headers(f.mapping("headers", {}), f"{where}.headers".lstrip(".")),
             extra_body=dict(f.mapping("extra_body", {})),
             goodput=GoodputSLO.parse(goodput_raw, f"{where}.goodput".lstrip(".")) if goodput_raw is not None else None,
             alternate=None
@@ -171,6 +225,47 @@ class LoadSpec:
 
     def profile(self) -> LoadProfile:
         return LoadProfile(self.users, self.spawn_rate or float(self.users), self.shape, self.duration_s)
+
+    @property
+    def endpoint_path(self) -> str:
+        return self.path or DEFAULT_PATH
+
+    @property
+    def deadline_s(self) -> float:
+        """The longest a request may take, from sending to its last byte."""
+        if self.timeout_s is not None:
+            return self.timeout_s
+        return CONNECT_BUDGET_S + FIRST_TOKEN_BUDGET_S + self.max_tokens * PER_TOKEN_BUDGET_S
+
+    def endpoint_url(self, base: str | None = None) -> str:
+        """The full URL requests are sent to (``base``: another side's URL)."""
+        chosen = base or self.url
+        if not chosen:
+            raise SpecError("url", "no url: neither the load block nor the target names the endpoint")
+        return _join(chosen, self.endpoint_path)
+
+    def with_target(self, gateway: Service | None) -> LoadSpec:
+        """This load with what it leaves unsaid taken from the target's gateway: its address, and its
+        endpoint's path, model, headers and TLS settings (the load block wins where both say)."""
+        if gateway is None:
+            return self
+        endpoint = gateway.endpoint
+        if endpoint is None:
+            return replace(self, url=self.url or split_endpoint(gateway.address, "gateway address")[0])
+        base, address_path = split_endpoint(gateway.address, "gateway address")
+        return replace(
+            self,
+            url=self.url or base,
+            path=self.path or endpoint.path or address_path,
+            model=self.model or endpoint.model,
+            headers={**endpoint.headers, **self.headers},
+            ca_bundle=self.ca_bundle or endpoint.ca_bundle,
+            insecure=self.insecure or endpoint.insecure,
+        )
+
+    def resolved_headers(self) -> dict[str, str]:
+        """The headers in clear, credentials resolved (and registered for scrubbing); raises TargetError."""
+        return resolve_headers(self.headers)
 
     def to_json(self) -> dict[str, Any]:
         """The wire form handed to the Locust process; ``from_json`` reads it back."""
@@ -188,9 +283,12 @@ class LoadSpec:
             "include_usage": self.include_usage,
             "think_time": f"{self.think_time_s}s",
             "warmup": None if self.warmup_s is None else f"{self.warmup_s}s",
-            "timeout": f"{self.timeout_s}s",
+            "timeout": None if self.timeout_s is None else f"{self.timeout_s}s",
+            "idle_timeout": f"{self.idle_timeout_s}s",
+            "ca_bundle": self.ca_bundle,
+            "insecure": self.insecure,
             "processes": self.processes,
-            "headers": self.headers,
+            "headers": {name: _header_json(name, value) for name, value in self.headers.items()},
             "extra_body": self.extra_body,
             "goodput": None if self.goodput is None else {k: v for k, v in vars(self.goodput).items() if v is not None},
             "alternate": None if self.alternate is None else self.alternate.to_json(),
@@ -209,7 +307,7 @@ class LoadSpec:
         """The JSON body of one request; ``nonce`` makes the prompt unique when ``unique_prompts``."""
         prompt = f"{self.prompt} [{nonce}]" if self.unique_prompts else self.prompt
         body: dict[str, Any] = {"max_tokens": self.max_tokens, "stream": True}
-        if self.path == "/v1/chat/completions":
+        if self.endpoint_path == "/v1/chat/completions":
             body["messages"] = [{"role": "user", "content": prompt}]
         else:
             body["prompt"] = prompt
@@ -219,3 +317,10 @@ class LoadSpec:
             body["stream_options"] = {"include_usage": True}
         body.update(self.extra_body)
         return body
+
+
+def _header_json(name: str, value: Credential) -> Any:
+    """What a file may say of a header: a reference by its name, a credential never in clear."""
+    if isinstance(value, SecretRef):
+        return value.to_json()
+    return REDACTED if is_credential_header(name) else value

@@ -5,6 +5,10 @@ for the decoder worker, and streams back the tokens the worker publishes on Kafk
 both on every request's path, so their faults show in TTFT, inter-token latency and throughput.
 
     POST /v1/chat/completions   POST /v1/completions   GET /v1/models   GET /health
+
+With ``--api-key-env VAR`` every ``/v1/`` request must carry ``Authorization: Bearer <$VAR>`` (401 with
+OpenAI's error body otherwise), as a real gateway with keys does; the key is read from the environment,
+never from the command line (which the sandbox's state file records).
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ class GatewayConfig:
     redis_timeout_s: float = 1.0
     first_token_timeout_s: float = 30.0
     token_timeout_s: float = 10.0
+    api_key: str | None = None
 
 
 class _Gateway:
@@ -106,8 +111,18 @@ class _Gateway:
 _STATE: web.AppKey[_Gateway] = web.AppKey("gateway", _Gateway)
 
 
+@web.middleware
+async def _require_key(request: web.Request, handler: Any) -> web.StreamResponse:
+    key = request.app[_STATE].config.api_key
+    if key and request.path.startswith("/v1/") and request.headers.get("Authorization") != f"Bearer {key}":
+        body = {"message": "Incorrect API key provided", "type": "invalid_request_error", "code": "invalid_api_key"}
+        return web.json_response({"error": body}, status=401)
+    response: web.StreamResponse = await handler(request)
+    return response
+
+
 def make_app(config: GatewayConfig) -> web.Application:
-    app = web.Application(client_max_size=4 * 1024 * 1024)
+    app = web.Application(client_max_size=4 * 1024 * 1024, middlewares=[_require_key])
     app[_STATE] = _Gateway(config)
     app.router.add_post("/v1/chat/completions", _chat_completions)
     app.router.add_post("/v1/completions", _completions)
@@ -370,9 +385,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--default-model", default="sandbox-v1")
     parser.add_argument("--ready-file", type=Path)
+    parser.add_argument("--api-key-env", metavar="VAR", help="require Authorization: Bearer <the value of VAR>")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s gateway %(levelname)s %(message)s")
-    config = GatewayConfig(redis_url=args.redis_url, kafka=args.kafka, default_model=args.default_model)
+    api_key = os.environ.get(args.api_key_env) if args.api_key_env else None
+    if args.api_key_env and not api_key:
+        parser.error(f"--api-key-env: the environment variable {args.api_key_env} is not set")
+    config = GatewayConfig(args.redis_url, args.kafka, args.default_model, api_key=api_key)
     run(serve(config, args.host, args.port, args.ready_file))
     return 0
 

@@ -22,9 +22,11 @@ import redis
 import requests
 from confluent_kafka.admin import AdminClient
 
+from chaoslib_ext.access import Endpoint
 from chaoslib_ext.filelock import locked
 from chaoslib_ext.jsonfile import read_json, write_json_atomic
-from chaoslib_ext.load.probes import stream_once
+from chaoslib_ext.load.probes import stream_check
+from chaoslib_ext.load.spec import LoadSpec
 from chaoslib_ext.processes import ProcessRecord, alive, spawn_detached, stop
 from chaoslib_ext.sandbox import binaries
 from chaoslib_ext.sandbox.readiness import (
@@ -34,6 +36,7 @@ from chaoslib_ext.sandbox.readiness import (
     wait_port,
     wait_ready_file,
 )
+from chaoslib_ext.secrets import SecretRef
 from chaoslib_ext.target import Service, Target, sandbox_state_file
 
 __all__ = ["SandboxRunningError", "ServiceStartError", "down", "status", "up"]
@@ -47,7 +50,7 @@ class SandboxRunningError(RuntimeError):
     """``up`` was asked while a sandbox already runs."""
 
 
-def up(state_file: Path | None = None, seed: int | None = None) -> dict[str, Any]:
+def up(state_file: Path | None = None, seed: int | None = None, api_key_env: str | None = None) -> dict[str, Any]:
     """Start the whole stack and return its state; on any failure stops what it started and raises."""
     state_file = state_file or sandbox_state_file()
     if state_file.exists():
@@ -59,7 +62,7 @@ def up(state_file: Path | None = None, seed: int | None = None) -> dict[str, Any
     home.mkdir(parents=True, exist_ok=True)
     started: list[ProcessRecord] = []
     try:
-        state = _start_all(home, started, seed)
+        state = _start_all(home, started, seed, api_key_env)
     except BaseException:
         for record in reversed(started):
             stop(record, grace_s=5)
@@ -90,7 +93,7 @@ def up(state_file: Path | None = None, seed: int | None = None) -> dict[str, Any
     return dict(state)
 
 
-def _start_all(home: Path, started: list[ProcessRecord], seed: int | None) -> dict[str, Any]:
+def _start_all(home: Path, started: list[ProcessRecord], seed: int | None, api_key_env: str | None) -> dict[str, Any]:
     redis_port, replica_port, kafka_port, gateway_port = free_port(), free_port(), free_port(), free_port()
     py = sys.executable
 
@@ -182,6 +185,7 @@ def _start_all(home: Path, started: list[ProcessRecord], seed: int | None) -> di
             kafka_via_proxy,
             "--ready-file",
             str(home / "gateway.ready"),
+            *(["--api-key-env", api_key_env] if api_key_env else []),
         ],
         home / "gateway.log",
     )
@@ -210,12 +214,18 @@ def _start_all(home: Path, started: list[ProcessRecord], seed: int | None) -> di
     ).raise_for_status()
 
     gateway_url = f"http://{links['gateway']['listen']}"
-    wait_for(gateway_rec, "a streamed completion end to end", lambda: stream_once(gateway_url) or None, 30)
+    # a keyed gateway is a target whose endpoint names the key by its variable, never by its value
+    key = {"Authorization": SecretRef(env=api_key_env, prefix="Bearer ")} if api_key_env else {}
+    endpoint = Endpoint(headers=dict(key)) if key else None
+    probe = LoadSpec(url=gateway_url, headers=dict(key))
+    wait_for(gateway_rec, "a streamed completion end to end", lambda: stream_check(probe, 5.0)[0] or None, 30)
 
     target = Target(
         name="sandbox",
         services={
-            "gateway": Service("gateway", gateway_url, f"http://{HOST}:{gateway_port}", "gateway", process="gateway"),
+            "gateway": Service(
+                "gateway", gateway_url, f"http://{HOST}:{gateway_port}", "gateway", process="gateway", endpoint=endpoint
+            ),
             "redis": Service("redis", redis_via_proxy, f"redis://{HOST}:{redis_port}/0", "redis", process="redis"),
             "redis-replica": Service(
                 "redis-replica",

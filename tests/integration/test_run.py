@@ -44,7 +44,7 @@ def test_a_passing_run_writes_every_file_and_exits_0(sandbox, tmp_path):
     assert list((run / "samples").glob("*.req"))
     summary = json.loads((run / "summary.json").read_text())
     jsonschema.validate(summary, json.loads(SCHEMA_PATH.read_text()))
-    assert summary["outcome"] == {"exit_code": 0, "verdict": "passed", "reasons": []}
+    assert summary["outcome"] == {"exit_code": 0, "verdict": "passed", "cause": "passed", "reasons": []}
     assert [h["status"] for h in summary["hypotheses"]] == ["pass"] * 4
     for verdict in summary["hypotheses"]:
         assert verdict["observed"] is not None
@@ -83,15 +83,16 @@ def test_sigint_during_the_fault_removes_it_and_exits_3(sandbox, tmp_path):
     assert json.loads((run / "summary.json").read_text())["outcome"]["verdict"] == "aborted"
 
 
-def test_a_fault_that_cannot_be_injected_stops_the_run_with_2(sandbox, tmp_path):
+def test_a_fault_the_target_cannot_apply_is_refused_before_anything_runs(sandbox, tmp_path):
     result = chaosllm("run", str(SHORT), "--out", str(tmp_path), "--var", "fault_link=nosuch", "--var", "window=3s")
-    run = the_run(tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr
-    reasons = json.loads((run / "summary.json").read_text())["outcome"]["reasons"]
-    assert "no proxy link 'nosuch' (accepted: gateway, kafka, redis)" in reasons[0]
-    windows = [e for e in json.loads((run / "timeline.json").read_text())["events"] if e["kind"] == "window"]
-    assert [w["label"] for w in windows] == ["baseline"]  # the run stopped: no recovery window was played
-    assert_nothing_left(run, sandbox)
+    [problem] = result.stderr.strip().splitlines()
+    assert problem.startswith(f"{SHORT}:")
+    assert "method[1].provider.arguments: on target 'sandbox': " in problem
+    assert "no proxy link 'nosuch' (accepted: gateway, kafka, redis)" in problem
+    assert "invalid_experiment (exit code 2): nothing ran" in result.stdout
+    assert run_dirs(tmp_path) == []  # planned on the target by validation: no run directory, no load
+    assert proxy_faults(sandbox["proxy"]["control_url"]) == {}
 
 
 def test_an_unreachable_load_target_exits_2(sandbox, tmp_path):

@@ -57,7 +57,7 @@ def test_a_canary_secret_appears_nowhere(sandbox, tmp_path):
     [probe] = [r for r in journal["run"] if r["activity"]["name"] == "echo the secret"]
     assert probe["status"] == "succeeded"
     assert probe["output"] == "token=***"
-    assert json.loads((run / "load" / "spec.json").read_text())["headers"] == {"Authorization": "Bearer ***"}
+    assert json.loads((run / "load" / "spec.json").read_text())["headers"] == {"Authorization": "***"}
     assert "the probe got token ***" in result.stderr
     assert json.loads((run / "summary.json").read_text())["phases"]["overall"]["completed"] > 0
     # ... and is nowhere

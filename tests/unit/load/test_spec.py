@@ -61,3 +61,78 @@ def test_alternating_sides_pick_their_model_and_url_and_round_trip():
     assert (spec.side(2).model, spec.side(2).url) == ("m0", "http://127.0.0.1:2")
     assert spec.side(0).model == "m0"
     assert spec.request_body("n", spec.side(1).model)["model"] == "m1"
+
+
+@pytest.mark.parametrize(
+    ("url", "path", "sent_to"),
+    [
+        ("http://h:1", None, "http://h:1/v1/chat/completions"),
+        ("http://h:1/v1/chat/completions", None, "http://h:1/v1/chat/completions"),  # taken as it is
+        ("http://h:1/v1/completions/", None, "http://h:1/v1/completions"),
+        ("https://api.example.com/v1", None, "https://api.example.com/v1/chat/completions"),  # OpenAI-style base
+        ("https://h/openai", "/v1/completions", "https://h/openai/v1/completions"),
+    ],
+)
+def test_a_url_that_already_names_the_endpoint_is_not_appended_twice(url, path, sent_to):
+    spec = LoadSpec.parse({"url": url, **({"path": path} if path else {})})
+    assert spec.endpoint_url() == sent_to
+    assert LoadSpec.from_json(spec.to_json()).endpoint_url() == sent_to
+
+
+def test_a_url_and_a_path_that_disagree_are_refused():
+    with pytest.raises(SpecError) as err:
+        LoadSpec.parse({"url": "http://h/v1/completions", "path": "/v1/chat/completions"})
+    assert err.value.field == "path"
+
+
+def test_the_default_deadline_is_connect_first_token_and_per_token_budgets():
+    assert LoadSpec.parse({"max_tokens": 64}).deadline_s == 10.0 + 30.0 + 64 * 0.25
+    assert LoadSpec.parse({"max_tokens": 64, "timeout": "5s"}).deadline_s == 5.0
+    assert LoadSpec.parse({}).idle_timeout_s == 30.0
+
+
+def test_no_file_form_carries_a_credential_in_clear(monkeypatch):
+    monkeypatch.setenv("KEY_FOR_TEST", "sk-env-value-1234")
+    spec = LoadSpec.parse(
+        {
+            "headers": {
+                "Authorization": "Bearer sk-literal-5678",
+                "X-Api-Key": {"env": "KEY_FOR_TEST"},
+                "X-Team": "llm-platform",
+            }
+        }
+    )
+    assert spec.to_json()["headers"] == {
+        "Authorization": "***",
+        "X-Api-Key": {"env": "KEY_FOR_TEST"},
+        "X-Team": "llm-platform",
+    }
+    assert spec.resolved_headers() == {
+        "Authorization": "Bearer sk-literal-5678",
+        "X-Api-Key": "sk-env-value-1234",
+        "X-Team": "llm-platform",
+    }
+    from chaoslib_ext.secrets import scrub
+
+    assert scrub("sk-literal-5678 and sk-env-value-1234") == "*** and ***"
+
+
+def test_a_load_without_url_takes_the_target_endpoint_and_its_own_fields_win():
+    from chaoslib_ext.access import Endpoint
+    from chaoslib_ext.secrets import SecretRef
+    from chaoslib_ext.target import Service
+
+    key = SecretRef(env="OPENAI_API_KEY", prefix="Bearer ")
+    endpoint = Endpoint("/v1/completions", "gpt-x", {"Authorization": key, "X-Team": "a"}, "/ca.pem")
+    gateway = Service("gateway", "https://api.example.com/v1", "", endpoint=endpoint)
+    spec = LoadSpec.parse({"model": "mine", "headers": {"X-Team": "b"}}).with_target(gateway)
+    assert spec.endpoint_url() == "https://api.example.com/v1/completions"
+    assert (spec.model, spec.ca_bundle) == ("mine", "/ca.pem")
+    assert spec.headers == {"Authorization": key, "X-Team": "b"}
+
+
+def test_a_credential_reference_names_env_or_secret():
+    with pytest.raises(SpecError) as err:
+        LoadSpec.parse({"headers": {"Authorization": {"prefix": "Bearer "}}})
+    assert err.value.field == "headers.Authorization"
+    assert "{env: VAR} or {secret: NAME}" in (err.value.accepted or "")
