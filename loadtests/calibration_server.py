@@ -8,6 +8,7 @@ the client's own overhead (plus loopback).
 
     python loadtests/calibration_server.py --port 0 --ttft-ms 50 --itl-ms 10 --ready-file F
         [--tls-cert cert.pem --tls-key key.pem]   # HTTPS (the tests use a self-signed CA)
+        [--trickle-every N --trickle-ms M]         # every N-th request sends its tokens M ms apart
 
 Raw asyncio, HTTP/1.1 with keep-alive and chunked bodies; uvloop when installed.
 """
@@ -52,10 +53,15 @@ _TOKEN = (
 
 
 class CalibrationServer:
-    def __init__(self, ttft_ms: float, itl_ms: float, default_tokens: int) -> None:
+    def __init__(
+        self, ttft_ms: float, itl_ms: float, default_tokens: int, trickle_every: int = 0, trickle_ms: float = 0.0
+    ) -> None:
         self.ttft_s = ttft_ms / 1000.0
         self.itl_s = itl_ms / 1000.0
         self.default_tokens = default_tokens
+        self.trickle_every = trickle_every
+        self.trickle_s = trickle_ms / 1000.0
+        self.served = 0
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -76,16 +82,21 @@ class CalibrationServer:
     async def respond(self, writer: asyncio.StreamWriter, arrived: float, tokens: int) -> None:
         loop = asyncio.get_running_loop()
         base = {"id": "cal", "object": "chat.completion.chunk", "model": "calibration"}
+        self.served += 1
+        trickle = self.trickle_every > 0 and self.served % self.trickle_every == 0
+        itl_s = self.trickle_s if trickle else self.itl_s
         writer.write(_HEAD + _ROLE)
         # Absolute schedule from the arrival time: no drift however long the stream.
         start = loop.time() - (time.perf_counter() - arrived)
         for i in range(tokens):
-            due = start + self.ttft_s + i * self.itl_s
+            due = start + self.ttft_s + i * itl_s
             delay = due - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
             # Formatted by hand, not json.dumps: the server's own CPU must not crowd the client it measures.
             writer.write(_chunk(_TOKEN % (i, (time.perf_counter() - arrived) * 1000.0)))
+            if trickle:
+                await writer.drain()  # a client that gave up is noticed here, not after the whole schedule
         usage = {"prompt_tokens": 1, "completion_tokens": tokens, "total_tokens": tokens + 1}
         writer.write(_event({**base, "choices": [], "usage": usage}) + _chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
         await writer.drain()
@@ -117,10 +128,12 @@ def main() -> None:
     parser.add_argument("--itl-ms", type=float, default=10.0)
     parser.add_argument("--tokens", type=int, default=16, help="when the request sets no max_tokens")
     parser.add_argument("--ready-file", type=Path)
+    parser.add_argument("--trickle-every", type=int, default=0, help="every N-th request trickles its tokens")
+    parser.add_argument("--trickle-ms", type=float, default=1000.0, help="... this many ms apart")
     parser.add_argument("--tls-cert", help="serve HTTPS with this certificate chain (PEM) ...")
     parser.add_argument("--tls-key", help="... and this private key (PEM)")
     args = parser.parse_args()
-    server = CalibrationServer(args.ttft_ms, args.itl_ms, args.tokens)
+    server = CalibrationServer(args.ttft_ms, args.itl_ms, args.tokens, args.trickle_every, args.trickle_ms)
     tls = None
     if args.tls_cert:
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -69,7 +69,7 @@ class StreamingUser(FastHttpUser):
     network_timeout = SPEC.idle_timeout_s
     connection_timeout = min(SPEC.deadline_s, CONNECT_BUDGET_S)
     insecure = SPEC.insecure
-    ssl_context_factory = None if SPEC.insecure else _tls_context
+    ssl_context_factory = None if SPEC.insecure else staticmethod(_tls_context)
     wait_time = constant(SPEC.think_time_s)
     _ids = itertools.count()
     _users = itertools.count()

@@ -11,7 +11,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
+import warnings
+
 import requests
+from urllib3.exceptions import InsecureRequestWarning
 
 from chaoslib_ext.exceptions import ChaosLLMError, SpecError
 from chaoslib_ext.fields import Fields
@@ -33,15 +36,7 @@ def stream_check(spec: LoadSpec, timeout_s: float = 10.0) -> tuple[bool, str]:
     state = StreamState()
     content = done = False
     try:
-        headers = {"Accept": "text/event-stream", **probe.resolved_headers()}
-        with requests.post(
-            probe.endpoint_url(),
-            json=probe.request_body("probe", probe.model),
-            headers=headers,
-            stream=True,
-            timeout=(min(CONNECT_BUDGET_S, timeout_s), timeout_s),
-            verify=False if probe.insecure else (probe.ca_bundle or True),
-        ) as resp:
+        with _post(probe, timeout_s) as resp:
             if resp.status_code != 200:
                 return False, f"HTTP {resp.status_code}: {resp.text[:200]}"
             for line in resp.iter_lines():
@@ -55,6 +50,21 @@ def stream_check(spec: LoadSpec, timeout_s: float = 10.0) -> tuple[bool, str]:
     if not content:
         return False, "no content in the stream"
     return (True, "content and [DONE]") if done else (False, "stream ended before [DONE]")
+
+
+def _post(probe: LoadSpec, timeout_s: float) -> requests.Response:
+    headers = {"Accept": "text/event-stream", **probe.resolved_headers()}
+    with warnings.catch_warnings():
+        if probe.insecure:  # asked for by name: urllib3's warning on every call would only be noise
+            warnings.simplefilter("ignore", InsecureRequestWarning)
+        return requests.post(
+            probe.endpoint_url(),
+            json=probe.request_body("probe", probe.model),
+            headers=headers,
+            stream=True,
+            timeout=(min(CONNECT_BUDGET_S, timeout_s), timeout_s),
+            verify=False if probe.insecure else (probe.ca_bundle or True),
+        )
 
 
 def stream_once(base_url: str, timeout_s: float = 5.0) -> bool:

@@ -37,8 +37,11 @@ def wait_ready_file(proc: subprocess.Popen, path: Path, timeout: float = 20) -> 
     raise TimeoutError(f"no {path} after {timeout}s")
 
 
-def start_calibration_server(work: Path, log, ttft_ms: float = 50, itl_ms: float = 10) -> tuple[subprocess.Popen, str]:
-    """The calibration server in its own session, logging to ``log``; returns (process, base URL)."""
+def start_calibration_server(
+    work: Path, log, ttft_ms: float = 50, itl_ms: float = 10, *extra: str
+) -> tuple[subprocess.Popen, str]:
+    """The calibration server in its own session, logging to ``log``; returns (process, base URL).
+    ``extra``: more of its options (--tls-cert, --trickle-every, ...)."""
     import loadtests
 
     ready = work / "calibration.ready"
@@ -52,6 +55,7 @@ def start_calibration_server(work: Path, log, ttft_ms: float = 50, itl_ms: float
             str(itl_ms),
             "--ready-file",
             str(ready),
+            *extra,
         ],
         stdout=log,
         stderr=log,
