@@ -88,9 +88,9 @@ def resolve(value: Credential) -> str:
     if isinstance(value, str):
         return value
     found = os.environ.get(value.env) if value.env else _named.get(str(value.secret))
-    if found is None:
+    if not found:  # an empty credential is a mistake, not a credential
         hint = "set it" if value.env else "declare it in the experiment's secrets block or pass it with --var-file"
-        raise TargetError(f"the {value.describe()} is not set ({hint})")
+        raise TargetError(f"the {value.describe()} is not set or empty ({hint})")
     register([found])
     return value.prefix + found
 

@@ -29,6 +29,7 @@ from locust import FastHttpUser, LoadTestShape, constant, events, task
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
+from chaoslib_ext import secrets
 from chaoslib_ext.load.host import HostRecorder
 from chaoslib_ext.load.samples import SampleWriter
 from chaoslib_ext.load.spec import CONNECT_BUDGET_S, LoadSpec
@@ -52,6 +53,8 @@ HEADERS = {
     "Accept-Encoding": "identity",  # a compressed stream cannot be read line by line as it arrives
     **json.loads(os.environ.get("CHAOSLLM_LOAD_HEADERS") or "{}"),  # every header, in clear, only here
 }
+for _name, _value in HEADERS.items():
+    secrets.register_header(_name, _value)  # an error body that echoes a key is scrubbed before any write
 _CONTENT, _DONE, _ERROR = LineKind.CONTENT, LineKind.DONE, LineKind.ERROR
 _ORPHAN_GRACE_S = 20.0
 
@@ -102,12 +105,13 @@ class StreamingUser(FastHttpUser):
                     error = _describe(exc)
                 end = time.perf_counter()
                 resp.request_meta["response_time"] = (end - start) * 1000.0
+                error = None if error is None else secrets.scrub(error)
                 if error is None:
                     resp.success()
                 else:
                     resp.failure(error)
         except Exception as exc:
-            error = error or _describe(exc)
+            error = secrets.scrub(error or _describe(exc))
             end = time.perf_counter()
         finally:
             deadline.close()

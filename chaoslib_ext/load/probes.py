@@ -7,11 +7,10 @@ started) the target's gateway and its endpoint settings.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
-
-import warnings
 
 import requests
 from urllib3.exceptions import InsecureRequestWarning

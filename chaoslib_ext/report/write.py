@@ -16,7 +16,7 @@ from chaoslib_ext.report.markdown import write_markdown
 from chaoslib_ext.report.series import cdfs, timeseries
 from chaoslib_ext.report.summary import build_summary, measure
 from chaoslib_ext.runcontext import RunContext
-from chaoslib_ext.secrets import scrub
+from chaoslib_ext.secrets import scrub, scrub_data
 
 __all__ = ["TREND_RUNS", "write_reports"]
 
@@ -42,7 +42,7 @@ def _record(run: RunContext, summary: dict[str, Any]) -> list[dict[str, Any]]:
     """Add the run to the history; the last runs of its experiment, or nothing if the store fails."""
     history = History(history_path(run.run_dir.path.parent))
     try:
-        history.record(summary)
+        history.record(scrub_data(summary))
         return history.runs(summary["experiment"], TREND_RUNS)
     except sqlite3.Error as exc:  # a report must not be lost to a locked or broken history file
         logger.warning("history %s not updated: %s", history.path, exc)

@@ -15,7 +15,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from confluent_kafka.admin import AdminClient
 
 from chaoslib_ext.exceptions import TargetError
-from chaoslib_ext.faults.kafka.clients import client_config
+from chaoslib_ext.faults.kafka.clients import service_config
 from chaoslib_ext.fields import Fields
 from chaoslib_ext.runcontext import TARGET_KEY
 from chaoslib_ext.target import SANDBOX, load_target
@@ -25,13 +25,14 @@ __all__ = ["consumer_lag", "live_brokers", "offline_partitions", "under_replicat
 _TIMEOUT_S = 5.0
 
 
-def _bootstrap(configuration: dict[str, Any] | None, service: str) -> str:
-    return load_target(str((configuration or {}).get(TARGET_KEY) or SANDBOX)).service(service).real
+def _config(configuration: dict[str, Any] | None, service: str, **extra: Any) -> dict[str, Any]:
+    target = load_target(str((configuration or {}).get(TARGET_KEY) or SANDBOX))
+    return service_config(target, service, **extra)
 
 
 def _metadata(configuration: dict[str, Any] | None, service: str, topic: str | None) -> Any:
     try:
-        return AdminClient(client_config(_bootstrap(configuration, service))).list_topics(topic, timeout=_TIMEOUT_S)
+        return AdminClient(_config(configuration, service)).list_topics(topic, timeout=_TIMEOUT_S)
     except KafkaException as exc:
         raise TargetError(f"Kafka metadata from {service}: {exc}") from exc
 
@@ -71,10 +72,10 @@ def consumer_lag(group: str, topic: str, service: str = "kafka", configuration: 
     sandbox broker) answers ListOffsets with the last batch's base offset + 1, which undercounts.
     The fetch asks for one byte per partition, so on Kafka it moves at most one batch each.
     """
-    bootstrap = _bootstrap(configuration, service)
     consumer = Consumer(
-        client_config(
-            bootstrap,
+        _config(
+            configuration,
+            service,
             **{
                 "group.id": group,
                 "enable.auto.commit": False,

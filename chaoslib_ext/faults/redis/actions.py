@@ -23,6 +23,7 @@ from chaoslib_ext.faults.driver import FaultDriver, PlanContext, Planner
 from chaoslib_ext.faults.network.backends import network_driver
 from chaoslib_ext.faults.network.spec import NetworkFaultSpec
 from chaoslib_ext.faults.redis.driver import RedisDriver
+from chaoslib_ext.faults.redis.server import RedisServer
 from chaoslib_ext.faults.redis.spec import RedisFault
 from chaoslib_ext.fields import Fields
 from chaoslib_ext.runcontext import RunContext
@@ -55,8 +56,8 @@ def _parse(parse: Callable[[Mapping[str, Any]], Any], raw: Mapping[str, Any]) ->
 def _admin(parse: Callable[[Mapping[str, Any]], RedisFault]) -> Planner:
     def plan(raw: Mapping[str, Any], target: Target, ctx: PlanContext) -> tuple[str, FaultDriver]:
         fault = _parse(parse, raw)
-        replica = target.services.get("redis-replica")
-        driver = RedisDriver(target.service("redis").real, fault, replica.real if replica else None, ctx.state_dir)
+        replica = RedisServer.of(target, "redis-replica") if "redis-replica" in target.services else None
+        driver = RedisDriver(RedisServer.of(target), fault, replica, ctx.state_dir)
         return ctx.unique(fault.fault_id), driver
 
     return plan

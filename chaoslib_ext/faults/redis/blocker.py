@@ -3,7 +3,10 @@
 Run as its own detached process by the Redis driver, so the block ends by itself at the deadline (or
 within one slice of this process being stopped), whatever happens to the run that started it.
 
-    python -m chaoslib_ext.faults.redis.blocker --url redis://127.0.0.1:6379/0 --slice 0.5 --until UNIX_TIME
+    python -m chaoslib_ext.faults.redis.blocker --target TARGET_FILE --service redis --slice 0.5 --until UNIX_TIME
+
+The server is named by its target file and service, never by a URL that may hold a password (a
+process's command line is recorded in the run directory); the credentials are resolved here.
 """
 
 from __future__ import annotations
@@ -14,19 +17,25 @@ import sys
 import time
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+
+from chaoslib_ext.exceptions import TargetError
+from chaoslib_ext.faults.redis.server import RedisServer
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chaoslib_ext.faults.redis.blocker")
-    parser.add_argument("--url", required=True)
+    parser.add_argument("--target", required=True, help="the target file naming the server")
+    parser.add_argument("--service", default="redis")
     parser.add_argument("--slice", type=float, required=True)
     parser.add_argument("--until", type=float, required=True, help="unix time at which to stop")
     args = parser.parse_args(argv)
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
-    client = redis.Redis.from_url(args.url, socket_timeout=args.slice + 5, retry=Retry(NoBackoff(), 0))
+    try:
+        client = RedisServer.from_ref({"target": args.target, "service": args.service}).client(args.slice + 5)
+    except TargetError as exc:
+        print(f"blocker: {exc}", file=sys.stderr)
+        return 2
     while not stopping and time.time() < args.until:
         remaining = args.until - time.time()
         try:

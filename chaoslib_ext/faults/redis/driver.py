@@ -8,13 +8,11 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from chaoslib_ext.exceptions import TargetError
+from chaoslib_ext.faults.redis.server import RedisServer, redis_client
 from chaoslib_ext.faults.redis.spec import RedisFault
 from chaoslib_ext.jsonfile import read_json, write_json_atomic
 from chaoslib_ext.processes import ProcessRecord, alive, log_tail, spawn_detached, stop
@@ -25,78 +23,36 @@ _FAILOVER_TIMEOUT_S = 15.0
 Command = list[str]
 
 
-def redis_client(url: str, timeout_s: float = 5.0) -> redis.Redis:
-    """A client that sees failures: no retries, a deadline on every call."""
-    return redis.Redis.from_url(
-        url,
-        socket_timeout=timeout_s,
-        socket_connect_timeout=timeout_s,
-        retry=Retry(NoBackoff(), 0),
-        decode_responses=True,
-    )
-
-
-def _run(url: str, commands: list[Command]) -> None:
-    client = redis_client(url)
-    try:
-        for command in commands:
-            client.execute_command(*command)  # type: ignore[no-untyped-call]
-    except (redis.RedisError, OSError) as exc:
-        raise TargetError(f"redis {_redact(url)}: {' '.join(command)}: {exc}") from exc
-    finally:
-        client.close()
-
-
-def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@")
-    return url
-
-
-def _role(url: str) -> str:
-    client = redis_client(url, timeout_s=2.0)
-    try:
-        return str(client.execute_command("ROLE")[0])  # type: ignore[no-untyped-call]
-    except (redis.RedisError, OSError):
-        return "unreachable"
-    finally:
-        client.close()
-
-
-def _failover(from_url: str, to_url: str) -> None:
-    """Hand the primary role from ``from_url`` to its replica ``to_url`` and wait until it holds."""
-    to = urlsplit(to_url)
-    _run(
-        from_url, [["FAILOVER", "TO", str(to.hostname), str(to.port), "TIMEOUT", str(int(_FAILOVER_TIMEOUT_S * 1000))]]
-    )
+def _failover(source: RedisServer, to: RedisServer) -> None:
+    """Hand the primary role from ``source`` to its replica ``to`` and wait until it holds."""
+    host, port = to.host_port
+    source.run([["FAILOVER", "TO", host, str(port), "TIMEOUT", str(int(_FAILOVER_TIMEOUT_S * 1000))]])
     deadline = time.monotonic() + _FAILOVER_TIMEOUT_S
     while time.monotonic() < deadline:
-        if _role(to_url) == "master" and _role(from_url) == "slave":
+        if to.role() == "master" and source.role() == "slave":
             return
         time.sleep(0.1)
     raise TargetError(
-        f"failover to {_redact(to_url)} did not complete in {_FAILOVER_TIMEOUT_S:g}s "
-        f"(roles: {_role(from_url)} / {_role(to_url)})"
+        f"failover to {to.redacted} did not complete in {_FAILOVER_TIMEOUT_S:g}s (roles: {source.role()} / {to.role()})"
     )
 
 
 class RedisDriver:
     name = "redis"
 
-    def __init__(self, url: str, fault: RedisFault, replica_url: str | None, state_dir: Path) -> None:
-        if fault.kind == "failover" and not replica_url:
+    def __init__(self, server: RedisServer, fault: RedisFault, replica: RedisServer | None, state_dir: Path) -> None:
+        if fault.kind == "failover" and replica is None:
             raise TargetError("failover needs a replica: the target has no redis-replica service")
-        self._url = url
+        self._server = server
         self._fault = fault
-        self._replica = replica_url
+        self._replica = replica
         self._state_dir = state_dir
         self.details: dict[str, Any] = {}
 
     def target(self) -> str:
-        if self._fault.kind == "failover":
-            return f"redis {_redact(self._url)} -> replica {_redact(self._replica or '')}"
-        return f"redis {_redact(self._url)}"
+        if self._fault.kind == "failover" and self._replica is not None:
+            return f"redis {self._server.redacted} -> replica {self._replica.redacted}"
+        return f"redis {self._server.redacted}"
 
     def _commands(self) -> list[Command]:
         f = self._fault
@@ -113,29 +69,27 @@ class RedisDriver:
 
     def plan(self, fault_id: str) -> list[dict[str, Any]]:
         f = self._fault
-        step: dict[str, Any] = {"kind": "RedisFault", "server": _redact(self._url), "fault": f.to_json()}
+        step: dict[str, Any] = {"kind": "RedisFault", "server": self._server.redacted, "fault": f.to_json()}
         if f.kind == "block-server":
             step["process"] = f"DEBUG SLEEP {f.slice_s:g} repeatedly for {f.duration_s:g}s, from a helper process"
-        elif f.kind == "failover":
-            step["commands"] = [
-                f"FAILOVER TO {urlsplit(self._replica or '').hostname} {urlsplit(self._replica or '').port}"
-            ]
+        elif f.kind == "failover" and self._replica is not None:
+            step["commands"] = [f"FAILOVER TO {self._replica.redacted}"]
         else:
             step["commands"] = [" ".join(c) for c in self._commands()]
         return [step]
 
     def undo(self, fault_id: str) -> dict[str, Any]:
         f = self._fault
-        record: dict[str, Any] = {"url": self._url, "commands": []}
+        record: dict[str, Any] = {"server": self._server.ref, "commands": []}
         if f.kind == "pause-clients":
             record["commands"] = [["CLIENT", "UNPAUSE"]]
         elif f.kind == "memory-pressure":
             # the exact prior settings, read before anything changes
-            client = redis_client(self._url)
+            client = self._server.client()
             try:
                 prior = client.config_get("maxmemory*")
             except (redis.RedisError, OSError) as exc:
-                raise TargetError(f"redis {_redact(self._url)}: CONFIG GET maxmemory: {exc}") from exc
+                raise TargetError(f"redis {self._server.redacted}: CONFIG GET maxmemory: {exc}") from exc
             finally:
                 client.close()
             record["commands"] = [
@@ -144,8 +98,8 @@ class RedisDriver:
             ]
         elif f.kind == "block-server":
             record["blocker"] = str(self._state_dir / f"{fault_id}.blocker.json")
-        elif f.kind == "failover":
-            record["failover"] = {"primary": self._url, "replica": self._replica}
+        elif f.kind == "failover" and self._replica is not None:
+            record["failover"] = {"primary": self._server.ref, "replica": self._replica.ref}
         return record
 
     def inject(self, fault_id: str) -> float:
@@ -155,8 +109,10 @@ class RedisDriver:
                 sys.executable,
                 "-m",
                 "chaoslib_ext.faults.redis.blocker",
-                "--url",
-                self._url,
+                "--target",
+                str(self._server.target_file),
+                "--service",
+                self._server.service,
                 "--slice",
                 str(f.slice_s),
                 "--until",
@@ -164,47 +120,55 @@ class RedisDriver:
             ]
             blocker = spawn_detached(f"blocker-{fault_id}", argv, self._state_dir / f"{fault_id}.blocker.log")
             write_json_atomic(self._state_dir / f"{fault_id}.blocker.json", blocker.to_json())
-            return _wait_blocked(self._url, blocker)
+            return _wait_blocked(self._server, blocker)
         elif f.kind == "failover":
             assert self._replica is not None
-            _failover(self._url, self._replica)
+            _failover(self._server, self._replica)
         else:
-            _run(self._url, self._commands())
+            self._server.run(self._commands())
         return time.time()
 
 
-def _wait_blocked(url: str, blocker: ProcessRecord, within_s: float = 15.0) -> float:
+def _wait_blocked(server: RedisServer, blocker: ProcessRecord, within_s: float = 15.0) -> float:
     """The time the server stopped answering: the blocker process needs a moment to start, and the
     fault is not in place before its first DEBUG SLEEP is."""
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
-        probe = redis_client(url, timeout_s=0.05)
+        probe = server.client(timeout_s=0.05)
         try:
             probe.ping()
         except redis.TimeoutError:
             return time.time() - 0.05
         except (redis.RedisError, OSError) as exc:
-            raise TargetError(f"redis {_redact(url)}: {exc}") from exc
+            raise TargetError(f"redis {server.redacted}: {exc}") from exc
         finally:
             probe.close()
         if not alive(blocker):
             raise TargetError(f"the Redis blocker exited before blocking: {log_tail(Path(blocker.log))}")
         time.sleep(0.02)
     stop(blocker, grace_s=5)
-    raise TargetError(f"redis {_redact(url)} still answered {within_s:g}s after DEBUG SLEEP was started")
+    raise TargetError(f"redis {server.redacted} still answered {within_s:g}s after DEBUG SLEEP was started")
+
+
+def _server(undo: Mapping[str, Any], key: str = "server") -> RedisServer:
+    ref = undo.get(key)
+    return RedisServer.from_ref(dict(ref) if isinstance(ref, Mapping) else {"url": undo.get("url", ref)})
 
 
 def remove_redis_fault(undo: Mapping[str, Any]) -> bool:
-    """Undo from the record alone: run its commands, stop its blocker, hand the primary role back."""
+    """Undo from the record alone: run its commands, stop its blocker, hand the primary role back.
+    The server's credentials are looked up again from the target the record names."""
     did = False
     if undo.get("commands"):
-        _run(str(undo["url"]), [list(c) for c in undo["commands"]])
+        _server(undo).run([list(c) for c in undo["commands"]])
         did = True
     blocker = Path(str(undo["blocker"])) if undo.get("blocker") else None
     if blocker is not None and blocker.exists():
         did = stop(ProcessRecord.from_json(read_json(blocker)), grace_s=10) or did
     failover = undo.get("failover")
-    if failover and _role(failover["replica"]) == "master":
-        _failover(failover["replica"], failover["primary"])
-        did = True
+    if failover:
+        primary, replica = _server(failover, "primary"), _server(failover, "replica")
+        if replica.role() == "master":
+            _failover(replica, primary)
+            did = True
     return did

@@ -10,7 +10,7 @@ from typing import Any
 
 import redis
 
-from chaoslib_ext.faults.redis.driver import redis_client
+from chaoslib_ext.faults.redis.server import RedisServer
 from chaoslib_ext.fields import Fields
 from chaoslib_ext.runcontext import TARGET_KEY
 from chaoslib_ext.target import SANDBOX, load_target
@@ -18,13 +18,13 @@ from chaoslib_ext.target import SANDBOX, load_target
 __all__ = ["redis_config", "redis_evictions", "redis_latency_ms", "redis_reachable", "redis_role"]
 
 
-def _url(configuration: dict[str, Any] | None, service: str = "redis") -> str:
-    return load_target(str((configuration or {}).get(TARGET_KEY) or SANDBOX)).service(service).real
+def _server(configuration: dict[str, Any] | None, service: str = "redis") -> RedisServer:
+    return RedisServer.of(load_target(str((configuration or {}).get(TARGET_KEY) or SANDBOX)), service)
 
 
 def redis_reachable(timeout: float = 2.0, service: str = "redis", configuration: dict[str, Any] | None = None) -> bool:
     """True when Redis answers PING within ``timeout`` seconds."""
-    client = redis_client(_url(configuration, service), timeout_s=timeout)
+    client = _server(configuration, service).client(timeout)
     try:
         return bool(client.ping())
     except (redis.RedisError, OSError):
@@ -35,7 +35,7 @@ def redis_reachable(timeout: float = 2.0, service: str = "redis", configuration:
 
 def redis_latency_ms(samples: int = 5, service: str = "redis", configuration: dict[str, Any] | None = None) -> float:
     """The median PING round trip in ms over ``samples`` pings (raises when Redis does not answer)."""
-    client = redis_client(_url(configuration, service))
+    client = _server(configuration, service).client()
     try:
         times = []
         for _ in range(samples):
@@ -48,7 +48,7 @@ def redis_latency_ms(samples: int = 5, service: str = "redis", configuration: di
 
 
 def _info(section: str, configuration: dict[str, Any] | None, service: str) -> dict[str, Any]:
-    client = redis_client(_url(configuration, service))
+    client = _server(configuration, service).client()
     try:
         info: dict[str, Any] = client.info(section)
         return info
@@ -68,7 +68,7 @@ def redis_role(service: str = "redis", configuration: dict[str, Any] | None = No
 
 def redis_config(parameter: str, service: str = "redis", configuration: dict[str, Any] | None = None) -> str:
     """One CONFIG GET value, e.g. ``maxmemory``, to check a fault restored it exactly."""
-    client = redis_client(_url(configuration, service))
+    client = _server(configuration, service).client()
     try:
         return str(client.config_get(parameter)[parameter])
     finally:
