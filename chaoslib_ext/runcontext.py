@@ -15,6 +15,7 @@ from typing import Any
 
 from chaoslib_ext.exceptions import ChaosLLMError
 from chaoslib_ext.faults.ledger import Ledger
+from chaoslib_ext.jsonfile import read_json, write_json_atomic
 from chaoslib_ext.rundir import RunDir
 from chaoslib_ext.target import SANDBOX, Target, load_target
 from chaoslib_ext.timeline import Timeline
@@ -45,8 +46,25 @@ class RunContext:
 
     @property
     def stopped(self) -> bool:
-        """True once a safeguard tripped: no new fault may go in, the method ends at the next activity."""
+        """True once a safeguard tripped or the load died: no new fault may go in, the method ends at
+        the next activity."""
         return self.run_dir.stop_file.exists()
+
+    def stop(self, by: str, reason: str, **details: Any) -> dict[str, Any]:
+        """Stop the run (``stop.json``): ``by`` is ``safeguard`` or ``load``; the first stop is kept."""
+        record = {"by": by, "reason": reason, "at": time.time(), **details}
+        if not self.stopped:
+            write_json_atomic(self.run_dir.stop_file, record)
+        return record
+
+    def stop_reason(self) -> str:
+        """Why the run was stopped, in words (empty when it was not)."""
+        if not self.stopped:
+            return ""
+        record = read_json(self.run_dir.stop_file)
+        if record.get("by") == "load":
+            return f"load process {record.get('process')} died: {record.get('reason')}"
+        return f"safeguard {record.get('safeguard')!r} tripped: {record.get('reason')}"
 
     def wait(self, seconds: float, slice_s: float = 0.2) -> bool:
         """Sleep ``seconds``, or less if the run is stopped meanwhile; True if the whole time passed."""

@@ -4,7 +4,8 @@
 
     load_started {warmup_s}     load_stopped          window {label, duration_s}
     fault_injected {fault, family, target, spec}      fault_removed {fault}
-    fault_failed {fault, error}                       note {text}       interrupted {reason}
+    fault_failed {fault, error}                       note {text}       interrupted {reason, cause}
+    load_died {process, error, last_beat_at}          safeguard_tripped {safeguard, reason}
 
 Phase boundaries are computed from these events, never guessed.
 """
@@ -56,10 +57,15 @@ class Timeline:
         return [FaultInterval(name, at, removed.get(name)) for name, at in injected.items()]
 
     def measure_window(self) -> tuple[float, float] | None:
-        """(load start + warmup, load stop), or None when load never started."""
+        """(load start + warmup, load stop), or None when load never started. A load process that died
+        ends the window at its last heartbeat: the seconds after it were not measured."""
         started = self.first("load_started")
         if started is None:
             return None
         stopped = self.first("load_stopped")
         end = stopped["at"] if stopped else time.time()
-        return started["at"] + float(started.get("warmup_s", 0.0)), end
+        died = self.first("load_died")
+        if died is not None:
+            end = min(end, float(died.get("last_beat_at", died["at"])))
+        start = started["at"] + float(started.get("warmup_s", 0.0))
+        return start, max(end, start)

@@ -27,13 +27,15 @@ import gevent
 import gevent.ssl
 from locust import FastHttpUser, LoadTestShape, constant, events, task
 from locust.env import Environment
-from locust.runners import WorkerRunner
+from locust.runners import MasterRunner, WorkerRunner
 
 from chaoslib_ext import secrets
+from chaoslib_ext.load.health import HEARTBEATS, HeartbeatWriter
 from chaoslib_ext.load.host import HostRecorder
 from chaoslib_ext.load.samples import SampleWriter
 from chaoslib_ext.load.spec import CONNECT_BUDGET_S, LoadSpec
 from chaoslib_ext.load.sse import LineKind, StreamState, feed_line
+from chaoslib_ext.processes import start_ticks
 
 
 def _load_spec() -> LoadSpec:
@@ -213,3 +215,12 @@ def _record_host(environment: Environment, **_kwargs: object) -> None:
     recorder = HostRecorder(SAMPLES_DIR)
     if recorder.available:
         gevent.spawn(recorder.run, gevent.sleep)
+
+
+@events.init.add_listener
+def _beat(environment: Environment, **_kwargs: object) -> None:
+    """A heartbeat of this process once a second, whatever the responses do (chaoslib_ext.load.health)."""
+    runner = environment.runner
+    role = "worker" if isinstance(runner, WorkerRunner) else "master" if isinstance(runner, MasterRunner) else "local"
+    folder = Path(os.environ["CHAOSLLM_LOAD_SPEC"]).parent / HEARTBEATS
+    gevent.spawn(HeartbeatWriter(folder, role, start_ticks(os.getpid())).run, gevent.sleep)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +122,7 @@ def _load(args: argparse.Namespace) -> int:
     plan = Plan(spec, ())
     try:
         begin_load(run, spec, max_run_s=duration_s + 600.0)
-        time.sleep(duration_s)
+        run.wait(duration_s)  # cut short when a load process dies
     except LoadError as exc:
         print(f"chaosllm load: {exc}", file=sys.stderr)
     except KeyboardInterrupt:

@@ -15,7 +15,6 @@ from chaoslib.exceptions import InterruptExecution
 
 from chaoslib_ext.controls import signals
 from chaoslib_ext.faults import lifecycle
-from chaoslib_ext.jsonfile import read_json
 from chaoslib_ext.runcontext import RunContext
 from chaoslib_ext.safeguards.monitor import Monitor
 from chaoslib_ext.safeguards.spec import Safeguards
@@ -62,8 +61,7 @@ def is_rollback(run_dir: str, activity: Any) -> bool:
 
 def interrupt_if_stopped(run: RunContext) -> None:
     if run.stopped:
-        reason = read_json(run.run_dir.stop_file)
-        raise InterruptExecution(f"safeguard {reason.get('safeguard')!r} tripped: {reason.get('reason')}")
+        raise InterruptExecution(run.stop_reason())
 
 
 def disarm(run: RunContext) -> None:

@@ -29,7 +29,7 @@ log = logging.getLogger("chaoslib_ext.faults")
 def inject(run: RunContext, driver: FaultDriver, fault_id: str, family: str, spec: dict[str, Any]) -> LedgerEntry:
     """Record the undo, inject, record the injection; raises FaultInjectionError with nothing left behind."""
     if run.stopped:
-        raise FaultInjectionError(f"fault {fault_id!r} not injected: a safeguard stopped the run")
+        raise FaultInjectionError(f"fault {fault_id!r} not injected: the run was stopped ({run.stop_reason()})")
     entry = LedgerEntry(fault_id, family, driver.name, driver.target(), spec, driver.undo(fault_id))
     run.ledger.add(entry)
     try:

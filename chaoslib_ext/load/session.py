@@ -8,6 +8,7 @@ import math
 import time
 
 from chaoslib_ext.exceptions import ChaosLLMError, LoadError, SpecError
+from chaoslib_ext.load.health import HEARTBEATS, LoadHealth, Verdict, expected_processes
 from chaoslib_ext.load.runner import LoadProcess, start_load
 from chaoslib_ext.load.spec import LoadSpec
 from chaoslib_ext.runcontext import RunContext
@@ -20,6 +21,8 @@ log = logging.getLogger("chaoslib_ext.load")
 MAX_LOAD_S = 4 * 3600.0
 #: The load each run of this process started, by run directory: probes of the run call the same endpoint.
 _ACTIVE: dict[str, LoadSpec] = {}
+#: The watch on each run's load processes (chaoslib_ext.load.health), by run directory.
+_HEALTH: dict[str, LoadHealth] = {}
 
 
 def effective_load(run: RunContext, spec: LoadSpec) -> LoadSpec:
@@ -52,6 +55,7 @@ def begin_load(run: RunContext, spec: LoadSpec, max_run_s: float = MAX_LOAD_S) -
         url = spec.endpoint_url()
         _ACTIVE[str(run.run_dir.path)] = spec
         load = start_load(spec, run.run_dir.samples, run.run_dir.load, max_run_s)
+        _watch_health(run, spec)
         load.wait_flowing()
     except (ChaosLLMError, SpecError) as exc:
         run.timeline.record("load_failed", error=str(exc))
@@ -64,8 +68,26 @@ def begin_load(run: RunContext, spec: LoadSpec, max_run_s: float = MAX_LOAD_S) -
     return url
 
 
+def _watch_health(run: RunContext, spec: LoadSpec) -> None:
+    """From now on a load process that dies stops the run (see chaoslib_ext.load.health)."""
+
+    def died(verdict: Verdict) -> None:
+        log.error("load process %s died: %s; stopping the run", verdict.process, verdict.error)
+        run.timeline.record(
+            "load_died", process=verdict.process, error=verdict.error, last_beat_at=verdict.last_beat_at
+        )
+        run.stop("load", verdict.error, process=verdict.process)
+
+    health = LoadHealth(run.run_dir.load / HEARTBEATS, expected_processes(spec.processes), time.time(), died)
+    _HEALTH[str(run.run_dir.path)] = health
+    health.start()
+
+
 def end_load(run: RunContext) -> None:
     """Stop the run's Locust if it runs (users finish the request in hand); marks ``load_stopped``."""
+    health = _HEALTH.pop(str(run.run_dir.path), None)
+    if health is not None:
+        health.stop()
     load = LoadProcess.find(run.run_dir.load, run.run_dir.samples)
     if load is None:
         return

@@ -13,7 +13,6 @@ import time
 from typing import Any
 
 from chaoslib_ext.faults import lifecycle
-from chaoslib_ext.jsonfile import write_json_atomic
 from chaoslib_ext.runcontext import RunContext
 from chaoslib_ext.safeguards.live import LiveSamples
 from chaoslib_ext.safeguards.probes import ProbeError, http_status, prometheus_value
@@ -87,9 +86,8 @@ class Monitor:
         return False
 
     def trip(self, c: Condition, reason: str, held_s: float) -> None:
-        self.tripped = {"safeguard": c.name, "reason": reason, "breached_for_s": round(held_s, 3), "at": time.time()}
-        write_json_atomic(self.run.run_dir.stop_file, self.tripped)
-        self.run.timeline.record("safeguard_tripped", **self.tripped)
+        self.tripped = self.run.stop("safeguard", reason, safeguard=c.name, breached_for_s=round(held_s, 3))
+        self.run.timeline.record("safeguard_tripped", **{k: v for k, v in self.tripped.items() if k != "by"})
         log.error("safeguard %r tripped: %s; removing every fault, load keeps running", c.name, reason)
         removed, failed = lifecycle.sweep(self.run)
         log.warning("after the trip: faults removed: %s", ", ".join(removed) or "none")

@@ -1,0 +1,177 @@
+"""Load health: a load process that dies mid-run stops the run (exit 2), and its dead seconds are
+never measured.
+
+Every Locust process (the only one, or the master and each ``--processes`` worker) writes a beat
+once a second to ``<run>/load/heartbeats/<pid>.json``, from a greenlet of its own that depends on no
+response::
+
+    {"pid": 4242, "start_ticks": 987654, "role": "worker", "at": 1764600000.25, "seq": 17}
+
+The run's side reads them twice a second. A process is dead when its PID no longer names it, or when
+it missed ``MISSED_BEATS`` beats. No sample while the beats go on is a measurement (a fault silenced
+every stream: throughput 0), never a harness error. On a death: ``load_died`` in the timeline (the
+process, why, its last beat), ``stop.json`` (the method ends at once, no new fault goes in), every
+fault removed; the measured window ends at the dead process's last beat.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chaoslib_ext.processes import ProcessRecord, alive
+
+__all__ = [
+    "BEAT_S",
+    "HEARTBEATS",
+    "MISSED_BEATS",
+    "Beat",
+    "HeartbeatWriter",
+    "LoadHealth",
+    "Verdict",
+    "expected_processes",
+    "judge",
+    "read_beats",
+]
+
+log = logging.getLogger("chaoslib_ext.load")
+
+HEARTBEATS = "heartbeats"
+BEAT_S = 1.0
+MISSED_BEATS = 3
+#: how long after the load started every expected process must have beaten once
+STARTUP_GRACE_S = 15.0
+
+
+@dataclass(frozen=True)
+class Beat:
+    pid: int
+    start_ticks: int
+    role: str  # local (one process), master, worker
+    at: float
+    seq: int
+
+    @property
+    def name(self) -> str:
+        return f"locust {self.role} (pid {self.pid})"
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Beat:
+        return cls(int(raw["pid"]), int(raw["start_ticks"]), str(raw["role"]), float(raw["at"]), int(raw["seq"]))
+
+
+def read_beats(folder: Path) -> list[Beat]:
+    """The last beat of every process that ever beat (a torn file is read at the next round)."""
+    beats = []
+    for path in sorted(folder.glob("*.json")) if folder.exists() else []:
+        try:
+            beats.append(Beat.from_json(json.loads(path.read_text())))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return beats
+
+
+def expected_processes(processes: int) -> int:
+    """One Locust process, or its master and ``processes`` workers."""
+    return 1 if processes <= 1 else processes + 1
+
+
+@dataclass(frozen=True)
+class Verdict:
+    process: str
+    error: str
+    last_beat_at: float
+
+
+def judge(
+    beats: list[Beat], expected: int, started_at: float, now: float, is_alive: Callable[[Beat], bool]
+) -> Verdict | None:
+    """Why the load is dead at ``now``, or None while every process beats (pure: tests give it a clock)."""
+    for beat in beats:
+        if not is_alive(beat):
+            return Verdict(beat.name, "the process is gone", beat.at)
+        silent = now - beat.at
+        if silent > MISSED_BEATS * BEAT_S:
+            return Verdict(beat.name, f"no heartbeat for {silent:.1f}s (beats every {BEAT_S:g}s)", beat.at)
+    if len(beats) < expected and now - started_at > STARTUP_GRACE_S:
+        error = f"{len(beats)} of {expected} load processes beat {STARTUP_GRACE_S:g}s after the load started"
+        return Verdict("the load", error, max((b.at for b in beats), default=started_at))
+    return None
+
+
+def _alive(beat: Beat) -> bool:
+    return alive(ProcessRecord("locust", beat.pid, beat.start_ticks, (), ""))
+
+
+class LoadHealth:
+    """Watches the beats of a run's load from a thread; ``on_death`` is called once, with the verdict."""
+
+    def __init__(
+        self,
+        folder: Path,
+        expected: int,
+        started_at: float,
+        on_death: Callable[[Verdict], None],
+        interval_s: float = 0.5,
+    ) -> None:
+        self._folder = folder
+        self._expected = expected
+        self._started_at = started_at
+        self._on_death = on_death
+        self._interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="chaosllm-load-health", daemon=True)
+        self.verdict: Verdict | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(5.0)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval_s):
+            try:
+                verdict = judge(read_beats(self._folder), self._expected, self._started_at, time.time(), _alive)
+                if verdict is not None and not self._stop.is_set():
+                    self.verdict = verdict
+                    self._on_death(verdict)
+                    return
+            except Exception:  # the watch must never die silently
+                log.exception("load health check failed")
+
+
+class HeartbeatWriter:
+    """The Locust side: one beat file per process, rewritten every ``BEAT_S`` (see the locustfile)."""
+
+    def __init__(self, folder: Path, role: str, start_ticks: int) -> None:
+        self._folder = folder
+        self._role = role
+        self._start_ticks = start_ticks
+        self._seq = 0
+
+    def beat(self) -> None:
+        self._folder.mkdir(parents=True, exist_ok=True)
+        pid = os.getpid()
+        body = {"pid": pid, "start_ticks": self._start_ticks, "role": self._role, "at": time.time(), "seq": self._seq}
+        tmp = self._folder / f".{pid}.tmp"
+        tmp.write_text(json.dumps(body))
+        os.replace(tmp, self._folder / f"{pid}.json")
+        self._seq += 1
+
+    def run(self, sleep: Callable[[float], Any]) -> None:
+        while True:
+            try:
+                self.beat()
+            except OSError as exc:  # a full disk must not kill the load; the run side will notice the silence
+                log.warning("heartbeat not written: %s", exc)
+            sleep(BEAT_S)
