@@ -20,7 +20,7 @@ from chaoslib_ext.rundir import RunDir
 from chaoslib_ext.target import SANDBOX, Target, load_target
 from chaoslib_ext.timeline import Timeline
 
-__all__ = ["RUN_DIR_KEY", "TARGET_KEY", "RunContext"]
+__all__ = ["RUN_DIR_KEY", "TARGET_KEY", "RunContext", "target_for"]
 
 RUN_DIR_KEY = "chaosllm_run_dir"
 TARGET_KEY = "chaosllm_target"
@@ -76,7 +76,12 @@ class RunContext:
         return True
 
     def target(self) -> Target:
-        return load_target(self.target_ref)
+        """The run's target, seen through the fault proxy the run started for it (if it did)."""
+        from chaoslib_ext.proxy.local import local_proxy, through_local_proxy
+
+        target = load_target(self.target_ref)
+        ready = local_proxy(self.run_dir.proxy) if target.needs_local_proxy else None
+        return through_local_proxy(target, ready, self.run_dir.proxy) if ready is not None else target
 
     @classmethod
     def from_configuration(cls, configuration: Mapping[str, Any] | None) -> RunContext:
@@ -86,3 +91,11 @@ class RunContext:
         if not run_dir:
             raise ChaosLLMError(f"no chaosllm run is active: {CONTROL_HINT}")
         return cls(RunDir(Path(run_dir)), str(configuration.get(TARGET_KEY) or SANDBOX))
+
+
+def target_for(configuration: Mapping[str, Any] | None) -> Target:
+    """The target an activity acts on: its run's (through the run's proxy), else the configured one."""
+    configuration = configuration or {}
+    if configuration.get(RUN_DIR_KEY):
+        return RunContext.from_configuration(configuration).target()
+    return load_target(str(configuration.get(TARGET_KEY) or SANDBOX))

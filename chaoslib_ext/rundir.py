@@ -84,6 +84,11 @@ class RunDir:
         return self.path / "owner.json"
 
     @property
+    def proxy(self) -> Path:
+        """The fault proxy the run started for itself, when its target asked for one."""
+        return self.path / "proxy"
+
+    @property
     def stop_file(self) -> Path:
         """Written when a safeguard trips: the method ends and no new fault goes in."""
         return self.path / "stop.json"

@@ -55,6 +55,8 @@ __all__ = [
 
 SANDBOX = "sandbox"
 TARGET_KIND = "chaosllm/target"
+#: the control URL of a fault proxy the run will start for itself (planning before the run)
+LOCAL_PROXY_PENDING = "(the fault proxy this run starts)"
 
 
 def state_dir() -> Path:
@@ -129,6 +131,7 @@ class Target:
     chaos_mesh: ChaosMeshSettings | None = None
     processes: tuple[dict[str, Any], ...] = ()
     state_file: str | None = None  # the file this target was read from
+    proxy_process: str | None = None  # the record of the fault proxy a run started for this target
 
     @property
     def backend(self) -> str:
@@ -159,7 +162,16 @@ class Target:
             )
         return self.services[name]
 
+    @property
+    def needs_local_proxy(self) -> bool:
+        """True when the target asks for a fault proxy in front of its services that is not running:
+        ``proxy: {links: {gateway: {upstream: https://host:443}}}`` without a ``control_url``; each run
+        starts one for itself (chaoslib_ext.proxy.local)."""
+        return bool(self.links) and not self.proxy_control_url
+
     def require_proxy(self) -> str:
+        if self.needs_local_proxy:
+            return LOCAL_PROXY_PENDING
         if not self.proxy_control_url:
             raise TargetError(f"target {self.name!r} has no fault proxy: local network faults need one")
         return self.proxy_control_url

@@ -13,6 +13,7 @@ from chaoslib_ext.jsonfile import read_json
 from chaoslib_ext.load.runner import LoadProcess
 from chaoslib_ext.outcome import EXIT_INVALID, EXIT_OK
 from chaoslib_ext.processes import ProcessRecord, alive
+from chaoslib_ext.proxy.local import stop_local_proxy
 from chaoslib_ext.runcontext import RUN_DIR_KEY, RunContext
 from chaoslib_ext.rundir import DEFAULT_ROOT, RunDir
 
@@ -38,12 +39,13 @@ def sweep_root(root: Path, force: bool = False) -> tuple[list[str], list[str]]:
         if load is not None and load.running:
             load.stop()
             cleaned.append(f"{run_dir.run_id}: load stopped")
-        if not run_dir.ledger.exists():
-            continue
-        run = RunContext.from_configuration({RUN_DIR_KEY: str(path)})
-        removed, failed = lifecycle.sweep(run)
-        cleaned += [f"{run_dir.run_id}: fault {fault} removed" for fault in removed]
-        stuck += [f"{run_dir.run_id}: fault {fault} could NOT be removed" for fault in failed]
+        if run_dir.ledger.exists():
+            run = RunContext.from_configuration({RUN_DIR_KEY: str(path)})
+            removed, failed = lifecycle.sweep(run)
+            cleaned += [f"{run_dir.run_id}: fault {fault} removed" for fault in removed]
+            stuck += [f"{run_dir.run_id}: fault {fault} could NOT be removed" for fault in failed]
+        if stop_local_proxy(run_dir.proxy):
+            cleaned.append(f"{run_dir.run_id}: the run's fault proxy stopped")
     return cleaned, stuck
 
 

@@ -25,6 +25,7 @@ from chaoslib_ext.faults import lifecycle
 from chaoslib_ext.jsonfile import read_json, write_json_atomic
 from chaoslib_ext.load.session import end_load
 from chaoslib_ext.outcome import EXIT_INVALID, decide
+from chaoslib_ext.proxy.local import stop_local_proxy
 from chaoslib_ext.report.markdown import write_markdown
 from chaoslib_ext.report.terminal import print_summary
 from chaoslib_ext.report.write import write_reports
@@ -124,9 +125,10 @@ def _sweep_leftovers(root: Path) -> None:
 
 
 def _make_safe(run: RunContext) -> None:
-    """Whatever happened above: load stopped, every fault in the ledger removed."""
+    """Whatever happened above: load stopped, every fault in the ledger removed, the run's proxy stopped."""
     end_load(run)
     lifecycle.sweep(run)
+    stop_local_proxy(run.run_dir.proxy)
 
 
 @contextmanager

@@ -31,16 +31,17 @@ from chaoslib.exceptions import InterruptExecution
 
 from chaoslib_ext import secrets as secret_values
 from chaoslib_ext.controls import watch
-from chaoslib_ext.exceptions import LoadError, SpecError
+from chaoslib_ext.exceptions import LoadError, SpecError, TargetError
 from chaoslib_ext.experiment.plan import Plan
 from chaoslib_ext.faults import lifecycle
 from chaoslib_ext.jsonfile import write_json_atomic
 from chaoslib_ext.load.session import begin_load, end_load
 from chaoslib_ext.processes import ProcessRecord, start_ticks
+from chaoslib_ext.proxy.local import start_local_proxy, stop_local_proxy
 from chaoslib_ext.report.write import write_reports
 from chaoslib_ext.runcontext import RUN_DIR_KEY, TARGET_KEY, RunContext
 from chaoslib_ext.rundir import DEFAULT_ROOT, RunDir
-from chaoslib_ext.target import SANDBOX
+from chaoslib_ext.target import SANDBOX, load_target
 
 __all__ = [
     "after_activity_control",
@@ -69,6 +70,7 @@ def before_experiment_control(
     run = _open_run(context, configuration)
     log.info("run directory: %s", run.run_dir.path)
     watch.arm(run, plan.deadline_s, list(context.get("rollbacks") or []))
+    _start_local_proxy(run)
     if plan.load is not None:
         try:
             begin_load(run, plan.load)
@@ -76,6 +78,26 @@ def before_experiment_control(
             raise InterruptExecution(f"load could not start: {exc}") from exc
     if plan.safeguards is not None:
         watch.watch_safeguards(run, plan.safeguards)
+
+
+def _start_local_proxy(run: RunContext) -> None:
+    """The fault proxy a target asks for in front of its services (chaoslib_ext.proxy.local)."""
+    try:
+        target = load_target(run.target_ref)
+    except TargetError:
+        return  # the activities say why, at their place
+    if not target.needs_local_proxy:
+        return
+    try:
+        ready = start_local_proxy(target, run.run_dir.proxy, os.getpid())
+    except TargetError as exc:
+        run.timeline.record("fault_failed", fault="(the run's fault proxy)", error=str(exc))
+        raise InterruptExecution(f"the fault proxy could not start: {exc}") from exc
+    run.timeline.record("proxy_started", control_url=ready["control_url"], links=ready["links"])
+    log.info(
+        "fault proxy for this run: %s",
+        ", ".join(f"{n} {i['listen']} -> {i['upstream']}" for n, i in ready["links"].items()),
+    )
 
 
 def before_activity_control(context: dict[str, Any], configuration: dict[str, Any] | None = None, **_: Any) -> None:
@@ -155,6 +177,7 @@ def after_experiment_control(
     removed, _not_removed = lifecycle.sweep(run)  # what could not be removed is in the timeline
     if removed:
         log.warning("faults removed at the end of the run (a rollback missed them): %s", ", ".join(removed))
+    stop_local_proxy(run.run_dir.proxy)
     try:
         plan = Plan.from_experiment(context, configuration)
     except SpecError:

@@ -20,8 +20,7 @@ from chaoslib_ext.fields import Fields
 from chaoslib_ext.load.session import active_load
 from chaoslib_ext.load.spec import CONNECT_BUDGET_S, LoadSpec
 from chaoslib_ext.load.sse import LineKind, StreamState, feed_line
-from chaoslib_ext.runcontext import RUN_DIR_KEY, TARGET_KEY, RunContext
-from chaoslib_ext.target import SANDBOX, load_target
+from chaoslib_ext.runcontext import RUN_DIR_KEY, RunContext, target_for
 
 __all__ = ["stream_completes"]
 
@@ -84,7 +83,7 @@ def probe_load(configuration: Mapping[str, Any] | None) -> LoadSpec:
         started = active_load(RunContext.from_configuration(configuration))
         if started is not None:
             return started
-    target = load_target(str(configuration.get(TARGET_KEY) or SANDBOX))
+    target = target_for(configuration)
     return LoadSpec().with_target(target.service("gateway"))
 
 

@@ -1,27 +1,46 @@
-"""``python -m chaoslib_ext.proxy --link redis=127.0.0.1:6379 [--link ...] [--control-port 0]``."""
+"""``python -m chaoslib_ext.proxy --link redis=127.0.0.1:6379 [--link ...] [--control-port 0]``.
+
+A link's upstream is ``HOST:PORT`` (plain TCP), or a URL: ``http://host[:port]`` (plain, port 80) or
+``https://host[:port]`` (the proxy opens TLS upstream, verified with the system's CAs or ``--ca-file``,
+SNI = host; its clients speak plain HTTP on loopback). ``--parent-pid`` makes the proxy exit when that
+process is gone, so a proxy started for one run never outlives it.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import signal
 import sys
+import threading
+import time
+from dataclasses import replace
 from pathlib import Path
 
 from chaoslib_ext.eventloop import run
 from chaoslib_ext.proxy.server import LinkPlan, serve
 
+_ACCEPTED = "NAME=HOST:PORT, NAME=http://HOST[:PORT] or NAME=https://HOST[:PORT], each optionally @LISTEN_PORT"
+
 
 def parse_link(text: str) -> LinkPlan:
-    """``NAME=HOST:PORT`` or ``NAME=HOST:PORT@LISTEN_PORT``."""
+    """``NAME=UPSTREAM`` or ``NAME=UPSTREAM@LISTEN_PORT`` (see the module's docstring for UPSTREAM)."""
     try:
         name, rest = text.split("=", 1)
+        if "://" in rest:
+            scheme, _, rest = rest.partition("://")
+            if scheme not in ("http", "https"):
+                raise ValueError(scheme)
+            target, _, listen = rest.partition("@")
+            host, _, port = target.rstrip("/").partition(":")
+            default = 443 if scheme == "https" else 80
+            return LinkPlan(name, host, int(port or default), int(listen) if listen else 0, tls=scheme == "https")
         target, _, listen = rest.partition("@")
         host, port = target.rsplit(":", 1)
         return LinkPlan(name, host, int(port), int(listen) if listen else 0)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"bad link {text!r} (accepted: NAME=HOST:PORT or NAME=HOST:PORT@LISTEN_PORT)"
-        ) from None
+        raise argparse.ArgumentTypeError(f"bad link {text!r} (accepted: {_ACCEPTED})") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,10 +49,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--control-port", type=int, default=0)
     parser.add_argument("--ready-file", type=Path)
+    parser.add_argument("--ca-file", help="CA bundle for https upstreams (default: the system's)")
+    parser.add_argument("--parent-pid", type=int, help="exit when this process is gone")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s proxy %(levelname)s %(message)s")
-    run(serve(args.link, args.host, args.control_port, args.ready_file))
+    plans = [replace(p, ca_file=args.ca_file) if p.tls else p for p in args.link]
+    if args.parent_pid:
+        _exit_with(args.parent_pid)
+    run(serve(plans, args.host, args.control_port, args.ready_file))
     return 0
+
+
+def _exit_with(parent_pid: int) -> None:
+    """A dead-man switch: SIGTERM ourselves (a graceful stop) once ``parent_pid`` is gone."""
+
+    def watch() -> None:
+        while os.path.exists(f"/proc/{parent_pid}") and os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 if __name__ == "__main__":

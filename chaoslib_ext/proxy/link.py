@@ -6,6 +6,7 @@ import asyncio
 import logging
 import random
 import socket
+import ssl
 import struct
 import time
 from dataclasses import dataclass, field
@@ -31,10 +32,19 @@ class ActiveFault:
 class Link:
     """Every connection accepted on the listening port is relayed to the upstream through the faults."""
 
-    def __init__(self, name: str, upstream_host: str, upstream_port: int, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        upstream_host: str,
+        upstream_port: int,
+        seed: int | None = None,
+        upstream_tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.name = name
         self.upstream_host = upstream_host
         self.upstream_port = upstream_port
+        #: TLS to the upstream (verified, SNI = its host name); clients speak plain TCP to the proxy
+        self.upstream_tls = upstream_tls
         self.listen_host = ""
         self.listen_port = 0
         self.faults: dict[str, ActiveFault] = {}
@@ -212,11 +222,17 @@ class _Connection:
         self.pipes[Direction.FROM].attach(self.client_side.transport)
 
     async def _connect_upstream(self) -> None:
+        link = self.link
+        hostname = link.upstream_host if link.upstream_tls else None
         try:
             await self.loop.create_connection(
-                lambda: self.upstream_side, self.link.upstream_host, self.link.upstream_port
+                lambda: self.upstream_side,
+                link.upstream_host,
+                link.upstream_port,
+                ssl=link.upstream_tls,
+                server_hostname=hostname,
             )
-        except OSError as exc:
+        except (OSError, ssl.SSLError) as exc:
             log.info("link %r: upstream refused: %s", self.link.name, exc)
             self.abort()
 

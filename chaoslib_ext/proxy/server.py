@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,17 +20,23 @@ log = logging.getLogger("chaoslib_ext.proxy")
 
 @dataclass(frozen=True)
 class LinkPlan:
-    """A link to open: ``name`` relays ``listen_port`` (0 = any free port) to the upstream address."""
+    """A link to open: ``name`` relays ``listen_port`` (0 = any free port) to the upstream address,
+    over TLS when ``tls`` (verified against the system's CAs or ``ca_file``; SNI = the upstream host)."""
 
     name: str
     upstream_host: str
     upstream_port: int
     listen_port: int = 0
+    tls: bool = False
+    ca_file: str | None = None
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        return ssl.create_default_context(cafile=self.ca_file) if self.tls else None
 
 
 async def serve(plans: list[LinkPlan], host: str, control_port: int, ready_file: Path | None) -> None:
     """Serve until SIGTERM or SIGINT; writes ``ready_file`` (ports, pid) once everything listens."""
-    links = {p.name: Link(p.name, p.upstream_host, p.upstream_port) for p in plans}
+    links = {p.name: Link(p.name, p.upstream_host, p.upstream_port, upstream_tls=p.tls_context()) for p in plans}
     for plan in plans:
         await links[plan.name].start(host, plan.listen_port)
 
@@ -42,6 +49,7 @@ async def serve(plans: list[LinkPlan], host: str, control_port: int, ready_file:
                 link.name: {
                     "listen": f"{link.listen_host}:{link.listen_port}",
                     "upstream": f"{link.upstream_host}:{link.upstream_port}",
+                    **({"tls": True} if link.upstream_tls else {}),
                 }
                 for link in links.values()
             },

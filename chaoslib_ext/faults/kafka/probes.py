@@ -17,8 +17,7 @@ from confluent_kafka.admin import AdminClient
 from chaoslib_ext.exceptions import TargetError
 from chaoslib_ext.faults.kafka.clients import service_config
 from chaoslib_ext.fields import Fields
-from chaoslib_ext.runcontext import TARGET_KEY
-from chaoslib_ext.target import SANDBOX, load_target
+from chaoslib_ext.runcontext import target_for
 
 __all__ = ["consumer_lag", "live_brokers", "offline_partitions", "under_replicated_partitions"]
 
@@ -26,7 +25,7 @@ _TIMEOUT_S = 5.0
 
 
 def _config(configuration: dict[str, Any] | None, service: str, **extra: Any) -> dict[str, Any]:
-    target = load_target(str((configuration or {}).get(TARGET_KEY) or SANDBOX))
+    target = target_for(configuration)
     return service_config(target, service, **extra)
 
 

@@ -15,6 +15,7 @@ from chaoslib_ext.exceptions import TargetError
 from chaoslib_ext.faults.network.spec import NetworkFaultSpec
 from chaoslib_ext.proxy.client import ProxyClient
 from chaoslib_ext.proxy.faults import Bandwidth, Delay, Direction, Loss, ProxyFault, SlowClose, Timeout
+from chaoslib_ext.proxy.local import gone
 from chaoslib_ext.target import Target
 
 __all__ = ["FAULT_GRACE_S", "UNBOUNDED_TTL_S", "ProxyNetworkDriver", "remove_proxy_fault"]
@@ -69,6 +70,7 @@ class ProxyNetworkDriver:
         self._link = spec.link
         self._control_url = target.require_link(spec.link)
         self._upstream = target.links[spec.link].get("upstream", "?")
+        self._proxy_process = target.proxy_process
         self._fault = proxy_fault(spec)
         self.details: dict[str, Any] = {}
 
@@ -87,11 +89,18 @@ class ProxyNetworkDriver:
         ]
 
     def undo(self, fault_id: str) -> dict[str, Any]:
-        return {"control_url": self._control_url, "link": self._link, "fault": fault_id}
+        undo = {"control_url": self._control_url, "link": self._link, "fault": fault_id}
+        return {**undo, "proxy_process": self._proxy_process} if self._proxy_process else undo
 
     def inject(self, fault_id: str) -> float:
         return ProxyClient(self._control_url).set_fault(self._link, fault_id, self._fault)
 
 
 def remove_proxy_fault(undo: Mapping[str, Any]) -> bool:
-    return ProxyClient(str(undo["control_url"])).remove_fault(str(undo["link"]), str(undo["fault"]))
+    """Remove the fault; one on a run's own proxy that has exited went with it (False: nothing to do)."""
+    try:
+        return ProxyClient(str(undo["control_url"])).remove_fault(str(undo["link"]), str(undo["fault"]))
+    except TargetError:
+        if undo.get("proxy_process") and gone(str(undo["proxy_process"])):
+            return False
+        raise

@@ -12,14 +12,13 @@ import redis
 
 from chaoslib_ext.faults.redis.server import RedisServer
 from chaoslib_ext.fields import Fields
-from chaoslib_ext.runcontext import TARGET_KEY
-from chaoslib_ext.target import SANDBOX, load_target
+from chaoslib_ext.runcontext import target_for
 
 __all__ = ["redis_config", "redis_evictions", "redis_latency_ms", "redis_reachable", "redis_role"]
 
 
 def _server(configuration: dict[str, Any] | None, service: str = "redis") -> RedisServer:
-    return RedisServer.of(load_target(str((configuration or {}).get(TARGET_KEY) or SANDBOX)), service)
+    return RedisServer.of(target_for(configuration), service)
 
 
 def redis_reachable(timeout: float = 2.0, service: str = "redis", configuration: dict[str, Any] | None = None) -> bool:
