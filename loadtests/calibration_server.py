@@ -9,6 +9,7 @@ the client's own overhead (plus loopback).
     python loadtests/calibration_server.py --port 0 --ttft-ms 50 --itl-ms 10 --ready-file F
         [--tls-cert cert.pem --tls-key key.pem]   # HTTPS (the tests use a self-signed CA)
         [--trickle-every N --trickle-ms M]         # every N-th request sends its tokens M ms apart
+        [--echo-host]                              # the role chunk carries the Host header it got
 
 Raw asyncio, HTTP/1.1 with keep-alive and chunked bodies; uvloop when installed.
 """
@@ -38,14 +39,17 @@ def _event(obj: object) -> bytes:
     return _chunk(b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n")
 
 
-_ROLE = _event(
-    {
+def _role(host: str | None = None) -> bytes:
+    chunk: dict[str, object] = {
         "id": "cal",
         "object": "chat.completion.chunk",
         "model": "calibration",
         "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}],
     }
-)
+    return _event({**chunk, "x_host": host} if host is not None else chunk)
+
+
+_ROLE = _role()
 _TOKEN = (
     b'data: {"id":"cal","object":"chat.completion.chunk","model":"calibration","choices":[{"index":0,'
     b'"delta":{"content":" t%d"},"finish_reason":null}],"x_server_ms":%.4f}\n\n'
@@ -62,30 +66,34 @@ class CalibrationServer:
         self.trickle_every = trickle_every
         self.trickle_s = trickle_ms / 1000.0
         self.served = 0
+        self.echo_host = False
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
                 arrived = time.perf_counter()
-                length = 0
+                length, host = 0, b""
                 for line in head.split(b"\r\n"):
                     if line.lower().startswith(b"content-length:"):
                         length = int(line.split(b":", 1)[1])
+                    elif line.lower().startswith(b"host:"):
+                        host = line.split(b":", 1)[1].strip()
                 body = json.loads(await reader.readexactly(length)) if length else {}
-                await self.respond(writer, arrived, int(body.get("max_tokens") or self.default_tokens))
+                role = _role(host.decode()) if self.echo_host else _ROLE
+                await self.respond(writer, arrived, int(body.get("max_tokens") or self.default_tokens), role)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
             writer.close()
 
-    async def respond(self, writer: asyncio.StreamWriter, arrived: float, tokens: int) -> None:
+    async def respond(self, writer: asyncio.StreamWriter, arrived: float, tokens: int, role: bytes = _ROLE) -> None:
         loop = asyncio.get_running_loop()
         base = {"id": "cal", "object": "chat.completion.chunk", "model": "calibration"}
         self.served += 1
         trickle = self.trickle_every > 0 and self.served % self.trickle_every == 0
         itl_s = self.trickle_s if trickle else self.itl_s
-        writer.write(_HEAD + _ROLE)
+        writer.write(_HEAD + role)
         # Absolute schedule from the arrival time: no drift however long the stream.
         start = loop.time() - (time.perf_counter() - arrived)
         for i in range(tokens):
@@ -130,10 +138,12 @@ def main() -> None:
     parser.add_argument("--ready-file", type=Path)
     parser.add_argument("--trickle-every", type=int, default=0, help="every N-th request trickles its tokens")
     parser.add_argument("--trickle-ms", type=float, default=1000.0, help="... this many ms apart")
+    parser.add_argument("--echo-host", action="store_true", help="the role chunk carries the Host header it got")
     parser.add_argument("--tls-cert", help="serve HTTPS with this certificate chain (PEM) ...")
     parser.add_argument("--tls-key", help="... and this private key (PEM)")
     args = parser.parse_args()
     server = CalibrationServer(args.ttft_ms, args.itl_ms, args.tokens, args.trickle_every, args.trickle_ms)
+    server.echo_host = args.echo_host
     tls = None
     if args.tls_cert:
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -4,6 +4,7 @@ error class; TLS verified by default, with a CA bundle or ``insecure`` to get th
 from __future__ import annotations
 
 import json
+import os
 from contextlib import contextmanager
 
 import pytest
@@ -92,3 +93,49 @@ def test_tls_is_verified_by_default_and_a_ca_bundle_or_insecure_gets_through(tmp
         overall = json.loads((tmp_path / run / "summary.json").read_text())["phases"]["overall"]
         assert overall["completed"] > 10
         assert overall["error_rate"] == 0
+
+
+def test_a_local_proxy_in_front_of_an_https_endpoint_verifies_it_and_keeps_host_and_sni(tmp_path, tls_files):
+    import requests
+
+    from chaoslib_ext.proxy.local import start_local_proxy, stop_local_proxy, through_local_proxy
+    from chaoslib_ext.target import Target
+
+    tls = ("--tls-cert", str(tls_files["cert"]), "--tls-key", str(tls_files["key"]), "--echo-host")
+    with calibration(tmp_path, *tls) as url:
+        port = url.rsplit(":", 1)[1]
+        address = f"https://localhost:{port}/v1"  # the certificate's name: SNI and Host must say it
+        raw = {
+            "kind": "chaosllm/target", "version": 1, "name": "tls",
+            "services": {"gateway": {"address": address, "link": "gateway",
+                                     "endpoint": {"ca_bundle": str(tls_files["ca"])}}},
+            "proxy": {"links": {"gateway": {}}},
+        }  # fmt: skip
+        target = Target.from_json(raw, "tls-target")
+        assert target.needs_local_proxy
+        ready = start_local_proxy(target, tmp_path / "proxy", os.getpid())
+        try:
+            seen = through_local_proxy(target, ready, tmp_path / "proxy")
+            gateway = seen.service("gateway")
+            assert gateway.address.startswith("http://127.0.0.1:")
+            assert gateway.address.endswith("/v1")
+            assert gateway.real == address
+            spec = LoadSpec().with_target(gateway)
+            assert stream_check(spec) == (True, "content and [DONE]")  # TLS to the upstream verified by the proxy
+            body = spec.request_body("n", None)
+            with requests.post(spec.endpoint_url(), json=body, headers=spec.resolved_headers(), stream=True) as resp:
+                first = json.loads(next(line for line in resp.iter_lines() if line.startswith(b"data:"))[5:])
+            assert first["x_host"] == f"localhost:{port}"
+        finally:
+            stop_local_proxy(tmp_path / "proxy")
+        # an upstream whose certificate the proxy cannot verify is refused by the proxy: the stream fails
+        raw["services"]["gateway"]["endpoint"] = {}
+        untrusted = Target.from_json(raw, "tls-target")
+        ready = start_local_proxy(untrusted, tmp_path / "proxy2", os.getpid())
+        try:
+            seen = through_local_proxy(untrusted, ready, tmp_path / "proxy2")
+            assert stream_check(LoadSpec().with_target(seen.service("gateway")))[0] is False
+        finally:
+            stop_local_proxy(tmp_path / "proxy2")
+    log = (tmp_path / "proxy2" / "proxy.log").read_text()
+    assert "CERTIFICATE_VERIFY_FAILED" in log
