@@ -16,6 +16,7 @@ from chaoslib_ext import secrets
 from chaoslib_ext.cli.cleanup import sweep_root
 from chaoslib_ext.cli.dryrun import dry_run
 from chaoslib_ext.cli.logs import run_logging
+from chaoslib_ext.cli.preflight import preflight
 from chaoslib_ext.cli.validate import checked_source, parse_vars
 from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.experiment.loader import Source
@@ -67,6 +68,9 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--hypothesis-frequency", type=float, default=1.0, metavar="SECONDS")
     parser.add_argument("--fail-fast", action="store_true", help="with continuously: stop at the first failed check")
+    parser.add_argument(
+        "--no-check", action="store_true", help="skip the preflight (`chaosllm check` of the target) before the run"
+    )
     parser.set_defaults(handler=_run)
 
 
@@ -83,6 +87,11 @@ def _run(args: argparse.Namespace) -> int:
     from chaoslib.experiment import run_experiment
     from chaoslib.types import Schedule, Strategy
 
+    _, secret_vars = merge_vars({}, args.var_file)
+    secrets.register_named(secret_vars)
+    if not args.no_check and not preflight(source, config_vars, secret_vars):
+        print("\nOutcome: ERROR, preflight_failed (exit code 2): nothing ran (see `chaosllm check`)")
+        return EXIT_INVALID
     _sweep_leftovers(args.out)
     experiment = copy.deepcopy(source.data)
     run_dir = RunDir.create(args.out, str(experiment["title"]))
@@ -90,8 +99,6 @@ def _run(args: argparse.Namespace) -> int:
     configuration.update(config_vars)
     configuration[RUN_DIR_KEY] = str(run_dir.path)
     run = RunContext.from_configuration(configuration)
-    _, secret_vars = merge_vars({}, args.var_file)
-    secrets.register_named(secret_vars)
     journal: dict[str, Any] | None = None
     with run_logging(run_dir.log):
         try:

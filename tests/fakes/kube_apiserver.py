@@ -6,6 +6,11 @@ It rejects what the real API server would reject given Chaos Mesh's CRDs (the op
 names, duplicates), and plays Chaos Mesh's controller: after ``inject_after_s`` every created object
 gets Injected records and an AllInjected condition (or, with ``select_nothing``, a Selected=False
 condition and no record); a deleted object disappears after ``delete_after_s`` (its finalizer).
+
+For preflight it also serves the CRDs it knows (``GET .../customresourcedefinitions/{name}``, Established
+unless listed in ``missing_crds``) and answers SelfSubjectAccessReviews (``POST
+/apis/authorization.k8s.io/v1/selfsubjectaccessreviews``, the documented request and status shape):
+allowed, unless ``(verb, resource, namespace)`` is in ``denied``.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-from chaoslib_ext.faults.chaosmesh.schemas import kinds_by_plural, schema_errors
+from chaoslib_ext.faults.chaosmesh.schemas import crd, kinds_by_plural, schema_errors
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _PREFIX = "/apis/{group}/{version}/namespaces/{namespace}/{plural}"
@@ -30,6 +35,9 @@ class FakeKubeAPI:
         self.inject_after_s = inject_after_s
         self.delete_after_s = delete_after_s
         self.select_nothing = False
+        self.missing_crds: set[str] = set()  # plurals whose CRD is "not installed"
+        self.denied: set[tuple[str, str, str]] = set()  # (verb, resource, namespace) an access review refuses
+        self.reviews: list[dict[str, Any]] = []
         self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.created: list[dict[str, Any]] = []  # every accepted create, in order
         self.rejected: list[str] = []
@@ -57,6 +65,9 @@ class FakeKubeAPI:
     async def _start(self) -> None:
         app = web.Application()
         app.router.add_get("/version", self._version)
+        app.router.add_get("/version/", self._version)  # the official client asks with the slash
+        app.router.add_get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}", self._crd)
+        app.router.add_post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", self._review)
         app.router.add_post(_PREFIX, self._create)
         app.router.add_get(_PREFIX, self._list)
         app.router.add_get(_PREFIX + "/{name}", self._get)
@@ -92,7 +103,50 @@ class FakeKubeAPI:
 
     # -- handlers ----------------------------------------------------------------------------
     async def _version(self, request: web.Request) -> web.Response:
-        return web.json_response({"major": "1", "minor": "30", "gitVersion": "v1.30.0-fake"})
+        return web.json_response(
+            {
+                "major": "1",
+                "minor": "30",
+                "gitVersion": "v1.30.0-fake",
+                "gitCommit": "0" * 40,
+                "gitTreeState": "clean",
+                "buildDate": "2026-01-01T00:00:00Z",
+                "goVersion": "go1.22.0",
+                "compiler": "gc",
+                "platform": "linux/amd64",
+            }
+        )
+
+    async def _crd(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        plural, _, group = name.partition(".")
+        if group != "chaos-mesh.org" or plural not in self._kinds or plural in self.missing_crds:
+            return _status(404, "NotFound", f'customresourcedefinitions.apiextensions.k8s.io "{name}" not found')
+        doc = dict(crd(self._kinds[plural]))
+        doc["status"] = {
+            "acceptedNames": doc["spec"]["names"],
+            "conditions": [
+                {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts"},
+                {"type": "Established", "status": "True", "reason": "InitialNamesAccepted"},
+            ],
+            "storedVersions": ["v1alpha1"],
+        }
+        return web.json_response(doc)
+
+    async def _review(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        # as the API server: kind and apiVersion default from the path, and must match it when given
+        if (
+            body.get("kind", "SelfSubjectAccessReview") != "SelfSubjectAccessReview"
+            or body.get("apiVersion", "authorization.k8s.io/v1") != "authorization.k8s.io/v1"
+        ):
+            return _status(400, "BadRequest", "expected a SelfSubjectAccessReview of authorization.k8s.io/v1")
+        attrs = body.get("spec", {}).get("resourceAttributes") or {}
+        self.reviews.append(attrs)
+        key = (attrs.get("verb", ""), attrs.get("resource", ""), attrs.get("namespace", ""))
+        allowed = key not in self.denied
+        status = {"allowed": allowed, **({} if allowed else {"reason": f"RBAC: {key[0]} {key[1]} is not allowed"})}
+        return web.json_response({**body, "status": status}, status=201)
 
     def _kind(self, request: web.Request) -> str | None:
         return self._kinds.get(request.match_info["plural"])

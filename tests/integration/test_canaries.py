@@ -235,12 +235,12 @@ def test_redis_cleanup_names_a_credential_it_cannot_find(acl_redis, tmp_path):
     path = tmp_path / "experiment.yaml"
     path.write_text(yaml.safe_dump(_redis_experiment(target, "1s"), sort_keys=False))
     result = chaosllm("run", str(path), "--out", str(tmp_path / "out"), env={"CANARY_REDIS_PW": ""}, cwd=ROOT)
-    assert result.returncode != 0
-    [run] = run_dirs(tmp_path / "out")
-    text = (run / "journal.json").read_text() + (run / "chaosllm.log").read_text()
-    assert "the environment variable CANARY_REDIS_PW is not set or empty" in text
+    assert result.returncode == 2
+    assert "preflight_failed (exit code 2): nothing ran" in result.stdout
+    assert "the environment variable CANARY_REDIS_PW is not set or empty" in result.stderr
     assert _memory_setting(acl_redis) == "0"
-    assert_nowhere(password, tmp_path / "out", result.stdout, result.stderr)
+    assert run_dirs(tmp_path / "out") == []
+    assert password not in result.stdout + result.stderr
 
 
 # --- Kafka with SASL ----------------------------------------------------------------------------------
@@ -290,7 +290,12 @@ def test_kafka_sasl_credentials_reach_the_broker_and_no_file(sasl_broker, tmp_pa
     path = tmp_path / "experiment.yaml"
     path.write_text(yaml.safe_dump(experiment, sort_keys=False))
     out = tmp_path / "out"
-    result = chaosllm("run", str(path), "--out", str(out), env={"CANARY_KAFKA_PW": password}, cwd=ROOT)
+    env = {"CANARY_KAFKA_PW": password}
+    check = chaosllm("check", str(target), env=env)  # the preflight says it, without the password
+    assert check.returncode == 2
+    assert "FAILED  Kafka metadata" in check.stdout
+    assert password not in check.stdout + check.stderr
+    result = chaosllm("run", str(path), "--out", str(out), "--no-check", env=env, cwd=ROOT)
     [run] = run_dirs(out)
     journal = json.loads((run / "journal.json").read_text())
     [probe_run] = journal["run"]

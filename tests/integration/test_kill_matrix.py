@@ -237,6 +237,13 @@ def test_kill_matrix(case, backend, health, tmp_path):
     RESULTS[(case, backend.name)] = f"exit {code}" + ("" if code == EXPECTED[case] else f" (expected {EXPECTED[case]})")
     assert code == EXPECTED[case], output[-3000:]
     assert backend.clean(), f"{case}: the fault is still in place on {backend.name}"
+    if case == "target down":  # the preflight found it: nothing started, no run directory
+        assert "preflight_failed (exit code 2): nothing ran" in output, output[-3000:]
+        assert "FAILED" in output
+        assert run_dirs(out) == []
+        assert elapsed < 60, f"a dead target held the run {elapsed:.0f}s"
+        RESULTS[(case, backend.name)] += f", nothing started, {elapsed:.1f}s"
+        return
     [run] = run_dirs(out)
     assert [e.id for e in Ledger(run / "ledger.json").outstanding()] == []
     events = json.loads((run / "timeline.json").read_text())["events"]
@@ -245,9 +252,6 @@ def test_kill_matrix(case, backend, health, tmp_path):
         assert kinds.count("removal_retried") == 2, kinds
         assert "fault_removed" in kinds
         assert "boom in the rollback" in output
-    if case == "target down":
-        assert "fault_injected" not in kinds
-        assert elapsed < 60, f"a dead target held the run {elapsed:.0f}s"
     if case == "safeguard":
         trip = next(e for e in events if e["kind"] == "safeguard_tripped")
         removed = next(e for e in events if e["kind"] == "fault_removed")

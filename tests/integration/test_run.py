@@ -100,7 +100,11 @@ def test_an_unreachable_load_target_exits_2(sandbox, tmp_path):
     raw["extensions"][0]["load"]["url"] = "http://127.0.0.1:9"  # discard port: nothing listens
     path = tmp_path / "unreachable.yaml"
     path.write_text(yaml.safe_dump(raw))
-    result = chaosllm("run", str(path), "--out", str(tmp_path / "out"))
+    refused = chaosllm("run", str(path), "--out", str(tmp_path / "refused"))  # the preflight finds it
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "FAILED  streamed completion  http://127.0.0.1:9/v1/chat/completions" in refused.stderr
+    assert run_dirs(tmp_path / "refused") == []
+    result = chaosllm("run", str(path), "--out", str(tmp_path / "out"), "--no-check")  # found by the load, then
     assert result.returncode == 2, result.stdout + result.stderr
     run = the_run(tmp_path / "out")
     reasons = json.loads((run / "summary.json").read_text())["outcome"]["reasons"]
