@@ -15,6 +15,7 @@ from chaoslib_ext.experiment.plan import Plan
 from chaoslib_ext.load.session import begin_load, end_load
 from chaoslib_ext.load.spec import LoadSpec
 from chaoslib_ext.outcome import EXIT_INVALID
+from chaoslib_ext.registry import register_run
 from chaoslib_ext.report.terminal import print_summary
 from chaoslib_ext.report.write import write_reports
 from chaoslib_ext.runcontext import RUN_DIR_KEY, TARGET_KEY, RunContext
@@ -116,6 +117,7 @@ def _load(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     run_dir = RunDir(args.out) if args.out else RunDir.create(DEFAULT_ROOT, "load")
     run_dir.path.mkdir(parents=True, exist_ok=True)
+    register_run(run_dir.path)
     if args.url:
         secrets.register_url(args.url)
     run = RunContext.from_configuration({RUN_DIR_KEY: str(run_dir.path), TARGET_KEY: args.target or args.url})

@@ -38,6 +38,7 @@ from chaoslib_ext.jsonfile import write_json_atomic
 from chaoslib_ext.load.session import begin_load, end_load
 from chaoslib_ext.processes import ProcessRecord, start_ticks
 from chaoslib_ext.proxy.local import start_local_proxy, stop_local_proxy
+from chaoslib_ext.registry import register_run
 from chaoslib_ext.report.write import write_reports
 from chaoslib_ext.runcontext import RUN_DIR_KEY, TARGET_KEY, RunContext
 from chaoslib_ext.rundir import DEFAULT_ROOT, RunDir
@@ -121,8 +122,12 @@ def _open_run(experiment: Mapping[str, Any], configuration: dict[str, Any]) -> R
         root = Path(str(configuration.get("chaosllm_reports_dir") or DEFAULT_ROOT))
         configuration[RUN_DIR_KEY] = str(RunDir.create(root, str(experiment.get("title", "run"))).path)
     configuration.setdefault(TARGET_KEY, SANDBOX)
+    ref = str(configuration[TARGET_KEY])
+    if ref != SANDBOX and Path(ref).is_file():  # read again from anywhere (a cleanup in another folder)
+        configuration[TARGET_KEY] = str(Path(ref).resolve())
     run = RunContext.from_configuration(configuration)
     run.run_dir.path.mkdir(parents=True, exist_ok=True)
+    register_run(run.run_dir.path)
     pid = os.getpid()
     write_json_atomic(
         run.run_dir.owner, ProcessRecord("chaosllm-run", pid, start_ticks(pid), tuple(sys.argv), "").to_json()

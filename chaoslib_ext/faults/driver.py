@@ -25,6 +25,12 @@ class FaultDriver(Protocol):
     #: What the injection measured (e.g. Chaos Mesh's time to inject); filled by ``inject``.
     details: dict[str, Any]
 
+    @property
+    def expires_by_itself(self) -> bool:
+        """True when the backend ends the fault at its TTL (proxy TTL, Chaos Mesh duration, a bounded
+        pause); False when a watchdog of ours must (chaoslib_ext.faults.watchdog)."""
+        ...
+
     def target(self) -> str:
         """A human description of what the fault is applied to."""
         ...

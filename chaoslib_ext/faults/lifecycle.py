@@ -17,6 +17,7 @@ from typing import Any
 
 from chaoslib_ext.exceptions import ChaosLLMError, FaultInjectionError, FaultRemovalError
 from chaoslib_ext.faults.driver import FaultDriver, PlanContext
+from chaoslib_ext.faults.expiry import ttl_s
 from chaoslib_ext.faults.ledger import LedgerEntry
 from chaoslib_ext.faults.removers import remover
 from chaoslib_ext.runcontext import RunContext
@@ -25,13 +26,23 @@ __all__ = ["apply", "inject", "plan_context", "remove", "sweep"]
 
 log = logging.getLogger("chaoslib_ext.faults")
 
+#: A watched fault with a duration is removed this long after it should have been (see faults.expiry).
+WATCHDOG_GRACE_S = 30.0
 
-def inject(run: RunContext, driver: FaultDriver, fault_id: str, family: str, spec: dict[str, Any]) -> LedgerEntry:
-    """Record the undo, inject, record the injection; raises FaultInjectionError with nothing left behind."""
+
+def inject(
+    run: RunContext, driver: FaultDriver, fault_id: str, family: str, spec: dict[str, Any], hold_s: float | None = None
+) -> LedgerEntry:
+    """Record the undo, inject, record the injection; raises FaultInjectionError with nothing left behind.
+    A fault its backend would not end by itself gets a watchdog that removes it at its TTL."""
     if run.stopped:
         raise FaultInjectionError(f"fault {fault_id!r} not injected: the run was stopped ({run.stop_reason()})")
     entry = LedgerEntry(fault_id, family, driver.name, driver.target(), spec, driver.undo(fault_id))
     run.ledger.add(entry)
+    if not driver.expires_by_itself:
+        from chaoslib_ext.faults.watchdog import start_watchdog
+
+        start_watchdog(run, fault_id, time.time() + ttl_s(hold_s, WATCHDOG_GRACE_S))
     try:
         at = driver.inject(fault_id)
     except ChaosLLMError as exc:
@@ -59,7 +70,7 @@ def apply(
 ) -> dict[str, Any]:
     """Inject; with ``hold_s``, keep the fault that long and remove it (0: at once, for faults that are
     a single blow, like killing connections). What an action returns."""
-    entry = inject(run, driver, fault_id, family, spec)
+    entry = inject(run, driver, fault_id, family, spec, hold_s)
     result: dict[str, Any] = {
         "fault": fault_id,
         "target": entry.target,

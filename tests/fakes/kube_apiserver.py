@@ -5,7 +5,9 @@ is tested against this: the official ``kubernetes`` client talks HTTP to it exac
 It rejects what the real API server would reject given Chaos Mesh's CRDs (the openAPIV3Schema, DNS-1123
 names, duplicates), and plays Chaos Mesh's controller: after ``inject_after_s`` every created object
 gets Injected records and an AllInjected condition (or, with ``select_nothing``, a Selected=False
-condition and no record); a deleted object disappears after ``delete_after_s`` (its finalizer).
+condition and no record); when its ``spec.duration`` has passed, the controller recovers it (records
+Not Injected, AllRecovered, desired phase Stop) but the object stays, as Chaos Mesh leaves it; a deleted
+object disappears after ``delete_after_s`` (its finalizer).
 
 For preflight it also serves the CRDs it knows (``GET .../customresourcedefinitions/{name}``, Established
 unless listed in ``missing_crds``) and answers SelfSubjectAccessReviews (``POST
@@ -211,6 +213,28 @@ class FakeKubeAPI:
             "conditions": [{"type": "Selected", "status": "True"}, {"type": "AllInjected", "status": "True"}],
             "experiment": {"desiredPhase": "Run", "containerRecords": records},
         }
+        duration = obj.get("spec", {}).get("duration")
+        if duration:
+            asyncio.get_running_loop().call_later(_go_duration_s(duration), self._recover, key)
+
+    def _recover(self, key: tuple[str, str, str]) -> None:
+        obj = self.objects.get(key)
+        if obj is None or "status" not in obj:
+            return
+        for record in obj["status"]["experiment"].get("containerRecords", []):
+            record.update(phase="Not Injected", recoveredCount=1)
+        obj["status"]["conditions"] = [
+            {"type": "Selected", "status": "True"},
+            {"type": "AllInjected", "status": "False"},
+            {"type": "AllRecovered", "status": "True"},
+        ]
+        obj["status"]["experiment"]["desiredPhase"] = "Stop"
+
+    def injecting(self) -> list[dict[str, Any]]:
+        """Live objects whose fault is still in effect (not recovered by their duration)."""
+        return [
+            o for o in self.objects.values() if o.get("status", {}).get("experiment", {}).get("desiredPhase") != "Stop"
+        ]
 
     async def _get(self, request: web.Request) -> web.Response:
         key = (request.match_info["plural"], request.match_info["namespace"], request.match_info["name"])
@@ -241,6 +265,12 @@ class FakeKubeAPI:
         return web.json_response(
             {"kind": "Status", "apiVersion": "v1", "status": "Success", "details": {"name": key[2]}}
         )
+
+
+def _go_duration_s(text: str) -> float:
+    """A Go duration as Chaos Mesh writes them: ``1m``, ``33s``, ``1m30s``, ``500ms``."""
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+    return sum(float(n) * units[u] for n, u in re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", text))
 
 
 def _status(code: int, reason: str, message: str) -> web.Response:

@@ -1,15 +1,21 @@
 """The kill matrix: whatever ends a run, no fault remains and the exit code is as specified.
 
-Cases x backends: {SIGINT, SIGTERM, SIGKILL then `chaosllm cleanup`, an exception in an action, an
-exception in a rollback (its removal failing twice first, then retried), the target down, a
-safeguard trip} x {fault proxy, Redis, Kafka (librdkafka's mock cluster), Chaos Mesh on the fake
-API server}. Each case checks the real server (or the fake API) itself, not only our ledger, and
-the SIGKILL case first checks that the fault *is* still there, so the check can fail.
+Cases x backends: {SIGINT, SIGTERM, SIGKILL then `chaosllm cleanup`, SIGKILL and no cleanup at all
+(the fault must expire by itself within its TTL + 5 s), an exception in an action, an exception in a
+rollback (its removal failing twice first, then retried), the target down, a safeguard trip} x {fault
+proxy, Redis, Kafka (librdkafka's mock cluster), Chaos Mesh on the fake API server}. Each case checks
+the real server (or the fake API) itself, not only our ledger, and the SIGKILL cases first check that
+the fault *is* still there, so the check can fail.
+
+The TTL row runs its fault with a 3 s duration and ``CHAOSLLM_FAULT_GRACE=2``: TTL = 3 s + 2 s (the
+shipped grace is 30 s); on Chaos Mesh "expired" means recovered by the object's ``duration`` (the
+object itself stays until a cleanup, as in a real cluster).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import threading
@@ -28,9 +34,11 @@ from chaoslib_ext.faults.ledger import Ledger
 from chaoslib_ext.sandbox.readiness import free_port
 from tests.integration.helpers import CHAOSLLM, ROOT, chaosllm, proxy_faults, run_dirs
 
-CASES = ("SIGINT", "SIGTERM", "SIGKILL+cleanup", "action raises", "rollback raises", "target down", "safeguard")
-EXPECTED = {"SIGINT": 3, "SIGTERM": 3, "SIGKILL+cleanup": 0, "action raises": 2, "rollback raises": 2,
-            "target down": 2, "safeguard": 3}  # fmt: skip
+CASES = ("SIGINT", "SIGTERM", "SIGKILL+cleanup", "SIGKILL+TTL", "action raises", "rollback raises", "target down",
+         "safeguard")  # fmt: skip
+EXPECTED = {"SIGINT": 3, "SIGTERM": 3, "SIGKILL+cleanup": 0, "SIGKILL+TTL": -9, "action raises": 2,
+            "rollback raises": 2, "target down": 2, "safeguard": 3}  # fmt: skip
+TTL_DURATION_S, TTL_GRACE_S = 3.0, 2.0
 RESULTS: dict[tuple[str, str], str] = {}
 
 
@@ -41,6 +49,7 @@ class Backend:
     fault: dict  # the provider of the fault action, held until the run ends
     clean: Callable[[], bool]  # True when the real server shows no trace of the fault
     dead_target: Callable[[Path], str]  # a target file whose fault endpoint is down
+    expired: Callable[[], bool] | None = None  # after its TTL, if not ``clean`` (Chaos Mesh: recovered)
 
 
 class Health(BaseHTTPRequestHandler):
@@ -130,9 +139,16 @@ def kafka_backend(sandbox) -> Backend:
     )  # fmt: skip
 
 
-def chaos_mesh_backend(kube_api, k8s_target) -> Backend:
+def chaos_mesh_backend(kube_api, k8s_target, sandbox) -> Backend:
+    # the example cluster target, its services reachable for the preflight (the sandbox's stand in)
+    raw = yaml.safe_load(Path(k8s_target).read_text())
+    for name in ("gateway", "redis", "kafka"):
+        raw["services"][name]["address"] = sandbox["services"][name]["real"]
+    reachable = Path(k8s_target).with_name("k8s-reachable.yaml")
+    reachable.write_text(yaml.safe_dump(raw))
+
     def dead(d: Path) -> str:
-        raw = yaml.safe_load(Path(k8s_target).read_text())
+        raw = yaml.safe_load(reachable.read_text())
         kubeconfig = Path(raw["chaos_mesh"]["kubeconfig"])
         dead_config = d / "dead-kubeconfig"
         dead_config.write_text(kubeconfig.read_text().replace(kube_api.url, _dead_url()))
@@ -141,11 +157,12 @@ def chaos_mesh_backend(kube_api, k8s_target) -> Backend:
 
     return Backend(
         "chaos-mesh",
-        str(k8s_target),
+        str(reachable),
         {"module": "chaoslib_ext.faults.network.actions", "func": "network_fault",
          "arguments": {"link": "redis", "action": "delay", "delay": {"latency": "200ms"}}},
         lambda: kube_api.live() == [],
         dead,
+        lambda: kube_api.injecting() == [],
     )  # fmt: skip
 
 
@@ -155,7 +172,7 @@ def backend(request, sandbox, redis_pair, kube_api, k8s_target):
         "proxy": lambda: proxy_backend(sandbox),
         "redis": lambda: redis_backend(redis_pair),
         "kafka": lambda: kafka_backend(sandbox),
-        "chaos-mesh": lambda: chaos_mesh_backend(kube_api, k8s_target),
+        "chaos-mesh": lambda: chaos_mesh_backend(kube_api, k8s_target, sandbox),
     }[request.param]()
 
 
@@ -165,7 +182,10 @@ def _action(name: str, module: str, func: str, **arguments) -> dict:
 
 
 def experiment(b: Backend, case: str, target: str, health_url: str) -> dict:
-    fault = {"type": "action", "name": "the fault", "provider": {"type": "python", **b.fault}}
+    provider = {"type": "python", **b.fault}
+    if case == "SIGKILL+TTL":  # held for its duration by the action, which the SIGKILL cuts short
+        provider["arguments"] = {**provider["arguments"], "duration": f"{TTL_DURATION_S:g}s"}
+    fault = {"type": "action", "name": "the fault", "provider": provider}
     hold = _action("hold", "chaoslib_ext.load.actions", "observe", duration="60s", label="hold")
     boom = _action("boom", "tests.integration.kill_matrix_actions", "boom", where=case.split()[0])
     remove = _action("remove every fault", "chaoslib_ext.faults.actions", "remove_all_faults")
@@ -211,17 +231,21 @@ def test_kill_matrix(case, backend, health, tmp_path):
     path.write_text(yaml.safe_dump(experiment(backend, case, target, health_url), sort_keys=False))
     out = tmp_path / "out"
     env = {"CHAOSLLM_FAIL_REMOVALS": "2"} if case == "rollback raises" else {}
+    if case == "SIGKILL+TTL":
+        env = {"CHAOSLLM_FAULT_GRACE": f"{TTL_GRACE_S:g}"}
     argv = [*CHAOSLLM, "run", str(path), "--out", str(out)]
     started = time.monotonic()
     if case in ("action raises", "rollback raises", "target down"):
         result = chaosllm("run", str(path), "--out", str(out), env=env, cwd=ROOT, timeout=120)
         code, output = result.returncode, result.stdout + result.stderr
     else:
-        proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **env}
+        )
         run = wait_injected(out, proc)
         if case == "safeguard":
             handler.status = 503
-        elif case == "SIGKILL+cleanup":
+        elif case in ("SIGKILL+cleanup", "SIGKILL+TTL"):
             proc.kill()
         else:
             proc.send_signal(getattr(signal, case))
@@ -233,7 +257,18 @@ def test_kill_matrix(case, backend, health, tmp_path):
             cleanup = chaosllm("cleanup", "--root", str(out), timeout=120)
             assert f"{run.name}: fault " in cleanup.stdout, cleanup.stdout + cleanup.stderr
             code, output = cleanup.returncode, output + cleanup.stdout + cleanup.stderr
+        if case == "SIGKILL+TTL":
+            assert code == -signal.SIGKILL
+            assert not backend.clean(), "a SIGKILL must leave the fault in place until it expires"
+            _expire_and_check(backend, run, started)
+            code = EXPECTED[case]
     elapsed = time.monotonic() - started
+    if case == "SIGKILL+TTL":
+        RESULTS[(case, backend.name)] = f"expired by itself, clean, {elapsed:.1f}s"
+        tidy = chaosllm("cleanup", "--root", str(out), timeout=120)  # the ledger and leftover objects
+        assert tidy.returncode == 0, tidy.stdout + tidy.stderr
+        assert backend.clean()
+        return
     RESULTS[(case, backend.name)] = f"exit {code}" + ("" if code == EXPECTED[case] else f" (expected {EXPECTED[case]})")
     assert code == EXPECTED[case], output[-3000:]
     assert backend.clean(), f"{case}: the fault is still in place on {backend.name}"
@@ -260,13 +295,25 @@ def test_kill_matrix(case, backend, health, tmp_path):
     RESULTS[(case, backend.name)] += f", clean, {elapsed:.1f}s"
 
 
+def _expire_and_check(backend: Backend, run: Path, started: float) -> None:
+    """Nothing removes the fault: wait until its TTL + 5 s from injection, then the server must be clean."""
+    [entry] = [e for e in Ledger(run / "ledger.json").entries() if e.injected_at]
+    deadline = entry.injected_at + TTL_DURATION_S + TTL_GRACE_S + 5.0
+    expired = backend.expired or backend.clean
+    while time.time() < deadline and not expired():
+        time.sleep(0.2)
+    assert expired(), (
+        f"the fault on {backend.name} is still in effect {TTL_DURATION_S + TTL_GRACE_S + 5:g}s after injection"
+    )
+
+
 def test_print_the_matrix():
     """Runs last in this module: the matrix as a table (pytest -s shows it; -ra keeps it in the log)."""
     if not RESULTS:
         pytest.skip("no case of the matrix ran")
     names = ["proxy", "redis", "kafka", "chaos-mesh"]
     rows = [
-        f"| {case:<16} | " + " | ".join(f"{RESULTS.get((case, n), '-'):<24}" for n in names) + " |" for case in CASES
+        f"| {case:<16} | " + " | ".join(f"{RESULTS.get((case, n), '-'):<32}" for n in names) + " |" for case in CASES
     ]
-    header = f"| {'case':<16} | " + " | ".join(f"{n:<24}" for n in names) + " |"
+    header = f"| {'case':<16} | " + " | ".join(f"{n:<32}" for n in names) + " |"
     print("\nKill matrix (exit code, state after, time):\n" + "\n".join([header, *rows]))

@@ -17,6 +17,7 @@ __all__ = ["ChaosMeshDriver", "remove_chaos_mesh_objects"]
 
 class ChaosMeshDriver:
     name = "chaos-mesh"
+    expires_by_itself = True  # every object has a duration
 
     def __init__(self, settings: ChaosMeshSettings, manifests: list[dict[str, Any]], description: str) -> None:
         for manifest in manifests:

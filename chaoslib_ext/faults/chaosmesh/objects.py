@@ -9,11 +9,13 @@ from typing import Any
 
 from chaoslib_ext.durations import format_duration
 from chaoslib_ext.exceptions import TargetError
+from chaoslib_ext.faults.expiry import ttl_s
 from chaoslib_ext.target import BlastRadius
 
 __all__ = [
     "API_VERSION",
     "GROUP",
+    "MANAGED_BY",
     "PLURALS",
     "VERSION",
     "chaos_duration",
@@ -21,6 +23,7 @@ __all__ = [
     "check_namespaces",
     "describe_status",
     "injected",
+    "label_value",
     "labels",
     "object_name",
 ]
@@ -32,7 +35,6 @@ PLURALS = {"NetworkChaos": "networkchaos", "PodChaos": "podchaos"}
 MANAGED_BY = "chaoslib-ext"
 #: Chaos Mesh removes a fault by itself this long after the run should have: the dead-man switch.
 DURATION_GRACE_S = 30.0
-UNBOUNDED_DURATION_S = 900.0
 
 
 def _dns_label(text: str, limit: int) -> str:
@@ -47,7 +49,7 @@ def object_name(fault_id: str, run_id: str, part: str | None = None) -> str:
     return _dns_label(fault_id, 63 - len(tail)) + tail
 
 
-def _label_value(text: str) -> str:
+def label_value(text: str) -> str:
     value = re.sub(r"[^A-Za-z0-9_.-]+", "-", text)[:63]
     return value.strip("-_.") or "x"
 
@@ -56,14 +58,14 @@ def labels(run_id: str, fault_id: str) -> dict[str, str]:
     """Every object is labelled with the run and fault it belongs to, so a cleanup can find it."""
     return {
         "app.kubernetes.io/managed-by": MANAGED_BY,
-        "chaosllm.io/run": _label_value(run_id),
-        "chaosllm.io/fault": _label_value(fault_id),
+        "chaosllm.io/run": label_value(run_id),
+        "chaosllm.io/fault": label_value(fault_id),
     }
 
 
 def chaos_duration(duration_s: float | None) -> str:
     """Always a duration: the fault's own plus a grace, or a bound for faults removed by hand."""
-    return format_duration((duration_s + DURATION_GRACE_S) if duration_s else UNBOUNDED_DURATION_S)
+    return format_duration(ttl_s(duration_s, DURATION_GRACE_S))
 
 
 def _selector_namespaces(selector: Mapping[str, Any] | None, default: str) -> list[str]:

@@ -41,6 +41,7 @@ def current_leader(bootstraps: str, topic: str, partition: int) -> int:
 
 class MockClusterDriver:
     name = "kafka-cluster"
+    expires_by_itself = False  # a broker stays down until someone brings it up
 
     def __init__(self, control_url: str, bootstraps: str, operation: dict[str, Any]) -> None:
         self._control = control_url

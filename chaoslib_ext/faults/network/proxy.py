@@ -12,17 +12,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from chaoslib_ext.exceptions import TargetError
+from chaoslib_ext.faults.expiry import ttl_s
 from chaoslib_ext.faults.network.spec import NetworkFaultSpec
 from chaoslib_ext.proxy.client import ProxyClient
 from chaoslib_ext.proxy.faults import Bandwidth, Delay, Direction, Loss, ProxyFault, SlowClose, Timeout
 from chaoslib_ext.proxy.local import gone
 from chaoslib_ext.target import Target
 
-__all__ = ["FAULT_GRACE_S", "UNBOUNDED_TTL_S", "ProxyNetworkDriver", "remove_proxy_fault"]
+__all__ = ["FAULT_GRACE_S", "ProxyNetworkDriver", "remove_proxy_fault"]
 
-#: A fault without a duration still expires after this long, should nothing remove it.
-UNBOUNDED_TTL_S = 900.0
-#: A fault with a duration expires this long after it should have been removed.
+#: A fault with a duration expires this long after it should have been removed (see faults.expiry).
 FAULT_GRACE_S = 30.0
 
 
@@ -46,7 +45,7 @@ def proxy_fault(spec: NetworkFaultSpec) -> ProxyFault:
     correlation = max([p.correlation for p in (spec.loss, spec.corrupt) if p is not None], default=0.0)
     return ProxyFault(
         Direction.parse(spec.direction),
-        spec.duration_s + FAULT_GRACE_S if spec.duration_s else UNBOUNDED_TTL_S,
+        ttl_s(spec.duration_s, FAULT_GRACE_S),
         delay=Delay(spec.delay.latency_s * 1000.0, spec.delay.jitter_s * 1000.0, spec.delay.correlation / 100.0)
         if spec.delay is not None
         else None,
@@ -63,6 +62,7 @@ def proxy_fault(spec: NetworkFaultSpec) -> ProxyFault:
 
 class ProxyNetworkDriver:
     name = "proxy"
+    expires_by_itself = True  # the proxy's TTL
 
     def __init__(self, target: Target, spec: NetworkFaultSpec) -> None:
         if spec.link is None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from chaoslib_ext.exceptions import TargetError
+from chaoslib_ext.faults.expiry import grace_s
 from chaoslib_ext.faults.pod.spec import PodFaultSpec
 from chaoslib_ext.filelock import locked
 from chaoslib_ext.jsonfile import read_json, write_json_atomic
@@ -46,6 +47,11 @@ class ProcessDriver:
         self._state_dir = state_dir
         self.details: dict[str, Any] = {}
 
+    @property
+    def expires_by_itself(self) -> bool:
+        """A stopped process has its SIGCONT watchdog; a killed one is started again by ours."""
+        return self._spec.action == "pod-failure"
+
     def target(self) -> str:
         return f"process {self._record.name} (pid {self._record.pid}) of service {self._spec.service}"
 
@@ -74,7 +80,7 @@ class ProcessDriver:
         if not alive(self._record):
             raise TargetError(f"process {self._record.name} (pid {self._record.pid}) is not running")
         if self._spec.action == "pod-failure":
-            until = time.time() + (self._spec.duration_s or 0) + WATCHDOG_GRACE_S
+            until = time.time() + (self._spec.duration_s or 0) + grace_s(WATCHDOG_GRACE_S)
             watchdog = spawn_detached(
                 f"watchdog-{fault_id}",
                 [

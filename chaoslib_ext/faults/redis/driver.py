@@ -49,6 +49,12 @@ class RedisDriver:
         self._state_dir = state_dir
         self.details: dict[str, Any] = {}
 
+    @property
+    def expires_by_itself(self) -> bool:
+        """A pause is bounded by Redis, a block by its blocker's deadline, a kill is over at once;
+        memory settings and a failover stay until they are undone."""
+        return self._fault.kind not in ("memory-pressure", "failover")
+
     def target(self) -> str:
         if self._fault.kind == "failover" and self._replica is not None:
             return f"redis {self._server.redacted} -> replica {self._replica.redacted}"
