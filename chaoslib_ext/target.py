@@ -90,11 +90,14 @@ class Service:
 
 @dataclass(frozen=True)
 class ClusterLink:
-    """A client -> server path on a cluster: the client services' pods talk to the server's pods."""
+    """A client -> server path on a cluster: the client services' pods talk to the server's pods. A
+    server whose clients are outside the cluster (the gateway) names their addresses instead
+    (``external_clients``: IPs or CIDRs, e.g. the ingress controller's pods)."""
 
     name: str
     server: str
     clients: tuple[str, ...] = ()
+    external_clients: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -197,7 +200,11 @@ class Target:
             out["proxy"] = {"control_url": self.proxy_control_url, "links": self.links}
         if self.cluster_links:
             out["links"] = {
-                n: {"server": cl.server, **({"clients": list(cl.clients)} if cl.clients else {})}
+                n: {
+                    "server": cl.server,
+                    **({"clients": list(cl.clients)} if cl.clients else {}),
+                    **({"external_clients": list(cl.external_clients)} if cl.external_clients else {}),
+                }
                 for n, cl in self.cluster_links.items()
             }
         if self.chaos_mesh is not None:
@@ -222,7 +229,12 @@ class Target:
             proxy = raw.get("proxy") or {}
             links = {str(k): dict(v) for k, v in dict(proxy.get("links") or {}).items()}
             cluster_links = {
-                str(k): ClusterLink(str(k), str(v["server"]), tuple(str(c) for c in v.get("clients") or ()))
+                str(k): ClusterLink(
+                    str(k),
+                    str(v["server"]),
+                    tuple(str(c) for c in v.get("clients") or ()),
+                    tuple(str(c) for c in v.get("external_clients") or ()),
+                )
                 for k, v in dict(raw.get("links") or {}).items()
             }
             chaos_mesh = _chaos_mesh(raw["chaos_mesh"], origin) if raw.get("chaos_mesh") else None

@@ -67,19 +67,21 @@ def test_a_container_kill_names_its_containers_and_a_fixed_mode_its_value(kube_a
 def test_a_consumer_throttle_is_bandwidth_on_the_brokers_egress(kube_api, k8s_target, tmp_path):
     config = configuration(tmp_path / "run", k8s_target)
     kafka.throttle(messages_per_s=50, message_bytes=600, duration="1s", configuration=config)
-    specs = created_specs(kube_api, "NetworkChaos")
-    assert len(specs) == 2  # one per client service of the kafka link: gateway and worker
-    for spec in specs:
-        assert spec["action"] == "bandwidth"
-        assert spec["bandwidth"]["rate"] == "30000bps"  # 50 msg/s x 600 B
-        assert spec["direction"] == "from"
-        assert spec["target"]["selector"] == KAFKA_PODS
+    [spec] = created_specs(kube_api, "NetworkChaos")  # one limit shared by every consumer, as locally
+    assert spec["action"] == "bandwidth"
+    assert spec["bandwidth"]["rate"] == "30000bps"  # 50 msg/s x 600 B
+    assert spec["selector"] == KAFKA_PODS  # the broker's egress
+    assert spec["direction"] == "to"
+    assert "target" not in spec
     assert kube_api.live() == []
 
 
-def test_redis_call_failures_are_packet_loss_on_a_cluster(kube_api, k8s_target, tmp_path):
+def test_redis_call_failures_are_packet_loss_on_a_cluster_when_the_experiment_says_so(kube_api, k8s_target, tmp_path):
     config = configuration(tmp_path / "run", k8s_target)
-    redis.call_failures(percent=15, duration="1s", configuration=config)
+    with pytest.raises(FaultError, match="on_cluster: Chaos Mesh cannot make 15 % of calls go unanswered"):
+        redis.call_failures(percent=15, duration="1s", configuration=config)
+    assert kube_api.created == []
+    redis.call_failures(percent=15, on_cluster="packet-loss", duration="1s", configuration=config)
     [spec] = created_specs(kube_api, "NetworkChaos")
     assert spec["action"] == "loss"
     assert spec["loss"]["loss"] == "15"

@@ -59,9 +59,12 @@ def test_a_cluster_experiment_dry_run_prints_objects_valid_for_the_crds(path, tm
 def test_the_seed_scenario_on_a_cluster_is_a_delay_a_loss_and_a_bandwidth(k8s_target):
     objects = dry_run_objects(EXPERIMENTS / "k8s" / "seed-scenario.yaml", "--var", f"chaosllm_target={k8s_target}")
     actions = sorted(o["spec"]["action"] for o in objects)
-    assert actions == ["bandwidth", "bandwidth", "delay", "loss"]  # bandwidth: one per Kafka client service
+    assert actions == ["bandwidth", "delay", "loss"]  # bandwidth: one limit shared by the Kafka link
     [delay] = [o["spec"] for o in objects if o["spec"]["action"] == "delay"]
     assert (delay["delay"]["latency"], delay["delay"]["jitter"]) == ("1250ms", "750ms")  # 500-2000 ms
+    assert delay["externalTargets"] == ["10.244.7.0/24"]  # only what the gateway sends its clients
+    [bandwidth] = [o["spec"] for o in objects if o["spec"]["action"] == "bandwidth"]
+    assert bandwidth["selector"]["labelSelectors"] == {"app.kubernetes.io/name": "kafka"}
     assert all(o["spec"]["duration"] == "1m" for o in objects)  # 30 s + the dead-man grace
 
 

@@ -8,8 +8,10 @@ the exact prior values restored) and ``failover`` (to ``services.redis-replica``
 Network faults on the link to Redis (``link: redis`` by default) go through the target's network
 backend: ``latency``, ``partition`` and ``call_failures``. Locally a call failure is a request that is
 never answered (its connection goes silent, the client times out) or, with ``kind: reset``, a
-connection reset; on Chaos Mesh it is packet loss on that share of packets: a call that loses one waits
-for TCP's retransmission (200 ms or more on Linux) and times out only if the client's timeout is shorter.
+connection reset. Chaos Mesh cannot make a share of calls go unanswered nor reset them: on a cluster
+``call_failures`` is refused unless the experiment says what to run there instead,
+``on_cluster: packet-loss`` (that share of packets lost: a call that loses one waits for TCP's
+retransmission, 200 ms or more on Linux, and times out only if the client's timeout is shorter).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ __all__ = [
 ]
 
 _KINDS = ("timeout", "reset")
+_ON_CLUSTER = ("packet-loss",)
 
 
 def _parse(parse: Callable[[Mapping[str, Any]], Any], raw: Mapping[str, Any]) -> Any:
@@ -139,9 +142,19 @@ def _network_spec(raw: Mapping[str, Any], kind: str, cluster: bool = False) -> N
         f = Fields(raw, ["direction", "duration", "name", "link"])
         net = {"action": "partition", "direction": f.string("direction", "both", choices=("to", "from", "both"))}
     else:
-        f = Fields(raw, ["percent", "kind", "duration", "name", "link"])
+        f = Fields(raw, ["percent", "kind", "on_cluster", "duration", "name", "link"])
         percent = f.number("percent", 15.0, minimum=0.0, maximum=100.0)
-        reset = f.string("kind", "timeout", choices=_KINDS) == "reset"
+        kind_of = f.string("kind", "timeout", choices=_KINDS)
+        reset = kind_of == "reset"
+        on_cluster = f.string("on_cluster", None, choices=_ON_CLUSTER)
+        if cluster and on_cluster is None:
+            raise SpecError(
+                "on_cluster",
+                f"Chaos Mesh cannot make {percent:g} % of calls {'be reset' if reset else 'go unanswered'} "
+                "(NetworkChaos loses packets; it does not fail calls): say what to run on a cluster instead",
+                "packet-loss (that share of packets lost: a call that loses one waits for a TCP "
+                "retransmission, >= 200 ms)",
+            )
         if cluster:
             net = {"action": "loss", "loss": {"loss": f"{percent:g}"}}
         else:
@@ -195,12 +208,14 @@ def partition(
 def call_failures(
     percent: float = 15.0,
     kind: str = "timeout",
+    on_cluster: str | None = None,
     duration: str | None = None,
     link: str = "redis",
     name: str | None = None,
     configuration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Make ``percent`` of calls to Redis fail: time out (default) or be reset."""
+    """Make ``percent`` of calls to Redis fail: time out (default) or be reset; on a cluster only what
+    ``on_cluster`` says (``packet-loss``)."""
     return _run_network("call-failures", _args(locals()), configuration)
 
 

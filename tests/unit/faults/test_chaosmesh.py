@@ -48,19 +48,60 @@ def test_a_link_with_a_client_becomes_client_pods_towards_server_pods():
 
 
 def test_a_link_with_two_clients_makes_one_object_per_client():
-    objs = build({"link": "kafka", "action": "bandwidth", "bandwidth": {"rate": "50kbps"}})
+    objs = build({"link": "kafka", "action": "delay", "delay": {"latency": "50ms"}})
     assert [o["metadata"]["name"].rsplit("-", 1)[1] for o in objs] == ["gateway", "worker"]
-    assert objs[0]["spec"]["bandwidth"] == {"rate": "50kbps", "limit": 20971520, "buffer": 10000}
-    assert objs[0]["spec"]["duration"] == "15m"  # no duration of its own: bounded anyway
+    assert all(o["spec"]["target"]["selector"]["labelSelectors"] == {"app.kubernetes.io/name": "kafka"} for o in objs)
     assert all(schema_errors(o) == [] for o in objs)
 
 
-def test_a_link_without_clients_can_only_fault_what_the_server_sends():
+def test_bandwidth_is_one_limit_shared_by_the_link_as_on_the_proxy():
+    # what the broker sends its two client services, together: one object on the broker's egress
+    [obj] = build({"link": "kafka", "action": "bandwidth", "bandwidth": {"rate": "50kbps"}, "direction": "from"})
+    assert obj["spec"]["selector"]["labelSelectors"] == {"app.kubernetes.io/name": "kafka"}
+    assert (obj["spec"]["direction"], "target" in obj["spec"]) == ("to", False)
+    assert obj["spec"]["bandwidth"] == {"rate": "50kbps", "limit": 20971520, "buffer": 10000}
+    assert obj["spec"]["duration"] == "15m"  # no duration of its own: bounded anyway
+    assert schema_errors(obj) == []
+    # what two client services send cannot share one limit: Chaos Mesh shapes each pod's egress
+    with pytest.raises(TargetError, match="2 client services cannot share one limit"):
+        build({"link": "kafka", "action": "bandwidth", "bandwidth": {"rate": "50kbps"}, "direction": "to"})
+    [one] = build({"link": "redis", "action": "bandwidth", "bandwidth": {"rate": "50kbps"}, "direction": "to"})
+    assert one["spec"]["selector"]["labelSelectors"] == {"app.kubernetes.io/name": "gateway"}
+
+
+def test_a_link_with_external_clients_faults_only_what_the_server_sends_them():
     [obj] = build({"link": "gateway", "action": "delay", "delay": {"latency": "1s"}, "direction": "from"})
+    assert obj["spec"]["selector"]["labelSelectors"] == {"app.kubernetes.io/name": "gateway"}
     assert obj["spec"]["direction"] == "to"
+    assert obj["spec"]["externalTargets"] == ["10.244.7.0/24"]  # not the gateway's Redis and Kafka calls
     assert "target" not in obj["spec"]
-    with pytest.raises(TargetError, match="has no client pods"):
+    assert schema_errors(obj) == []
+    with pytest.raises(TargetError, match=r"clients outside the cluster.*\(accepted: from\)"):
         build({"link": "gateway", "action": "delay", "delay": {"latency": "1s"}, "direction": "to"})
+
+
+def test_a_link_with_no_clients_at_all_is_refused_rather_than_fault_everything():
+    t = Target.from_json({**yaml.safe_load(EXAMPLE.read_text()), "links": {"gateway": {"server": "gateway"}}}, "x")
+    spec = NetworkFaultSpec.parse(
+        {"link": "gateway", "action": "delay", "delay": {"latency": "1s"}, "direction": "from"}
+    )
+    with pytest.raises(TargetError, match=r"names no clients.*external_clients"):
+        network_chaos_objects(spec, t, t.chaos_mesh, "run", "f")
+
+
+def test_redis_call_failures_on_a_cluster_say_what_to_run_there():
+    from chaoslib_ext.exceptions import SpecError
+    from chaoslib_ext.faults.redis.actions import _network_spec
+
+    with pytest.raises(SpecError) as err:
+        _network_spec({"percent": 15, "kind": "timeout"}, "call-failures", cluster=True)
+    assert err.value.field == "on_cluster"
+    assert "cannot make 15 % of calls go unanswered" in err.value.message
+    assert "packet-loss" in (err.value.accepted or "")
+    spec = _network_spec({"percent": 15, "on_cluster": "packet-loss"}, "call-failures", cluster=True)
+    assert (spec.action, spec.loss.percent if spec.loss else None) == ("loss", 15.0)
+    local = _network_spec({"percent": 15, "on_cluster": "packet-loss"}, "call-failures", cluster=False)
+    assert local.action == "timeout"  # locally a call that goes unanswered, as written
 
 
 @pytest.mark.parametrize(
