@@ -125,9 +125,11 @@ class SampleWriter:
             self._pid = os.getpid()
             self._dir.mkdir(parents=True, exist_ok=True)
             stem = self._dir / f"{self._prefix}-{self._pid}"
+            # the gaps and errors files first: a reader finding the records file finds its companions
+            itl, err = open(f"{stem}.itl", "ab"), open(f"{stem}.err.jsonl", "ab")  # noqa: SIM115
             req = open(f"{stem}.req", "ab")  # noqa: SIM115 - held open for the process's life
             self._count = req.tell() // REQUEST.itemsize
-            self._files = (open(f"{stem}.itl", "ab"), open(f"{stem}.err.jsonl", "ab"), req)  # noqa: SIM115
+            self._files = (itl, err, req)
         return self._files
 
     def write(self, record: dict[str, Any]) -> None:
@@ -189,7 +191,11 @@ class SampleFile:
         complete = np.cumsum(records["gaps"], dtype=np.int64) <= gaps_have
         records = records[: int(complete.sum())]  # a record whose gaps are not all written yet waits
         n_gaps = int(records["gaps"].sum(dtype=np.int64))
-        gaps = np.fromfile(self.stem.with_suffix(".itl"), "<f4", count=n_gaps, offset=self.gaps_read * 4)
+        gaps = (
+            np.fromfile(self.stem.with_suffix(".itl"), "<f4", count=n_gaps, offset=self.gaps_read * 4)
+            if n_gaps
+            else np.empty(0, "<f4")
+        )
         errors = self._errors(self.records_read, self.records_read + len(records)) if len(records) else {}
         self.records_read += len(records)
         self.gaps_read += n_gaps

@@ -170,3 +170,45 @@ def disturbance(run: Path, restarts_before: dict[str, int] | None) -> str | None
     if any(starved.values()):
         return f"the load generator was starved (seconds of steal >= {host['starved_steal']:.0%}): {starved}"
     return None
+
+
+# --- experiments built in tests ---------------------------------------------------------------------
+
+CONTROL = {"name": "chaosllm", "provider": {"type": "python", "module": "chaoslib_ext.controls.run"}}
+REMOVE_ALL = {
+    "type": "action",
+    "name": "remove every fault",
+    "provider": {"type": "python", "module": "chaoslib_ext.faults.actions", "func": "remove_all_faults"},
+}
+
+
+def activity(name: str, module: str, func: str, kind: str = "action", **arguments) -> dict:
+    """A python activity of ours (``chaoslib_ext.<module>``)."""
+    provider = {"type": "python", "module": f"chaoslib_ext.{module}", "func": func}
+    return {"type": kind, "name": name, "provider": {**provider, **({"arguments": arguments} if arguments else {})}}
+
+
+def observe(label: str, duration: str) -> dict:
+    return activity(label, "load.actions", "observe", duration=duration, label=label)
+
+
+def experiment(
+    title: str,
+    method: list,
+    target: str | None = None,
+    load: dict | None = None,
+    hypotheses: list | None = None,
+    steady_probes: list | None = None,
+) -> dict:
+    """A Chaos Toolkit experiment with the chaosllm control and the rollback every experiment has."""
+    exp: dict = {"version": "1.0.0", "title": title, "description": title, "controls": [CONTROL]}
+    if target is not None:
+        exp["configuration"] = {"chaosllm_target": target}
+    if load is not None:
+        exp["extensions"] = [{"name": "chaosllm", "load": load, "hypotheses": hypotheses or []}]
+    if steady_probes:
+        exp["steady-state-hypothesis"] = {
+            "title": "steady",
+            "probes": [{**p, "tolerance": True} for p in steady_probes],
+        }
+    return {**exp, "method": method, "rollbacks": [REMOVE_ALL]}

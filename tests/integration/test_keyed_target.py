@@ -12,7 +12,7 @@ import yaml
 
 from chaoslib_ext.load.probes import stream_check
 from chaoslib_ext.load.spec import LoadSpec
-from tests.integration.helpers import ROOT, chaosllm, run_dirs
+from tests.integration.helpers import ROOT, activity, chaosllm, experiment, observe, run_dirs
 from tests.integration.test_canaries import assert_nowhere
 
 KEY_VAR = "CHAOSLLM_TEST_GATEWAY_KEY"
@@ -44,47 +44,26 @@ def test_the_target_names_the_key_by_its_variable_and_the_gateway_refuses_a_requ
     assert_nowhere(keyed["key"], keyed["state"], keyed["output"])
 
 
-def experiment() -> dict:
-    def observe(label: str) -> dict:
-        return {"type": "action", "name": label, "provider": {"type": "python", "module": "chaoslib_ext.load.actions",
-                "func": "observe", "arguments": {"duration": "5s", "label": label}}}  # fmt: skip
-
+def keyed_experiment() -> dict:
     delay = {"link": "redis", "action": "delay", "delay": {"latency": "200ms"}, "duration": "5s"}
-    fault = {"type": "python", "module": "chaoslib_ext.faults.network.actions", "func": "network_fault",
-             "arguments": delay}  # fmt: skip
-    probe = {"type": "python", "module": "chaoslib_ext.load.probes", "func": "stream_completes",
-             "arguments": {"timeout": 10}}  # fmt: skip
     hypotheses = [
         {"name": "no request fails", "phase": "overall", "metric": "error_rate", "expect": "<= 0.01"},
         {"name": "the fault took effect", "phase": "fault", "metric": "ttft_ms.p50", "expect": ">= baseline + 150ms"},
     ]
-    return {
-        "version": "1.0.0",
-        "title": "keyed gateway",
-        "description": "probe, load and fault against a gateway that requires a key",
-        "configuration": {"chaosllm_target": "sandbox"},
-        "controls": [{"name": "chaosllm", "provider": {"type": "python", "module": "chaoslib_ext.controls.run"}}],
-        "extensions": [
-            {"name": "chaosllm", "load": {"users": 4, "max_tokens": 8, "warmup": "2s"}, "hypotheses": hypotheses}
-        ],
-        "steady-state-hypothesis": {
-            "title": "the gateway streams",
-            "probes": [{"type": "probe", "name": "a streamed completion", "tolerance": True, "provider": probe}],
-        },
-        "method": [observe("baseline"), {"type": "action", "name": "slow redis", "provider": fault}, observe("after")],
-        "rollbacks": [
-            {
-                "type": "action",
-                "name": "remove every fault",
-                "provider": {"type": "python", "module": "chaoslib_ext.faults.actions", "func": "remove_all_faults"},
-            }
-        ],
-    }
+    return experiment(
+        "keyed gateway",
+        [observe("baseline", "5s"), activity("slow redis", "faults.network.actions", "network_fault", **delay),
+         observe("after", "5s")],
+        target="sandbox",
+        load={"users": 4, "max_tokens": 8, "warmup": "2s"},
+        hypotheses=hypotheses,
+        steady_probes=[activity("a streamed completion", "load.probes", "stream_completes", "probe", timeout=10)],
+    )  # fmt: skip
 
 
 def test_a_run_against_the_keyed_target_passes_and_leaves_the_key_nowhere(keyed, tmp_path):
     path = tmp_path / "keyed.yaml"
-    path.write_text(yaml.safe_dump(experiment(), sort_keys=False))
+    path.write_text(yaml.safe_dump(keyed_experiment(), sort_keys=False))
     out = tmp_path / "out"
     result = chaosllm("run", str(path), "--out", str(out), env=keyed["env"], cwd=ROOT)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

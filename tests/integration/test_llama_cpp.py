@@ -15,7 +15,7 @@ from chaoslib_ext.load.samples import read_samples
 from chaoslib_ext.load.spec import LoadSpec
 from chaoslib_ext.load.sse import LineKind, StreamState, feed_line
 from chaoslib_ext.processes import ProcessRecord, alive
-from tests.integration.helpers import ROOT, chaosllm, run_dirs
+from tests.integration.helpers import ROOT, activity, chaosllm, experiment, observe, run_dirs
 from tests.integration.test_canaries import assert_nowhere
 
 KEY_ENV = "CHAOSLLM_TEST_LLAMA_KEY"
@@ -86,15 +86,7 @@ def llama_target(tmp_path: Path, llama_server: dict) -> Path:
 
 
 def delay_experiment(target: Path) -> dict:
-    def observe(label: str) -> dict:
-        return {"type": "action", "name": label, "provider": {"type": "python", "module": "chaoslib_ext.load.actions",
-                "func": "observe", "arguments": {"duration": "10s", "label": label}}}  # fmt: skip
-
     delay = {"link": "gateway", "action": "delay", "delay": {"latency": "200ms"}, "direction": "to", "duration": "10s"}
-    fault = {"type": "python", "module": "chaoslib_ext.faults.network.actions", "func": "network_fault",
-             "arguments": delay}  # fmt: skip
-    probe = {"type": "python", "module": "chaoslib_ext.load.probes", "func": "stream_completes",
-             "arguments": {"timeout": 30}}  # fmt: skip
     hypotheses = [
         {"name": "the delay shows in TTFT", "phase": "fault", "metric": "ttft_ms.p50", "expect": ">= baseline + 150ms"},
         {"name": "TTFT back after it", "phase": "recovery", "metric": "ttft_ms.p50", "expect": "<= 150% of baseline"},
@@ -102,34 +94,17 @@ def delay_experiment(target: Path) -> dict:
         # must fail: the delay is 200 ms, not under 50
         {"name": "deliberately wrong", "phase": "fault", "metric": "ttft_ms.p50", "expect": "<= baseline + 50ms"},
     ]
-    return {
-        "version": "1.0.0",
-        "title": "llama.cpp behind a delay",
-        "description": "200 ms on requests to llama.cpp, through the fault proxy the run starts",
-        "configuration": {"chaosllm_target": str(target)},
-        "controls": [{"name": "chaosllm", "provider": {"type": "python", "module": "chaoslib_ext.controls.run"}}],
-        "extensions": [
-            # one user: with two, each request waits for the other's on this one-at-a-time server, and a delay
-            # on the way in only shortens that wait (measured: +8 ms instead of +200)
-            {"name": "chaosllm", "load": {"users": 1, "max_tokens": 16, "warmup": "2s"}, "hypotheses": hypotheses}
-        ],
-        "steady-state-hypothesis": {
-            "title": "llama.cpp streams",
-            "probes": [{"type": "probe", "name": "a streamed completion", "tolerance": True, "provider": probe}],
-        },
-        "method": [
-            observe("baseline"),
-            {"type": "action", "name": "delay requests", "provider": fault},
-            observe("recovery"),
-        ],
-        "rollbacks": [
-            {
-                "type": "action",
-                "name": "remove every fault",
-                "provider": {"type": "python", "module": "chaoslib_ext.faults.actions", "func": "remove_all_faults"},
-            }
-        ],
-    }
+    return experiment(
+        "llama.cpp behind a delay",
+        [observe("baseline", "10s"), activity("delay requests", "faults.network.actions", "network_fault", **delay),
+         observe("recovery", "10s")],
+        target=str(target),
+        # one user: with two, each request waits for the other's on this one-at-a-time server, and a delay
+        # on the way in only shortens that wait (measured: +8 ms instead of +200)
+        load={"users": 1, "max_tokens": 16, "warmup": "2s"},
+        hypotheses=hypotheses,
+        steady_probes=[activity("a streamed completion", "load.probes", "stream_completes", "probe", timeout=30)],
+    )  # fmt: skip
 
 
 def test_a_delay_in_front_of_llama_cpp_is_judged_right(llama_server, tmp_path):

@@ -13,32 +13,16 @@ from pathlib import Path
 import yaml
 
 from chaoslib_ext.load.health import read_beats
-from tests.integration.helpers import CHAOSLLM, ROOT, process_group, proxy_faults, run_dirs
-
-CONTROL = {"name": "chaosllm", "provider": {"type": "python", "module": "chaoslib_ext.controls.run"}}
-REMOVE_ALL = {
-    "type": "action",
-    "name": "remove every fault",
-    "provider": {"type": "python", "module": "chaoslib_ext.faults.actions", "func": "remove_all_faults"},
-}
-
-
-def observe(label: str, duration: str) -> dict:
-    return {"type": "action", "name": label, "provider": {"type": "python", "module": "chaoslib_ext.load.actions",
-            "func": "observe", "arguments": {"duration": duration, "label": label}}}  # fmt: skip
-
-
-def experiment(load: dict, method: list, hypotheses: list) -> dict:
-    return {
-        "version": "1.0.0",
-        "title": "load health",
-        "description": "what happens to the load generator",
-        "configuration": {"chaosllm_target": "sandbox"},
-        "controls": [CONTROL],
-        "extensions": [{"name": "chaosllm", "load": load, "hypotheses": hypotheses}],
-        "method": method,
-        "rollbacks": [REMOVE_ALL],
-    }
+from tests.integration.helpers import (
+    CHAOSLLM,
+    ROOT,
+    activity,
+    experiment,
+    observe,
+    process_group,
+    proxy_faults,
+    run_dirs,
+)
 
 
 def start(tmp_path: Path, exp: dict) -> tuple[subprocess.Popen, Path]:
@@ -73,7 +57,7 @@ def events(run: Path) -> list[dict]:
 def test_a_sigkilled_locust_worker_stops_the_run_with_2_naming_it(sandbox, tmp_path):
     load = {"users": 4, "max_tokens": 8, "warmup": "2s", "processes": 2}
     hypotheses = [{"name": "no error", "phase": "overall", "metric": "error_rate", "expect": "<= 0.01"}]
-    proc, out = start(tmp_path, experiment(load, [observe("hold", "60s")], hypotheses))
+    proc, out = start(tmp_path, experiment("load health", [observe("hold", "60s")], "sandbox", load, hypotheses))
     try:
         run = wait_for(lambda: next(iter(run_dirs(out)), None), proc)
         wait_for(
@@ -105,13 +89,7 @@ def test_a_sigkilled_locust_worker_stops_the_run_with_2_naming_it(sandbox, tmp_p
 
 def test_a_partition_that_silences_every_stream_is_measured_not_called_a_harness_error(sandbox, tmp_path):
     cut = {"link": "gateway", "action": "partition", "direction": "both", "duration": "10s"}
-    fault = {
-        "type": "python",
-        "module": "chaoslib_ext.faults.network.actions",
-        "func": "network_fault",
-        "arguments": cut,
-    }
-    partition = {"type": "action", "name": "cut the gateway off", "provider": fault}
+    partition = activity("cut the gateway off", "faults.network.actions", "network_fault", **cut)
     hypotheses = [
         {"name": "streams flow before", "phase": "baseline", "metric": "output_throughput_tps", "expect": "> 50"},
         {
@@ -123,7 +101,7 @@ def test_a_partition_that_silences_every_stream_is_measured_not_called_a_harness
     ]
     load = {"users": 4, "max_tokens": 8, "warmup": "2s"}
     method = [observe("baseline", "5s"), partition, observe("recovery", "8s")]
-    proc, out = start(tmp_path, experiment(load, method, hypotheses))
+    proc, out = start(tmp_path, experiment("load health", method, "sandbox", load, hypotheses))
     output = proc.communicate(timeout=120)[0]
     assert proc.returncode == 0, output[-3000:]
     [run] = run_dirs(out)

@@ -128,7 +128,7 @@ def test_a_hung_target_never_holds_a_run_past_its_deadline(sandbox, tmp_path):
         exp = experiment(method, {"deadline": "4s"})
         exp["configuration"]["chaosllm_target"] = str(tmp_path / "hung.json")
         started = time.monotonic()
-        result, run_dir = run(tmp_path, exp)
+        result, run_dir = run(tmp_path, exp, "--no-check")  # the run's own deadline, not the preflight
         elapsed = time.monotonic() - started
     finally:
         hung.close()
