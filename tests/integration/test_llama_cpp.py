@@ -125,6 +125,9 @@ def test_a_delay_in_front_of_llama_cpp_is_judged_right(llama_server, tmp_path):
     assert summary["outcome"]["cause"] == "hypothesis_failed"
     phases = summary["phases"]
     added = phases["fault"]["ttft_ms"]["p50"] - phases["baseline"]["ttft_ms"]["p50"]
+    p50 = {name: phases[name]["ttft_ms"]["p50"] for name in ("baseline", "fault", "recovery")}
+    print(f"\nllama.cpp: TTFT p50 baseline {p50['baseline']:.1f} ms, under a 200 ms delay {p50['fault']:.1f} ms "
+          f"(+{added:.1f}), recovery {p50['recovery']:.1f} ms")  # fmt: skip
     assert 150 <= added <= 500, added
     assert json.loads((run / "journal.json").read_text())["steady_states"]["before"]["steady_state_met"] is True
     started = next(e for e in json.loads((run / "timeline.json").read_text())["events"] if e["kind"] == "proxy_started")

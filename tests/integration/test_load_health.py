@@ -76,6 +76,7 @@ def test_a_sigkilled_locust_worker_stops_the_run_with_2_naming_it(sandbox, tmp_p
             proc.kill()
             proc.communicate()
     assert proc.returncode == 2, output[-3000:]
+    print(f"\nload health: the run exited 2 {ended:.1f}s after a Locust worker was SIGKILLed")
     assert ended <= 10.0, f"the run took {ended:.1f}s to end after the kill"
     summary = json.loads((run / "summary.json").read_text())
     assert summary["outcome"]["cause"] == "load_died"
