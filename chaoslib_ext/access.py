@@ -26,7 +26,7 @@ from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.fields import Fields
 from chaoslib_ext.secrets import Credential, SecretRef, parse_credential, register, register_header, resolve
 
-__all__ = ["ENDPOINT_PATHS", "Endpoint", "ServiceAuth"]
+__all__ = ["ENDPOINT_PATHS", "Endpoint", "ServiceAuth", "parse_headers", "resolve_headers"]
 
 ENDPOINT_PATHS = ("/v1/chat/completions", "/v1/completions")
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")

@@ -132,7 +132,7 @@ def register_header(name: str, value: str) -> None:
 
 
 def register_url(url: str) -> None:
-    """The password (and a token-like user) in ``scheme://user:password@host`` are secrets."""
+    """The password in ``scheme://user:password@host`` is a secret."""
     parts = urlsplit(url)
     register([p for p in (parts.password,) if p])
 

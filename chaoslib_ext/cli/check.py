@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from chaoslib_ext import secrets
@@ -35,7 +34,7 @@ def register(commands: Any) -> None:
 def _check(args: argparse.Namespace) -> int:
     from chaoslib import merge_vars
 
-    _, secret_vars = merge_vars({}, [str(Path(f)) for f in args.var_file])
+    _, secret_vars = merge_vars({}, args.var_file)
     secrets.register_named(secret_vars)
     try:
         target = load_target(args.target)
