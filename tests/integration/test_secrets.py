@@ -9,6 +9,7 @@ import secrets
 import yaml
 
 from tests.integration.helpers import ROOT, chaosllm, run_dirs
+from tests.integration.test_canaries import assert_nowhere
 
 
 def experiment() -> dict:
@@ -60,10 +61,7 @@ def test_a_canary_secret_appears_nowhere(sandbox, tmp_path):
     assert json.loads((run / "load" / "spec.json").read_text())["headers"] == {"Authorization": "***"}
     assert "the probe got token ***" in result.stderr
     assert json.loads((run / "summary.json").read_text())["phases"]["overall"]["completed"] > 0
-    # ... and is nowhere
-    files = [p for p in run.rglob("*") if p.is_file()]
-    assert len(files) >= 8
-    leaks = [str(p.relative_to(run)) for p in files if canary.encode() in p.read_bytes()]
-    assert leaks == []
-    assert canary not in result.stdout
-    assert canary not in result.stderr
+    # ... and is nowhere: not in the run directory, the history database beside it, nor the output
+    assert len([p for p in run.rglob("*") if p.is_file()]) >= 8
+    assert (out / "history.sqlite").exists()
+    assert_nowhere(canary, out, result.stdout, result.stderr)
