@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 import time
 from collections.abc import Callable
@@ -20,7 +21,27 @@ class ServiceStartError(RuntimeError):
     """A sandbox service did not come up; the message holds the end of its log."""
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port(host: str = "127.0.0.1") -> int:
+    """A port free now, for a server that binds it itself a moment later. Taken below the kernel's
+    ephemeral range when it can be: the kernel hands ports of that range to every outgoing connection
+    and every ``bind(0)``, which could take it in between (a broker once failed with "Address in use")."""
+    low = _ephemeral_low()
+    rng = random.SystemRandom()
+    for _ in range(50):
+        port = rng.randrange(10000, low) if low > 10100 else 0
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
