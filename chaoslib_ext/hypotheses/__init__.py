@@ -1,6 +1,6 @@
 """Steady-state hypotheses over phases, and their verdicts."""
 
-from chaoslib_ext.hypotheses.evaluate import Verdict, evaluate, metric_value
+from chaoslib_ext.hypotheses.evaluate import Verdict, evaluate
 from chaoslib_ext.hypotheses.expect import Expectation, parse_expect
 from chaoslib_ext.hypotheses.spec import METRICS, Hypothesis, parse_hypotheses
 
@@ -10,7 +10,6 @@ __all__ = [
     "Hypothesis",
     "Verdict",
     "evaluate",
-    "metric_value",
     "parse_expect",
     "parse_hypotheses",
 ]

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from chaoslib_ext.hypotheses.spec import Hypothesis
+from chaoslib_ext.metrics.record import PhaseMetrics
 
-__all__ = ["Verdict", "evaluate", "metric_value"]
+__all__ = ["Verdict", "evaluate"]
 
 
 @dataclass(frozen=True)
@@ -44,29 +45,22 @@ class Verdict:
         }
 
 
-def metric_value(phase_metrics: Mapping[str, Any] | None, metric: str) -> float | None:
-    """``ttft_ms.p99`` or ``error_rate`` out of one phase's metrics."""
-    if phase_metrics is None:
-        return None
-    head, _, stat = metric.partition(".")
-    value = phase_metrics.get(head)
-    if stat:
-        value = value.get(stat) if isinstance(value, Mapping) else None
-    return None if value is None else float(value)
+def _value(phase: PhaseMetrics | None, metric: str) -> float | None:
+    return None if phase is None else phase.value(metric)
 
 
 def evaluate(
     hypothesis: Hypothesis,
-    phases: Mapping[str, Mapping[str, Any]],
-    trimmed: Callable[[str, float], Mapping[str, Any]] | None = None,
+    phases: Mapping[str, PhaseMetrics],
+    trimmed: Callable[[str, float], PhaseMetrics] | None = None,
 ) -> Verdict:
     """Judge one hypothesis. ``trimmed(phase, after_s)`` gives a phase's metrics without its first seconds."""
     h = hypothesis
     measured = phases.get(h.phase)
     if h.after_s and trimmed is not None:
         measured = trimmed(h.phase, h.after_s)
-    observed = metric_value(measured, h.metric)
-    reference = metric_value(phases.get(h.expect.reference), h.metric) if h.expect.reference else None
+    observed = _value(measured, h.metric)
+    reference = _value(phases.get(h.expect.reference), h.metric) if h.expect.reference else None
     where = f"{h.phase}" + (f" after {h.after_s:g}s" if h.after_s else "")
     if observed is None:
         return Verdict(h, "no-data", None, reference, None, f"no {h.metric} measured in {where}")

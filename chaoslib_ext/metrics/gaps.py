@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from chaoslib_ext.metrics.record import Distribution
 from chaoslib_ext.metrics.table import SampleTable
 from chaoslib_ext.metrics.windows import Window
 
@@ -88,21 +89,24 @@ class GapIndex:
     def tokens_in(self, window: Window) -> float:
         return float(self.tokens[self.segments(window)].sum())
 
-    def distribution(self, window: Window) -> dict[str, Any]:
+    def distribution(self, window: Window) -> Distribution:
         """count, mean, min, p50, p90, p95, p99 and max of the gaps in ``window`` (None when it has none)."""
         inside = self.segments(window)
         n = int(self.count[inside].sum())
         if n == 0:
-            return {"count": 0, "mean": None, "min": None, **{f"p{p}": None for p in PERCENTS}, "max": None}
+            return Distribution(0)
         if window not in self._values:
             self._resolve([w for w in {window, *self._windows} if w not in self._values])
         value = self._values[window]
-        out: dict[str, Any] = {"count": n, "mean": float(self.sum[inside].sum()) / n, "min": value[0]}
-        for p in PERCENTS:
+
+        def rank(p: int) -> float:
             lo, hi = _neighbours(p, n)
-            out[f"p{p}"] = value[lo] + ((n - 1) * p / 100.0 - lo) * (value[hi] - value[lo])
-        out["max"] = value[n - 1]
-        return out
+            return float(value[lo] + ((n - 1) * p / 100.0 - lo) * (value[hi] - value[lo]))
+
+        p50, p90, p95, p99 = (rank(p) for p in PERCENTS)
+        return Distribution(
+            n, float(self.sum[inside].sum()) / n, float(value[0]), p50, p90, p95, p99, float(value[n - 1])
+        )
 
     def quantiles(self, window: Window, percents: Sequence[float]) -> list[float] | None:
         """Quantiles for plotting: located in the summed histogram, interpolated inside the bin (< 0.8 %)."""

@@ -15,53 +15,27 @@ import numpy.typing as npt
 
 from chaoslib_ext.load.spec import GoodputSLO
 from chaoslib_ext.metrics.gaps import GapIndex
+from chaoslib_ext.metrics.record import DISTRIBUTIONS, SCALARS, STATS, Distribution, PhaseMetrics
 from chaoslib_ext.metrics.table import SampleTable
 from chaoslib_ext.metrics.windows import Window
 
 __all__ = ["DISTRIBUTIONS", "SCALARS", "STATS", "distribution", "window_metrics"]
 
-STATS = ("mean", "min", "p50", "p90", "p95", "p99", "max")
-DISTRIBUTIONS = ("ttft_ms", "itl_ms", "tpot_ms", "e2el_ms")
-SCALARS = (
-    "duration_s",
-    "requests",
-    "completed",
-    "failed",
-    "error_rate",
-    "request_throughput_rps",
-    "output_throughput_tps",
-    "goodput_rps",
-    "ttft_jitter_ms",
-    "itl_jitter_ms",
-)
 
-
-def distribution(values: npt.NDArray[np.floating[Any]]) -> dict[str, float | int | None]:
+def distribution(values: npt.NDArray[np.floating[Any]]) -> Distribution:
     """count, mean, min, p50, p90, p95, p99, max of the non-NaN values (None when there are none)."""
     v = values[~np.isnan(values)]
     if v.size == 0:
-        return {"count": 0, **{s: None for s in STATS}}
+        return Distribution(0)
     p50, p90, p95, p99 = np.percentile(v, [50, 90, 95, 99], overwrite_input=True)
-    return {
-        "count": int(v.size),
-        "mean": float(v.mean()),
-        "min": float(v.min()),
-        "p50": float(p50),
-        "p90": float(p90),
-        "p95": float(p95),
-        "p99": float(p99),
-        "max": float(v.max()),
-    }
-
-
-def _jitter(dist: dict[str, float | int | None]) -> float | None:
-    p99, p50 = dist["p99"], dist["p50"]
-    return None if p99 is None or p50 is None else float(p99) - float(p50)
+    return Distribution(
+        int(v.size), float(v.mean()), float(v.min()), float(p50), float(p90), float(p95), float(p99), float(v.max())
+    )
 
 
 def window_metrics(
     table: SampleTable, window: Window, goodput: GoodputSLO | None = None, index: GapIndex | None = None
-) -> dict[str, Any]:
+) -> PhaseMetrics:
     """Every metric of ``window``; rates are None when the window is empty, distributions when no sample.
     ``index``: the gaps already indexed for windows including this one (one pass serves them all)."""
     duration = window.duration_s
@@ -73,30 +47,26 @@ def window_metrics(
     if index is None or not index.covers(window):
         index = GapIndex(table, [window])
     tokens_in = index.tokens_in(window)
-    ttft = distribution(table.ttft_ms[ok])
-    itl = index.distribution(window)
 
     def rate(count: float) -> float | None:
         return count / duration if duration > 0 else None
 
-    return {
-        "start_at": window.intervals[0][0] if window.intervals else None,
-        "end_at": window.intervals[-1][1] if window.intervals else None,
-        "duration_s": duration,
-        "requests": requests,
-        "completed": requests - failed,
-        "failed": failed,
-        "error_rate": failed / requests if requests else None,
-        "request_throughput_rps": rate(float(finished_ok.sum())),
-        "output_throughput_tps": rate(tokens_in),
-        "goodput_rps": rate(float(_meets(table, goodput)[finished_ok].sum())) if goodput else None,
-        "ttft_ms": ttft,
-        "itl_ms": itl,
-        "tpot_ms": distribution(table.tpot_ms[ok]),
-        "e2el_ms": distribution(table.e2el_ms[ok]),
-        "ttft_jitter_ms": _jitter(ttft),
-        "itl_jitter_ms": _jitter(itl),
-    }
+    return PhaseMetrics(
+        start_at=window.intervals[0][0] if window.intervals else None,
+        end_at=window.intervals[-1][1] if window.intervals else None,
+        duration_s=duration,
+        requests=requests,
+        completed=requests - failed,
+        failed=failed,
+        error_rate=failed / requests if requests else None,
+        request_throughput_rps=rate(float(finished_ok.sum())),
+        output_throughput_tps=rate(tokens_in),
+        goodput_rps=rate(float(_meets(table, goodput)[finished_ok].sum())) if goodput else None,
+        ttft_ms=distribution(table.ttft_ms[ok]),
+        itl_ms=index.distribution(window),
+        tpot_ms=distribution(table.tpot_ms[ok]),
+        e2el_ms=distribution(table.e2el_ms[ok]),
+    )
 
 
 def _meets(table: SampleTable, slo: GoodputSLO) -> np.ndarray[Any, np.dtype[np.bool_]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from chaoslib_ext.hypotheses.evaluate import metric_value
 from chaoslib_ext.metrics import PHASES
+from chaoslib_ext.metrics.record import PhaseMetrics
 from chaoslib_ext.secrets import scrub
 
 __all__ = [
@@ -53,7 +53,8 @@ def text_table(header: list[str], rows: list[list[str]]) -> list[str]:
 def phase_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     phases = summary.get("phases") or {}
     shown = [p for p in PHASES if p in phases and (phases[p].get("duration_s") or 0) > 0]
-    rows = [[p] + [_cell(metric_value(phases[p], path), fmt) for _, path, fmt in _COLUMNS] for p in shown]
+    typed = {p: PhaseMetrics.from_json(phases[p]) for p in shown}
+    rows = [[p] + [_cell(typed[p].value(path), fmt) for _, path, fmt in _COLUMNS] for p in shown]
     return ["phase", *(title for title, _, _ in _COLUMNS)], rows
 
 

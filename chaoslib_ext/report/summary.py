@@ -17,6 +17,7 @@ from chaoslib_ext.hypotheses.evaluate import evaluate
 from chaoslib_ext.load.host import STARVED_STEAL, read_host
 from chaoslib_ext.metrics import SampleTable, Window, distribution, phase_windows, window_metrics
 from chaoslib_ext.metrics.gaps import GapIndex
+from chaoslib_ext.metrics.record import PhaseMetrics
 from chaoslib_ext.outcome import decide
 from chaoslib_ext.report.environment import environment
 from chaoslib_ext.report.score import resilience_score
@@ -61,16 +62,16 @@ def build_summary(
     table, window, windows = measured.table, measured.window, measured.windows
     timeline = run.timeline
     goodput = plan.load.goodput if plan.load else None
-    phases: dict[str, Any] = {}
+    measured_phases: dict[str, PhaseMetrics] = {}
     verdicts: list[dict[str, Any]] = []
     if window is not None:
         index = measured.index
-        phases = {name: window_metrics(table, w, goodput, index) for name, w in windows.items()}
+        measured_phases = {name: window_metrics(table, w, goodput, index) for name, w in windows.items()}
 
-        def trimmed(phase: str, after_s: float) -> dict[str, Any]:
+        def trimmed(phase: str, after_s: float) -> PhaseMetrics:
             return window_metrics(table, windows[phase].after(after_s), goodput, index)
 
-        verdicts = [evaluate(h, phases, trimmed).to_json() for h in plan.hypotheses]
+        verdicts = [evaluate(h, measured_phases, trimmed).to_json() for h in plan.hypotheses]
     else:
         verdicts = [
             {
@@ -85,6 +86,7 @@ def build_summary(
             }
             for h in plan.hypotheses
         ]
+    phases = {name: dict(m.to_json()) for name, m in measured_phases.items()}
     outcome = decide(timeline.events(), verdicts, journal)
     overhead = table.ttft_ms - table.server_ttft_ms
     return {
@@ -102,7 +104,7 @@ def build_summary(
         "phases": phases,
         "hypotheses": verdicts,
         "faults": [_fault(e) for e in run.ledger.entries()],
-        "client_overhead_ms": distribution(overhead) if np.any(~np.isnan(overhead)) else None,
+        "client_overhead_ms": distribution(overhead).to_json() if np.any(~np.isnan(overhead)) else None,
         "load_host": _load_host(run, windows),
         "resilience": resilience_score(phases),
         "environment": environment(run.run_dir.environment),

@@ -38,7 +38,4 @@ class LiveSamples:
         table = SampleTable.from_samples(recent)
         # a rate is over the whole window; a distribution or the error rate over every request that ended in it
         start = now - window_s if rate else min(s.t0 for s in recent)
-        metrics = window_metrics(table, Window(((start, now + 1e-6),)))
-        head, _, stat = name.partition(".")
-        value = metrics[head][stat] if stat else metrics[head]
-        return None if value is None else float(value)
+        return window_metrics(table, Window(((start, now + 1e-6),))).value(name)

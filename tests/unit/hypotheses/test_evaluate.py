@@ -2,11 +2,19 @@ import pytest
 
 from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.hypotheses import Hypothesis, evaluate, parse_hypotheses
+from chaoslib_ext.metrics.record import Distribution, PhaseMetrics
+
+
+def metrics(p50=None, p99=None, tps=None):
+    ttft = Distribution(1 if p50 is not None else 0, p50=p50, p99=p99)
+    none = Distribution(0)
+    return PhaseMetrics(0.0, 10.0, 10.0, 1, 1, 0, 0.0, None, tps, None, ttft, none, none, none)
+
 
 PHASES = {
-    "baseline": {"ttft_ms": {"p99": 100.0, "p50": 50.0}, "output_throughput_tps": 1000.0},
-    "fault": {"ttft_ms": {"p99": 400.0, "p50": 260.0}, "output_throughput_tps": 700.0},
-    "recovery": {"ttft_ms": {"p99": None, "p50": None}, "output_throughput_tps": None},
+    "baseline": metrics(50.0, 100.0, 1000.0),
+    "fault": metrics(260.0, 400.0, 700.0),
+    "recovery": metrics(),
 }
 
 
@@ -42,7 +50,7 @@ def test_after_judges_the_trimmed_phase():
 
     def trimmed(phase, after_s):
         seen.append((phase, after_s))
-        return {"ttft_ms": {"p99": 90.0}}
+        return metrics(p99=90.0)
 
     v = evaluate(hyp("recovery", "ttft_ms.p99", "within 20% of baseline", "5s"), PHASES, trimmed)
     assert seen == [("recovery", 5.0)]

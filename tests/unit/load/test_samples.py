@@ -67,7 +67,8 @@ def test_older_json_lines_are_still_read(tmp_path):
     assert list(read_samples(tmp_path)) == written
 
 
-def flat(metrics: dict) -> dict:
+def flat(phase) -> dict:
+    metrics = dict(phase.to_json())
     return {f"{k}.{s}": v for k, d in metrics.items() if isinstance(d, dict) for s, v in d.items()} | {
         k: v for k, v in metrics.items() if not isinstance(v, dict)
     }

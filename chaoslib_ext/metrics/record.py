@@ -1,0 +1,189 @@
+"""The metrics of one window as values: a ``Distribution`` per latency metric and ``PhaseMetrics`` for
+the whole window, with one ``value(metric)`` that every reader of a metric name goes through
+(hypotheses, safeguards, reports). JSON only at the file edge: ``to_json()`` gives exactly the
+``phases.<phase>`` object of ``summary.json`` (schema ``chaosllm/summary``), ``from_json()`` reads it back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, TypedDict, get_args
+
+__all__ = [
+    "DISTRIBUTIONS",
+    "SCALARS",
+    "STATS",
+    "Distribution",
+    "DistributionJson",
+    "PhaseMetrics",
+    "PhaseMetricsJson",
+    "Stat",
+]
+
+Stat = Literal["mean", "min", "p50", "p90", "p95", "p99", "max"]
+STATS: tuple[Stat, ...] = get_args(Stat)
+DistributionName = Literal["ttft_ms", "itl_ms", "tpot_ms", "e2el_ms"]
+DISTRIBUTIONS: tuple[DistributionName, ...] = get_args(DistributionName)
+SCALARS = (
+    "duration_s",
+    "requests",
+    "completed",
+    "failed",
+    "error_rate",
+    "request_throughput_rps",
+    "output_throughput_tps",
+    "goodput_rps",
+    "ttft_jitter_ms",
+    "itl_jitter_ms",
+)
+
+
+class DistributionJson(TypedDict):
+    count: int
+    mean: float | None
+    min: float | None
+    p50: float | None
+    p90: float | None
+    p95: float | None
+    p99: float | None
+    max: float | None
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """count and the statistics of a metric's raw values; every statistic None when there were none."""
+
+    count: int
+    mean: float | None = None
+    min: float | None = None
+    p50: float | None = None
+    p90: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    max: float | None = None
+
+    def stat(self, name: str) -> float | None:
+        """One statistic by name (``p99``); None for a name that is not one."""
+        return getattr(self, name) if name in STATS else None
+
+    @property
+    def jitter(self) -> float | None:
+        """P99 - P50."""
+        return None if self.p99 is None or self.p50 is None else self.p99 - self.p50
+
+    def to_json(self) -> DistributionJson:
+        return {
+            "count": self.count,
+            "mean": self.mean,
+            "min": self.min,
+            "p50": self.p50,
+            "p90": self.p90,
+            "p95": self.p95,
+            "p99": self.p99,
+            "max": self.max,
+        }
+
+    @classmethod
+    def from_json(cls, raw: DistributionJson) -> Distribution:
+        return cls(int(raw["count"]), *(_float(raw.get(s)) for s in STATS))
+
+
+class PhaseMetricsJson(TypedDict):
+    start_at: float | None
+    end_at: float | None
+    duration_s: float
+    requests: int
+    completed: int
+    failed: int
+    error_rate: float | None
+    request_throughput_rps: float | None
+    output_throughput_tps: float | None
+    goodput_rps: float | None
+    ttft_ms: DistributionJson
+    itl_ms: DistributionJson
+    tpot_ms: DistributionJson
+    e2el_ms: DistributionJson
+    ttft_jitter_ms: float | None
+    itl_jitter_ms: float | None
+
+
+@dataclass(frozen=True)
+class PhaseMetrics:
+    """Every metric of one window (definitions: reports/README.md); rates are None for an empty window."""
+
+    start_at: float | None
+    end_at: float | None
+    duration_s: float
+    requests: int
+    completed: int
+    failed: int
+    error_rate: float | None
+    request_throughput_rps: float | None
+    output_throughput_tps: float | None
+    goodput_rps: float | None
+    ttft_ms: Distribution
+    itl_ms: Distribution
+    tpot_ms: Distribution
+    e2el_ms: Distribution
+
+    @property
+    def ttft_jitter_ms(self) -> float | None:
+        return self.ttft_ms.jitter
+
+    @property
+    def itl_jitter_ms(self) -> float | None:
+        return self.itl_ms.jitter
+
+    def value(self, metric: str) -> float | None:
+        """``ttft_ms.p99``, ``error_rate``, ``itl_jitter_ms`` ...; None when not measured (or not a metric)."""
+        head, _, stat = metric.partition(".")
+        if head in DISTRIBUTIONS:
+            dist: Distribution = getattr(self, head)
+            return dist.stat(stat) if stat else None
+        if stat or head not in SCALARS:
+            return None
+        found = getattr(self, head)
+        return None if found is None else float(found)
+
+    def to_json(self) -> PhaseMetricsJson:
+        return {
+            "start_at": self.start_at,
+            "end_at": self.end_at,
+            "duration_s": self.duration_s,
+            "requests": self.requests,
+            "completed": self.completed,
+            "failed": self.failed,
+            "error_rate": self.error_rate,
+            "request_throughput_rps": self.request_throughput_rps,
+            "output_throughput_tps": self.output_throughput_tps,
+            "goodput_rps": self.goodput_rps,
+            "ttft_ms": self.ttft_ms.to_json(),
+            "itl_ms": self.itl_ms.to_json(),
+            "tpot_ms": self.tpot_ms.to_json(),
+            "e2el_ms": self.e2el_ms.to_json(),
+            "ttft_jitter_ms": self.ttft_jitter_ms,
+            "itl_jitter_ms": self.itl_jitter_ms,
+        }
+
+    @classmethod
+    def from_json(cls, raw: PhaseMetricsJson) -> PhaseMetrics:
+        return cls(
+            raw["start_at"],
+            raw["end_at"],
+            raw["duration_s"],
+            raw["requests"],
+            raw["completed"],
+            raw["failed"],
+            raw["error_rate"],
+            raw["request_throughput_rps"],
+            raw["output_throughput_tps"],
+            raw["goodput_rps"],
+            Distribution.from_json(raw["ttft_ms"]),
+            Distribution.from_json(raw["itl_ms"]),
+            Distribution.from_json(raw["tpot_ms"]),
+            Distribution.from_json(raw["e2el_ms"]),
+        )
+
+
+def _float(value: float | int | None) -> float | None:
+    return None if value is None else float(value)

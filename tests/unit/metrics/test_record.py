@@ -1,0 +1,40 @@
+"""The typed phase record: one value(metric) for every reader, and JSON only at the edge."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from chaoslib_ext.hypotheses.spec import METRICS
+from chaoslib_ext.metrics.record import Distribution, PhaseMetrics
+
+RECORDED = Path(__file__).parents[2] / "data" / "runs" / "demo" / "expected" / "summary.json"
+
+
+def recorded_phases() -> dict:
+    return json.loads(RECORDED.read_text())["phases"]
+
+
+@pytest.mark.parametrize("phase", ["baseline", "fault", "recovery", "overall"])
+def test_a_recorded_phase_reads_back_to_the_same_json(phase):
+    raw = recorded_phases()[phase]
+    assert PhaseMetrics.from_json(raw).to_json() == raw
+
+
+def test_value_reads_every_metric_a_hypothesis_may_name():
+    raw = recorded_phases()["fault"]
+    metrics = PhaseMetrics.from_json(raw)
+    for name in METRICS:
+        head, _, stat = name.partition(".")
+        expected = raw[head][stat] if stat else raw[head]
+        assert metrics.value(name) == (None if expected is None else float(expected)), name
+
+
+def test_value_is_none_for_what_is_not_a_metric_or_was_not_measured():
+    metrics = PhaseMetrics.from_json(recorded_phases()["fault"])
+    assert metrics.value("ttft_ms") is None  # a distribution needs its statistic
+    assert metrics.value("ttft_ms.p42") is None
+    assert metrics.value("requests.p99") is None
+    assert metrics.value("nonsense") is None
+    empty = Distribution(0)
+    assert (empty.p99, empty.jitter, empty.stat("p50")) == (None, None, None)
