@@ -85,6 +85,7 @@ def _watch_health(run: RunContext, spec: LoadSpec) -> None:
 
 def end_load(run: RunContext) -> None:
     """Stop the run's Locust if it runs (users finish the request in hand); marks ``load_stopped``."""
+    _ACTIVE.pop(str(run.run_dir.path), None)  # the run's probes are over: Chaos Toolkit ran them before this
     health = _HEALTH.pop(str(run.run_dir.path), None)
     if health is not None:
         health.stop()
