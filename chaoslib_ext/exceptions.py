@@ -7,9 +7,11 @@
         └── ChaosLLMError
             ├── TargetError              a target is unreachable, or the sandbox is not running
             ├── LoadError                the load generator could not start or died
+            ├── SamplesFormatError       a run's samples are of a format this release cannot read
             └── FaultError
                 ├── FaultInjectionError  a fault could not be injected
-                └── FaultRemovalError    a fault could not be removed
+                ├── FaultRemovalError    a fault could not be removed
+                └── LedgerError          the ledger was asked for a fault it does not hold, or twice for one
 
     ValueError
     └── SpecError                        one bad field in a spec: the field, the value, the accepted values
@@ -31,8 +33,10 @@ __all__ = [
     "FaultError",
     "FaultInjectionError",
     "FaultRemovalError",
+    "LedgerError",
     "LoadError",
     "Problem",
+    "SamplesFormatError",
     "SpecError",
     "TargetError",
 ]
@@ -92,6 +96,10 @@ class LoadError(ChaosLLMError):
     """The load generator could not start, or stopped on its own."""
 
 
+class SamplesFormatError(ChaosLLMError):
+    """Raised by the samples readers for a directory written by a newer release (or not samples)."""
+
+
 class FaultError(ChaosLLMError):
     """A fault could not be applied or removed."""
 
@@ -102,3 +110,7 @@ class FaultInjectionError(FaultError):
 
 class FaultRemovalError(FaultError):
     """A fault could not be removed; it is still listed in the ledger."""
+
+
+class LedgerError(FaultError):
+    """A fault id added twice to a run's ledger, or updated without being in it."""

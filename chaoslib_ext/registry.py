@@ -11,7 +11,7 @@ import json
 import time
 from pathlib import Path
 
-from chaoslib_ext.jsonfile import write_json_atomic
+from chaoslib_ext._jsonfile import write_json_atomic
 from chaoslib_ext.target import state_dir
 
 __all__ = ["known_runs", "register_run"]

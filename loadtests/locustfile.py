@@ -30,12 +30,12 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from chaoslib_ext import secrets
+from chaoslib_ext._processes import start_ticks
 from chaoslib_ext.load.health import HEARTBEATS, HeartbeatWriter
-from chaoslib_ext.load.host import HostRecorder
-from chaoslib_ext.load.samples import SampleWriter
 from chaoslib_ext.load.spec import CONNECT_BUDGET_S, LoadSpec
 from chaoslib_ext.load.sse import LineKind, StreamState, feed_line
-from chaoslib_ext.processes import start_ticks
+from chaoslib_ext.samples import SampleWriter
+from chaoslib_ext.samples.host import HostRecorder
 
 
 def _load_spec() -> LoadSpec:
@@ -208,7 +208,7 @@ def _stop_when_orphaned(environment: Environment, **_kwargs: object) -> None:
 
 @events.init.add_listener
 def _record_host(environment: Environment, **_kwargs: object) -> None:
-    """This host's CPU busy and steal shares, once a second, in samples/host.jsonl (chaoslib_ext.load.host);
+    """This host's CPU busy and steal shares, once a second, in samples/host.jsonl (chaoslib_ext.samples.host);
     once per machine: not in the workers of --processes."""
     if isinstance(environment.runner, WorkerRunner):
         return

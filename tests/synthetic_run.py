@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from chaoslib_ext.faults.ledger import Ledger, LedgerEntry
-from chaoslib_ext.load.samples import REQUEST
-from chaoslib_ext.timeline import Timeline
+from chaoslib_ext.run.ledger import Ledger, LedgerEntry
+from chaoslib_ext.run.timeline import Timeline
+from chaoslib_ext.samples import REQUEST
 
 HYPOTHESES = [
     {"name": "baseline TTFT p99 under 200 ms", "phase": "baseline", "metric": "ttft_ms.p99", "expect": "< 200"},
@@ -56,13 +56,11 @@ def make_run(
         json.dumps({"experiment": experiment, "configuration": {"chaosllm_target": "synthetic"}})
     )
     timeline = Timeline(run / "timeline.json")
-    timeline.record("load_started", at=started_at, url="http://127.0.0.1:1", users=8, warmup_s=warmup)
-    timeline.record(
-        "fault_injected", at=fault[0], fault="stall-redis", family="redis", target="redis 127.0.0.1:1", spec={}
-    )
-    timeline.record("note", at=fault[0] + 5, text="operator: paging looks fine")
-    timeline.record("fault_removed", at=fault[1], fault="stall-redis")
-    timeline.record("load_stopped", at=begin + shape.seconds)
+    timeline.record_load_started("http://127.0.0.1:1", 8, warmup, at=started_at)
+    timeline.record_fault_injected("stall-redis", "redis", "redis 127.0.0.1:1", {}, {}, at=fault[0])
+    timeline.record_note("operator: paging looks fine", at=fault[0] + 5)
+    timeline.record_fault_removed("stall-redis", at=fault[1])
+    timeline.record_load_stopped(at=begin + shape.seconds)
     ledger = Ledger(run / "ledger.json")
     ledger.add(LedgerEntry("stall-redis", "redis", "redis", "redis 127.0.0.1:1", {}, {}, state="removed",
                            created_at=fault[0] - 0.004, injected_at=fault[0], removed_at=fault[1]))  # fmt: skip

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from chaoslib_ext.cli.compare import add_options, parse_settings, run_comparison
-from chaoslib_ext.outcome import EXIT_INVALID
+from chaoslib_ext.verdict.outcome import EXIT_INVALID
 
 __all__ = ["register"]
 
@@ -51,7 +51,7 @@ def _plan_of(args: argparse.Namespace) -> tuple[Any, Any]:
     from chaoslib_ext.compare.spec import DEFAULT_BLOCKS
     from chaoslib_ext.experiment.plan import Plan
     from chaoslib_ext.experiment.variables import configuration_values
-    from chaoslib_ext.rundir import DEFAULT_ROOT, RunDir
+    from chaoslib_ext.run.rundir import DEFAULT_ROOT, RunDir
 
     common = parse_vars(args.var)
     source = checked_source(args.experiment, common)

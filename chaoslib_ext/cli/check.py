@@ -11,9 +11,9 @@ from typing import Any
 
 from chaoslib_ext import secrets
 from chaoslib_ext.exceptions import ChaosLLMError
-from chaoslib_ext.outcome import EXIT_INVALID, EXIT_OK
 from chaoslib_ext.preflight import check_target, render
 from chaoslib_ext.target import load_target
+from chaoslib_ext.verdict.outcome import EXIT_INVALID, EXIT_OK
 
 __all__ = ["register"]
 

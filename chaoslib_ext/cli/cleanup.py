@@ -14,19 +14,19 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from chaoslib_ext._jsonfile import read_json
+from chaoslib_ext._processes import ProcessRecord, alive
 from chaoslib_ext.exceptions import ChaosLLMError
 from chaoslib_ext.faults import lifecycle
 from chaoslib_ext.faults.chaosmesh.objects import label_value
 from chaoslib_ext.faults.chaosmesh.sweep import RUN_LABEL, run_selector, sweep_labelled
-from chaoslib_ext.jsonfile import read_json
 from chaoslib_ext.load.runner import LoadProcess
-from chaoslib_ext.outcome import EXIT_INVALID, EXIT_OK
-from chaoslib_ext.processes import ProcessRecord, alive
 from chaoslib_ext.proxy.local import stop_local_proxy
 from chaoslib_ext.registry import known_runs
-from chaoslib_ext.runcontext import RUN_DIR_KEY, TARGET_KEY, RunContext
-from chaoslib_ext.rundir import DEFAULT_ROOT, RunDir
+from chaoslib_ext.run.context import RUN_DIR_KEY, TARGET_KEY, RunContext
+from chaoslib_ext.run.rundir import DEFAULT_ROOT, RunDir
 from chaoslib_ext.target import Target, load_target
+from chaoslib_ext.verdict.outcome import EXIT_INVALID, EXIT_OK
 
 __all__ = ["register", "sweep_root"]
 

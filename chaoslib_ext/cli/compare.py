@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from chaoslib_ext.outcome import EXIT_INVALID
+from chaoslib_ext.verdict.outcome import EXIT_INVALID
 
 __all__ = ["parse_settings", "register"]
 
@@ -102,7 +102,7 @@ def run_comparison(side_a: Path, side_b: Path | None, settings: Any, out: Path |
     from chaoslib_ext.compare.arms import SideError, load_side, load_sides
     from chaoslib_ext.compare.report import exit_code, render_markdown, write_comparison
     from chaoslib_ext.compare.verdict import compare
-    from chaoslib_ext.rundir import DEFAULT_ROOT, RunDir
+    from chaoslib_ext.run.rundir import DEFAULT_ROOT, RunDir
 
     try:
         steal = settings.max_steal

@@ -14,9 +14,9 @@ from chaoslib_ext.experiment.faultplan import crd_problems, planned_faults
 from chaoslib_ext.experiment.loader import Source
 from chaoslib_ext.experiment.validate import ACTIVITY_MODULES
 from chaoslib_ext.experiment.variables import configuration_values
-from chaoslib_ext.outcome import EXIT_INVALID, EXIT_OK
-from chaoslib_ext.runcontext import TARGET_KEY
+from chaoslib_ext.run.context import TARGET_KEY
 from chaoslib_ext.target import SANDBOX, Target, load_target
+from chaoslib_ext.verdict.outcome import EXIT_INVALID, EXIT_OK
 
 __all__ = ["dry_run"]
 

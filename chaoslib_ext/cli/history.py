@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from chaoslib_ext.history import Drift, History, history_path, judge
-from chaoslib_ext.outcome import EXIT_FAILED, EXIT_INVALID, EXIT_OK
-from chaoslib_ext.rundir import DEFAULT_ROOT
+from chaoslib_ext.run.rundir import DEFAULT_ROOT
+from chaoslib_ext.verdict.outcome import EXIT_FAILED, EXIT_INVALID, EXIT_OK
 
 __all__ = ["DEFAULT_METRICS", "register"]
 
@@ -50,11 +50,11 @@ def _show(history: History, experiment: str, metrics: list[str], last: int, min_
     print(f"\n{experiment}  ({len(runs)} runs shown)")
     header = ["started (UTC)", "run", "verdict", *metrics]
     rows = [
-        [time.strftime("%Y-%m-%d %H:%M", time.gmtime(r["started_at"] or 0)), r["run_id"], r["verdict"],
-         *(_cell(r["metrics"].get(m)) for m in metrics)]
+        [time.strftime("%Y-%m-%d %H:%M", time.gmtime(r.started_at or 0)), r.run_id, r.verdict,
+         *(_cell(r.metrics.get(m)) for m in metrics)]
         for r in runs
     ]  # fmt: skip
-    drifts = [judge([r["metrics"].get(m) for r in runs], min_change=min_change) for m in metrics]
+    drifts = [judge([r.metrics.get(m) for r in runs], min_change=min_change) for m in metrics]
     rows.append(["", "drift (newest vs earlier)", "", *(_drift_text(d) for d in drifts)])
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
     for row in [header, *rows]:

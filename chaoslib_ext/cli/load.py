@@ -14,12 +14,12 @@ from chaoslib_ext.exceptions import LoadError, SpecError
 from chaoslib_ext.experiment.plan import Plan
 from chaoslib_ext.load.session import begin_load, end_load
 from chaoslib_ext.load.spec import LoadSpec
-from chaoslib_ext.outcome import EXIT_INVALID
 from chaoslib_ext.registry import register_run
 from chaoslib_ext.report.terminal import print_summary
 from chaoslib_ext.report.write import write_reports
-from chaoslib_ext.runcontext import RUN_DIR_KEY, TARGET_KEY, RunContext
-from chaoslib_ext.rundir import DEFAULT_ROOT, RunDir
+from chaoslib_ext.run.context import RUN_DIR_KEY, TARGET_KEY, RunContext
+from chaoslib_ext.run.rundir import DEFAULT_ROOT, RunDir
+from chaoslib_ext.verdict.outcome import EXIT_INVALID
 
 __all__ = ["register"]
 
@@ -128,10 +128,10 @@ def _load(args: argparse.Namespace) -> int:
     except LoadError as exc:
         print(f"chaosllm load: {exc}", file=sys.stderr)
     except KeyboardInterrupt:
-        run.timeline.record("interrupted", reason="KeyboardInterrupt")
+        run.timeline.record_interrupted("KeyboardInterrupt")
     finally:
         end_load(run)
     summary = write_reports(run, plan, f"load {secrets.redact_url(args.url or args.target)}", None)
     print_summary(summary, run_dir.path)
-    code: int = summary["outcome"]["exit_code"]
+    code = summary.outcome.exit_code
     return code

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from chaoslib_ext import __version__
-from chaoslib_ext.outcome import EXIT_ABORTED
+from chaoslib_ext.verdict.outcome import EXIT_ABORTED
 
 __all__ = ["main"]
 

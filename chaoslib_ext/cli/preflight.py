@@ -16,7 +16,7 @@ from chaoslib_ext.experiment.validate import ACTIVITY_MODULES
 from chaoslib_ext.experiment.variables import configuration_values
 from chaoslib_ext.faults.chaosmesh.objects import API_VERSION
 from chaoslib_ext.preflight import Check, check_target, render
-from chaoslib_ext.runcontext import TARGET_KEY
+from chaoslib_ext.run.context import TARGET_KEY
 from chaoslib_ext.target import SANDBOX, Target, load_target
 
 __all__ = ["preflight"]

@@ -7,14 +7,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from chaoslib_ext._jsonfile import read_json
 from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.experiment.plan import Plan
-from chaoslib_ext.jsonfile import read_json
-from chaoslib_ext.outcome import EXIT_INVALID
 from chaoslib_ext.report.terminal import print_summary
 from chaoslib_ext.report.write import write_reports
-from chaoslib_ext.runcontext import RUN_DIR_KEY, TARGET_KEY, RunContext
-from chaoslib_ext.rundir import RunDir
+from chaoslib_ext.run.context import RUN_DIR_KEY, TARGET_KEY, RunContext
+from chaoslib_ext.run.rundir import RunDir
+from chaoslib_ext.verdict.outcome import EXIT_INVALID
 
 __all__ = ["register"]
 
@@ -51,5 +51,5 @@ def _report(args: argparse.Namespace) -> int:
     journal = read_json(run_dir.journal) if run_dir.journal.exists() else None
     summary = write_reports(run, plan, str(experiment.get("title", run_dir.run_id)), journal)
     print_summary(summary, run_dir.path)
-    code: int = summary["outcome"]["exit_code"]
+    code = summary.outcome.exit_code
     return code

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from chaoslib_ext import secrets
+from chaoslib_ext._jsonfile import read_json, write_json_atomic
 from chaoslib_ext.cli.cleanup import sweep_root
 from chaoslib_ext.cli.dryrun import dry_run
 from chaoslib_ext.cli.logs import run_logging
@@ -23,15 +24,14 @@ from chaoslib_ext.experiment.loader import Source
 from chaoslib_ext.experiment.plan import Plan
 from chaoslib_ext.experiment.variables import anchored_target
 from chaoslib_ext.faults import lifecycle
-from chaoslib_ext.jsonfile import read_json, write_json_atomic
 from chaoslib_ext.load.session import end_load
-from chaoslib_ext.outcome import EXIT_INVALID, decide
 from chaoslib_ext.proxy.local import stop_local_proxy
-from chaoslib_ext.report.markdown import write_markdown
 from chaoslib_ext.report.terminal import print_summary
-from chaoslib_ext.report.write import write_reports
-from chaoslib_ext.runcontext import RUN_DIR_KEY, RunContext
-from chaoslib_ext.rundir import DEFAULT_ROOT, RunDir
+from chaoslib_ext.report.write import rewrite_outcome, write_reports
+from chaoslib_ext.run.context import RUN_DIR_KEY, RunContext
+from chaoslib_ext.run.rundir import DEFAULT_ROOT, RunDir
+from chaoslib_ext.verdict.outcome import EXIT_INVALID, decide
+from chaoslib_ext.verdict.summary import RunSummary
 
 __all__ = ["register"]
 
@@ -110,7 +110,7 @@ def _run(args: argparse.Namespace) -> int:
                 schedule=Schedule(args.hypothesis_frequency, fail_fast=args.fail_fast),
             )
         except (KeyboardInterrupt, SystemExit) as exc:
-            run.timeline.record("interrupted", reason=type(exc).__name__)
+            run.timeline.record_interrupted(type(exc).__name__)
         finally:
             with _signals_deferred():
                 _make_safe(run)
@@ -118,7 +118,7 @@ def _run(args: argparse.Namespace) -> int:
         write_json_atomic(run_dir.journal, journal)  # secrets scrubbed
     summary = _final_summary(run, source, journal)
     print_summary(summary, run_dir.path)
-    code: int = summary["outcome"]["exit_code"]
+    code = summary.outcome.exit_code
     return code
 
 
@@ -149,17 +149,17 @@ def _signals_deferred() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _final_summary(run: RunContext, source: Source, journal: dict[str, Any] | None) -> dict[str, Any]:
-    """The control's summary with the outcome decided again on the final journal."""
+def _final_summary(run: RunContext, source: Source, journal: dict[str, Any] | None) -> RunSummary:
+    """The control's summary with the outcome decided again on the final journal (summary.json,
+    report.md and junit.xml written again when it changed)."""
     if run.run_dir.summary.exists():
-        summary: dict[str, Any] = read_json(run.run_dir.summary)
+        summary = RunSummary.from_json(read_json(run.run_dir.summary))
     else:
         summary = write_reports(run, _plan(source), str(source.data.get("title", "")), journal)
-    outcome = decide(run.timeline.events(), summary["hypotheses"], journal).to_json()
-    if outcome != summary["outcome"]:
-        summary["outcome"] = outcome
-        write_json_atomic(run.run_dir.summary, summary)
-        write_markdown(run.run_dir.report_md, summary)
+    outcome = decide(run.timeline.events(), summary.hypotheses, journal)
+    if outcome != summary.outcome:
+        summary = summary.with_outcome(outcome)
+        rewrite_outcome(run, summary)
     return summary
 
 

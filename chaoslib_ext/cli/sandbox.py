@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from chaoslib_ext.outcome import EXIT_INVALID, EXIT_OK
+from chaoslib_ext.verdict.outcome import EXIT_INVALID, EXIT_OK
 
 __all__ = ["register"]
 

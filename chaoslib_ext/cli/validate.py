@@ -10,7 +10,7 @@ from typing import Any
 from chaoslib_ext.exceptions import ExperimentInvalid
 from chaoslib_ext.experiment.loader import Source, load_source
 from chaoslib_ext.experiment.validate import validate
-from chaoslib_ext.outcome import EXIT_INVALID, EXIT_OK
+from chaoslib_ext.verdict.outcome import EXIT_INVALID, EXIT_OK
 
 __all__ = ["checked_source", "parse_vars", "register"]
 

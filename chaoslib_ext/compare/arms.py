@@ -8,7 +8,7 @@ gap belongs to the phase its request started in (the run report files gaps by th
 later token; the two differ only for requests that straddle a phase boundary).
 
 With ``max_steal``, the seconds in which the hypervisor took that share of the load generator's CPU
-or more (``samples/host.jsonl``, chaoslib_ext.load.host) are left out: their time leaves the phase and
+or more (``samples/host.jsonl``, chaoslib_ext.samples.host) are left out: their time leaves the phase and
 every request in flight during one leaves the side (counted in ``excluded_s`` and
 ``excluded_requests``). Such a stall hits every request in flight, of both sides alike, by tens to
 hundreds of milliseconds, and swamps a tail percentile of either.
@@ -23,13 +23,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from chaoslib_ext._jsonfile import read_json
 from chaoslib_ext.compare.bootstrap import WeightedValues
-from chaoslib_ext.jsonfile import read_json
-from chaoslib_ext.load.host import read_host
 from chaoslib_ext.load.spec import SIDES
-from chaoslib_ext.metrics import PHASES, SampleTable, phase_windows
-from chaoslib_ext.rundir import RunDir
-from chaoslib_ext.timeline import Timeline
+from chaoslib_ext.metrics import PHASES, phase_windows
+from chaoslib_ext.run.rundir import RunDir
+from chaoslib_ext.run.timeline import Timeline
+from chaoslib_ext.samples.host import read_host
+from chaoslib_ext.samples.table import SampleTable
 
 __all__ = [
     "PhaseRequests",

@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from chaoslib_ext.jsonfile import write_json_atomic
-from chaoslib_ext.outcome import EXIT_ABORTED, EXIT_INVALID
+from chaoslib_ext._jsonfile import write_json_atomic
+from chaoslib_ext.verdict.outcome import EXIT_ABORTED, EXIT_INVALID
 
 __all__ = ["SIDE_NAMES", "BenchPlan", "Block", "run_blocks"]
 

@@ -10,20 +10,20 @@ from typing import Any
 
 import numpy as np
 
+from chaoslib_ext._jsonfile import write_json_atomic
 from chaoslib_ext.compare.arms import Side
 from chaoslib_ext.compare.verdict import IMPROVED, REGRESSED, Comparison, Row
-from chaoslib_ext.jsonfile import write_json_atomic
-from chaoslib_ext.report.html import CSS, html_table
-from chaoslib_ext.report.markdown import text_table
+from chaoslib_ext.report.htmlkit import html_table, page
 from chaoslib_ext.report.series import CDF_LEVELS
 from chaoslib_ext.report.svg import Chart, Series
+from chaoslib_ext.report.tables import text_table
 
 __all__ = ["SCHEMA", "SCHEMA_PATH", "VERSION", "exit_code", "to_json", "write_comparison"]
 
 SCHEMA, VERSION = "chaosllm/compare", 1
 SCHEMA_PATH = Path(__file__).with_name("schemas") / "compare.schema.json"
 _HEADER = ["phase", "metric", "A", "B", "delta", "95 % CI", "threshold", "verdict"]
-_CLASS = {REGRESSED: "fail", IMPROVED: "pass"}
+_CLASS = {REGRESSED: "fail", IMPROVED: "pass"}  # the reports' one style vocabulary (report.tables.css_class)
 
 
 def exit_code(comparison: Comparison) -> int:
@@ -174,19 +174,15 @@ def render_html(comparison: Comparison) -> str:
     verdict = "regressed" if comparison.regressions else "passed"
     body = (
         f"<h1>Compare: {escape(comparison.b.label)} against {escape(comparison.a.label)}</h1>"
-        f'<p><span class="verdict {"failed" if comparison.regressions else "passed"}" id="outcome">'
+        f'<p><span class="verdict {"fail" if comparison.regressions else "pass"}" id="outcome">'
         f"{verdict.upper()}</span> exit code {exit_code(comparison)} · {escape(_headline(comparison))}</p>"
         f'<div id="sides">{_sides(comparison)}</div>'
         f'<h2>Metrics</h2><div id="deltas">{html_table(_HEADER, rows, classes)}</div>'
         f'<p class="muted" id="method">{escape(_method(comparison))}</p>'
         f"{_cdf_charts(comparison)}"
     )
-    title = escape(f"compare {comparison.b.label} vs {comparison.a.label} — {verdict}")
-    return (
-        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-        f"<style>{CSS}</style></head><body>{body}"
-        f'<p class="muted">chaosllm compare, schema {SCHEMA} v{VERSION}.</p></body></html>\n'
-    )
+    title = f"compare {comparison.b.label} vs {comparison.a.label} — {verdict}"
+    return page(title, body, f"chaosllm compare, schema {SCHEMA} v{VERSION}.")
 
 
 def write_comparison(comparison: Comparison, out: Path) -> dict[str, Path]:

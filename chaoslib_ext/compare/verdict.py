@@ -17,7 +17,7 @@ import numpy.typing as npt
 from chaoslib_ext.compare.arms import PhaseRequests, Side
 from chaoslib_ext.compare.bootstrap import DEFAULT_GROUP_S, DEFAULT_RESAMPLES, Interval, interval, poisson_weights
 from chaoslib_ext.compare.metrics import DEFAULT_METRICS, Metric, parse_metric, replicates
-from chaoslib_ext.load.host import STARVED_STEAL
+from chaoslib_ext.samples.host import STARVED_STEAL
 
 __all__ = ["IMPROVED", "NO_CHANGE", "REGRESSED", "Comparison", "Row", "Settings", "compare", "judge"]
 

@@ -30,18 +30,18 @@ from typing import Any
 from chaoslib.exceptions import InterruptExecution
 
 from chaoslib_ext import secrets as secret_values
+from chaoslib_ext._jsonfile import write_json_atomic
+from chaoslib_ext._processes import ProcessRecord, start_ticks
 from chaoslib_ext.controls import watch
 from chaoslib_ext.exceptions import LoadError, SpecError, TargetError
 from chaoslib_ext.experiment.plan import Plan
 from chaoslib_ext.faults import lifecycle
-from chaoslib_ext.jsonfile import write_json_atomic
 from chaoslib_ext.load.session import begin_load, end_load
-from chaoslib_ext.processes import ProcessRecord, start_ticks
 from chaoslib_ext.proxy.local import start_local_proxy, stop_local_proxy
 from chaoslib_ext.registry import register_run
 from chaoslib_ext.report.write import write_reports
-from chaoslib_ext.runcontext import RUN_DIR_KEY, TARGET_KEY, RunContext
-from chaoslib_ext.rundir import DEFAULT_ROOT, RunDir
+from chaoslib_ext.run.context import RUN_DIR_KEY, TARGET_KEY, RunContext
+from chaoslib_ext.run.rundir import DEFAULT_ROOT, RunDir
 from chaoslib_ext.target import SANDBOX, load_target
 
 __all__ = [
@@ -92,9 +92,9 @@ def _start_local_proxy(run: RunContext) -> None:
     try:
         ready = start_local_proxy(target, run.run_dir.proxy, os.getpid())
     except TargetError as exc:
-        run.timeline.record("fault_failed", fault="(the run's fault proxy)", error=str(exc))
+        run.timeline.record_fault_failed("(the run's fault proxy)", str(exc))
         raise InterruptExecution(f"the fault proxy could not start: {exc}") from exc
-    run.timeline.record("proxy_started", control_url=ready["control_url"], links=ready["links"])
+    run.timeline.record_proxy_started(ready["control_url"], ready["links"])
     log.info(
         "fault proxy for this run: %s",
         ", ".join(f"{n} {i['listen']} -> {i['upstream']}" for n, i in ready["links"].items()),
@@ -167,7 +167,7 @@ def after_activity_control(
     run = RunContext.from_configuration(configuration)
     watch.interrupt_if_stopped(run)  # refused because a safeguard tripped: an abort, not a broken fault
     if not any(e["kind"] in ("fault_failed", "removal_failed") for e in run.timeline.events()):
-        run.timeline.record("fault_failed", fault=name, error=error)
+        run.timeline.record_fault_failed(name, error)
     raise InterruptExecution(f"fault activity {name!r} failed, stopping the run: {error}")
 
 
@@ -189,6 +189,6 @@ def after_experiment_control(
         plan = Plan(None, ())
     summary = write_reports(run, plan, str(context.get("title", "")), state)
     if state is not None:
-        state["chaosllm"] = {"run_dir": str(run.run_dir.path), **summary["outcome"]}
-        if summary["outcome"]["exit_code"] != 0:
+        state["chaosllm"] = {"run_dir": str(run.run_dir.path), **summary.outcome.to_json()}
+        if summary.outcome.exit_code != 0:
             state["deviated"] = True

@@ -15,7 +15,7 @@ from chaoslib.exceptions import InterruptExecution
 
 from chaoslib_ext.controls import signals
 from chaoslib_ext.faults import lifecycle
-from chaoslib_ext.runcontext import RunContext
+from chaoslib_ext.run.context import RunContext
 from chaoslib_ext.safeguards.monitor import Monitor
 from chaoslib_ext.safeguards.spec import Safeguards
 
@@ -71,7 +71,7 @@ def disarm(run: RunContext) -> None:
     if watch is not None:
         watch.deadline.cancel()
     for name, at, cause in signals.disarm():
-        run.timeline.record("interrupted", at=at, reason=name, cause=cause)
+        run.timeline.record_interrupted(name, cause, at=at)
     monitor = watch.monitor if watch is not None else None
     if monitor is None:
         return
@@ -80,6 +80,6 @@ def disarm(run: RunContext) -> None:
         return
     lifecycle.sweep(run)  # a fault that raced the trip
     left = monitor.tripped["at"] + monitor.safeguards.recovery_s - time.time()
-    if left > 0 and run.timeline.first("load_started") is not None:
+    if left > 0 and run.timeline.has("load_started"):
         log.info("safeguard tripped: measuring the recovery for %.1fs more", left)
         time.sleep(left)

@@ -5,7 +5,7 @@ It lives in Chaos Toolkit's ``extensions`` list, so the file stays a valid Chaos
     extensions:
       - name: chaosllm
         load: {...}          # chaoslib_ext.load.spec
-        hypotheses: [...]    # chaoslib_ext.hypotheses.spec
+        hypotheses: [...]    # chaoslib_ext.verdict.spec
         safeguards: {...}    # chaoslib_ext.safeguards.spec
         deadline: 1h         # the whole run, default 1h: past it the run is stopped (exit 3)
         compare: {...}       # chaoslib_ext.compare.spec: the sides chaosllm bench alternates
@@ -21,9 +21,9 @@ from chaoslib_ext.compare.spec import CompareSpec
 from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.experiment.variables import configuration_values, substitute
 from chaoslib_ext.fields import Fields
-from chaoslib_ext.hypotheses.spec import Hypothesis, parse_hypotheses
 from chaoslib_ext.load.spec import LoadSpec
 from chaoslib_ext.safeguards.spec import Safeguards
+from chaoslib_ext.verdict.spec import Hypothesis, parse_hypotheses
 
 __all__ = ["DEFAULT_DEADLINE_S", "EXTENSION_NAME", "Plan"]
 

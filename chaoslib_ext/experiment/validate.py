@@ -28,7 +28,7 @@ from chaoslib_ext.experiment.loader import Path_, Source, format_path, parse_pat
 from chaoslib_ext.experiment.plan import EXTENSION_NAME, Plan
 from chaoslib_ext.experiment.schema import extension_problems, structure_problems
 from chaoslib_ext.experiment.variables import anchored_target, configuration_values, substitute
-from chaoslib_ext.runcontext import CONTROL_HINT, TARGET_KEY
+from chaoslib_ext.run.context import CONTROL_HINT, TARGET_KEY
 from chaoslib_ext.target import SANDBOX, load_target
 
 __all__ = ["ACTIVITY_MODULES", "CONTROL_MODULE", "validate"]

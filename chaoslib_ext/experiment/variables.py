@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from chaoslib_ext.runcontext import TARGET_KEY
+from chaoslib_ext.run.context import TARGET_KEY
 from chaoslib_ext.target import SANDBOX
 
 __all__ = ["anchored_target", "configuration_values", "substitute"]

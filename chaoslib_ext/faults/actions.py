@@ -8,7 +8,7 @@ from typing import Any
 from chaoslib_ext.exceptions import FaultRemovalError
 from chaoslib_ext.faults import lifecycle
 from chaoslib_ext.fields import Fields
-from chaoslib_ext.runcontext import RunContext
+from chaoslib_ext.run.context import RunContext
 
 __all__ = ["remove_all_faults"]
 

@@ -18,9 +18,9 @@ from typing import Any
 from chaoslib_ext.exceptions import ChaosLLMError, FaultInjectionError, FaultRemovalError
 from chaoslib_ext.faults.driver import FaultDriver, PlanContext
 from chaoslib_ext.faults.expiry import ttl_s
-from chaoslib_ext.faults.ledger import LedgerEntry
 from chaoslib_ext.faults.removers import remover
-from chaoslib_ext.runcontext import RunContext
+from chaoslib_ext.run.context import RunContext
+from chaoslib_ext.run.ledger import LedgerEntry
 
 __all__ = ["apply", "inject", "plan_context", "remove", "sweep"]
 
@@ -48,12 +48,10 @@ def inject(
     except ChaosLLMError as exc:
         _undo_quietly(entry)
         run.ledger.update(fault_id, state="failed", error=str(exc))
-        run.timeline.record("fault_failed", fault=fault_id, family=family, error=str(exc))
+        run.timeline.record_fault_failed(fault_id, str(exc), family)
         raise FaultInjectionError(f"fault {fault_id!r} could not be injected: {exc}") from exc
     entry = run.ledger.update(fault_id, state="injected", injected_at=at, details=driver.details)
-    run.timeline.record(
-        "fault_injected", at=at, fault=fault_id, family=family, target=entry.target, spec=spec, **driver.details
-    )
+    run.timeline.record_fault_injected(fault_id, family, entry.target, spec, driver.details, at=at)
     log.info("fault %s injected on %s", fault_id, entry.target)
     return entry
 
@@ -103,17 +101,17 @@ def remove(run: RunContext, entry: LedgerEntry, attempts: int = 4, backoff_s: fl
         except Exception as exc:  # whatever a remover raises, the fault stays listed and is retried
             error = str(exc) if isinstance(exc, ChaosLLMError) else f"{type(exc).__name__}: {exc}"
             log.warning("removing fault %s (attempt %d/%d): %s", entry.id, attempt + 1, attempts, error)
-            run.timeline.record("removal_retried", fault=entry.id, attempt=attempt + 1, error=error)
+            run.timeline.record_removal_retried(entry.id, attempt + 1, error)
             if attempt + 1 < attempts:
                 time.sleep(backoff_s * 2**attempt)
             continue
         now = time.time()
         entry = run.ledger.update(entry.id, state="removed", removed_at=now, error=None)
-        run.timeline.record("fault_removed", at=now, fault=entry.id)
+        run.timeline.record_fault_removed(entry.id, at=now)
         log.info("fault %s removed", entry.id)
         return entry
     run.ledger.update(entry.id, error=error)
-    run.timeline.record("removal_failed", fault=entry.id, error=error)
+    run.timeline.record_removal_failed(entry.id, error)
     raise FaultRemovalError(f"fault {entry.id!r} could not be removed after {attempts} attempts: {error}")
 
 

@@ -18,10 +18,10 @@ import sys
 import time
 from pathlib import Path
 
+from chaoslib_ext._processes import ProcessRecord, spawn_detached
 from chaoslib_ext.exceptions import FaultRemovalError
 from chaoslib_ext.faults import lifecycle
-from chaoslib_ext.processes import ProcessRecord, spawn_detached
-from chaoslib_ext.runcontext import RUN_DIR_KEY, RunContext
+from chaoslib_ext.run.context import RUN_DIR_KEY, RunContext
 
 __all__ = ["start_watchdog"]
 
@@ -46,7 +46,7 @@ def watch(run: RunContext, fault_id: str, until: float) -> int:
     entry = run.ledger.get(fault_id)
     if entry is None or not entry.outstanding:
         return 0
-    run.timeline.record("fault_expired", fault=fault_id, by="watchdog")
+    run.timeline.record_fault_expired(fault_id, by="watchdog")
     try:
         lifecycle.remove(run, entry)
     except FaultRemovalError as exc:

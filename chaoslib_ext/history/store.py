@@ -13,10 +13,13 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-__all__ = ["ENV", "History", "flatten", "history_path"]
+from chaoslib_ext.secrets import scrub
+from chaoslib_ext.verdict.summary import RunSummary
+
+__all__ = ["ENV", "History", "HistoryRun", "flatten", "history_path"]
 
 ENV = "CHAOSLLM_HISTORY"
 _SCHEMA = """
@@ -36,18 +39,29 @@ def history_path(runs_root: Path) -> Path:
     return Path(os.environ[ENV]) if os.environ.get(ENV) else runs_root / "history.sqlite"
 
 
-def flatten(summary: dict[str, Any]) -> dict[str, float]:
+@dataclass(frozen=True)
+class HistoryRun:
+    """One recorded run: when, against what, how it ended, and every number it measured."""
+
+    run_id: str
+    started_at: float | None
+    target: str | None
+    verdict: str
+    exit_code: int
+    metrics: dict[str, float]
+
+
+def flatten(summary: RunSummary) -> dict[str, float]:
     """Every number of every phase, as ``phase.metric[.stat]``, and the resilience score."""
     out: dict[str, float] = {}
-    for phase, metrics in (summary.get("phases") or {}).items():
-        for name, value in metrics.items():
+    for phase, metrics in summary.phases.items():
+        for name, value in metrics.to_json().items():
             if isinstance(value, dict):
                 out.update({f"{phase}.{name}.{k}": float(v) for k, v in value.items() if isinstance(v, int | float)})
             elif isinstance(value, int | float) and not isinstance(value, bool):
                 out[f"{phase}.{name}"] = float(value)
-    score = (summary.get("resilience") or {}).get("score")
-    if score is not None:
-        out["resilience.score"] = float(score)
+    if summary.resilience.score is not None:
+        out["resilience.score"] = float(summary.resilience.score)
     return out
 
 
@@ -64,18 +78,20 @@ class History:
             with db:
                 yield db
 
-    def record(self, summary: dict[str, Any]) -> None:
-        hypotheses = [{k: h.get(k) for k in ("name", "status", "observed")} for h in summary.get("hypotheses") or []]
+    def record(self, summary: RunSummary) -> None:
+        """Record a run (replacing an earlier record of it); registered secrets are scrubbed from its text."""
+        hypotheses = [{"name": h.name, "status": h.status, "observed": h.observed} for h in summary.hypotheses]
+        run_id = summary.run_id
         with self._db() as db:
-            db.execute("DELETE FROM runs WHERE run_id = ?", (summary["run_id"],))
+            db.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
             db.execute(
                 "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (summary["run_id"], summary.get("experiment") or summary.get("title") or summary["run_id"],
-                 summary.get("started_at"), summary.get("target"), summary["outcome"]["verdict"],
-                 summary["outcome"]["exit_code"], json.dumps(hypotheses)),
+                (run_id, scrub(summary.experiment or summary.name), summary.started_at,
+                 None if summary.target is None else scrub(summary.target), summary.outcome.verdict,
+                 summary.outcome.exit_code, scrub(json.dumps(hypotheses))),
             )  # fmt: skip
             db.executemany(
-                "INSERT INTO metrics VALUES (?, ?, ?)", [(summary["run_id"], k, v) for k, v in flatten(summary).items()]
+                "INSERT INTO metrics VALUES (?, ?, ?)", [(run_id, k, v) for k, v in flatten(summary).items()]
             )
 
     def experiments(self) -> list[str]:
@@ -84,7 +100,7 @@ class History:
         with self._db() as db:
             return [row[0] for row in db.execute("SELECT DISTINCT experiment FROM runs ORDER BY experiment")]
 
-    def runs(self, experiment: str, last: int = 20) -> list[dict[str, Any]]:
+    def runs(self, experiment: str, last: int = 20) -> list[HistoryRun]:
         """The last ``last`` runs of ``experiment``, oldest first, each with every metric."""
         if not self.path.exists():
             return []
@@ -97,6 +113,5 @@ class History:
             out = []
             for run_id, started_at, target, verdict, exit_code in reversed(rows):
                 metrics = dict(db.execute("SELECT name, value FROM metrics WHERE run_id = ?", (run_id,)).fetchall())
-                out.append({"run_id": run_id, "started_at": started_at, "target": target, "verdict": verdict,
-                            "exit_code": exit_code, "metrics": metrics})  # fmt: skip
+                out.append(HistoryRun(run_id, started_at, target, verdict, exit_code, metrics))
             return out

@@ -9,7 +9,7 @@ from typing import Any
 from chaoslib_ext.durations import parse_duration
 from chaoslib_ext.exceptions import ChaosLLMError, SpecError
 from chaoslib_ext.fields import Fields
-from chaoslib_ext.runcontext import RunContext
+from chaoslib_ext.run.context import RunContext
 
 __all__ = ["observe"]
 
@@ -26,7 +26,7 @@ def observe(duration: str, label: str = "observe", configuration: dict[str, Any]
     except SpecError as exc:
         raise ChaosLLMError(str(exc)) from exc
     run = RunContext.from_configuration(configuration)
-    event = run.timeline.record("window", label=label, duration_s=seconds)
+    event = run.timeline.record_window(label, seconds)
     completed = run.wait(seconds)  # cut short when a safeguard trips
     return {"label": label, "from": event["at"], "to": time.time(), "completed": completed}
 

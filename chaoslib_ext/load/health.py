@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chaoslib_ext.processes import ProcessRecord, alive
+from chaoslib_ext._processes import ProcessRecord, alive
 
 __all__ = [
     "BEAT_S",

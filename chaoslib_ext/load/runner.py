@@ -19,11 +19,11 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from chaoslib_ext._jsonfile import read_json, write_json_atomic
+from chaoslib_ext._processes import ProcessRecord, alive, log_tail, reap, spawn_detached, stop
 from chaoslib_ext.exceptions import LoadError
-from chaoslib_ext.jsonfile import read_json, write_json_atomic
-from chaoslib_ext.load.samples import read_samples
 from chaoslib_ext.load.spec import LoadSpec
-from chaoslib_ext.processes import ProcessRecord, alive, log_tail, reap, spawn_detached, stop
+from chaoslib_ext.samples import read_samples
 
 __all__ = ["LoadProcess", "locustfile", "start_load"]
 

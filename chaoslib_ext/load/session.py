@@ -11,7 +11,7 @@ from chaoslib_ext.exceptions import ChaosLLMError, LoadError, SpecError
 from chaoslib_ext.load.health import HEARTBEATS, LoadHealth, Verdict, expected_processes
 from chaoslib_ext.load.runner import LoadProcess, start_load
 from chaoslib_ext.load.spec import LoadSpec
-from chaoslib_ext.runcontext import RunContext
+from chaoslib_ext.run.context import RunContext
 
 __all__ = ["MAX_LOAD_S", "active_load", "begin_load", "effective_load", "end_load", "warmup_s"]
 
@@ -58,11 +58,11 @@ def begin_load(run: RunContext, spec: LoadSpec, max_run_s: float = MAX_LOAD_S) -
         _watch_health(run, spec)
         load.wait_flowing()
     except (ChaosLLMError, SpecError) as exc:
-        run.timeline.record("load_failed", error=str(exc))
+        run.timeline.record_load_failed(str(exc))
         end_load(run)
         raise LoadError(str(exc)) from exc
     warmup = warmup_s(spec)
-    run.timeline.record("load_started", url=url, users=spec.users, warmup_s=warmup)
+    run.timeline.record_load_started(url, spec.users, warmup)
     log.info("load flowing against %s; warming up for %gs", url, warmup)
     time.sleep(warmup)
     return url
@@ -73,9 +73,7 @@ def _watch_health(run: RunContext, spec: LoadSpec) -> None:
 
     def died(verdict: Verdict) -> None:
         log.error("load process %s died: %s; stopping the run", verdict.process, verdict.error)
-        run.timeline.record(
-            "load_died", process=verdict.process, error=verdict.error, last_beat_at=verdict.last_beat_at
-        )
+        run.timeline.record_load_died(verdict.process, verdict.error, verdict.last_beat_at)
         run.stop("load", verdict.error, process=verdict.process)
 
     health = LoadHealth(run.run_dir.load / HEARTBEATS, expected_processes(spec.processes), time.time(), died)
@@ -92,6 +90,6 @@ def end_load(run: RunContext) -> None:
     load = LoadProcess.find(run.run_dir.load, run.run_dir.samples)
     if load is None:
         return
-    if run.timeline.first("load_started") is not None and run.timeline.first("load_stopped") is None:
-        run.timeline.record("load_stopped")
+    if run.timeline.has("load_started") and not run.timeline.has("load_stopped"):
+        run.timeline.record_load_stopped()
     load.stop()

@@ -34,6 +34,7 @@ from chaoslib_ext.access import ENDPOINT_PATHS, parse_headers, resolve_headers
 from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.fields import Fields
 from chaoslib_ext.load.profile import LoadProfile, Shape, parse_shape
+from chaoslib_ext.metrics.goodput import GoodputSLO
 from chaoslib_ext.secrets import REDACTED, Credential, SecretRef, is_credential_header
 
 if TYPE_CHECKING:
@@ -47,7 +48,6 @@ __all__ = [
     "PER_TOKEN_BUDGET_S",
     "SIDES",
     "Alternate",
-    "GoodputSLO",
     "LoadSpec",
     "SideTarget",
     "split_endpoint",
@@ -85,27 +85,6 @@ _FIELDS = (
 )
 #: the side tags a request's sample carries: 0 no side, 1 side A, 2 side B
 SIDES = {"A": 1, "B": 2}
-
-
-@dataclass(frozen=True)
-class GoodputSLO:
-    """A request counts towards goodput when it succeeded and met every bound set here."""
-
-    ttft_ms: float | None = None
-    tpot_ms: float | None = None
-    e2el_ms: float | None = None
-
-    @classmethod
-    def parse(cls, raw: object, where: str) -> GoodputSLO:
-        f = Fields(raw, ["ttft_ms", "tpot_ms", "e2el_ms"], where)
-        slo = cls(
-            f.number("ttft_ms", None, minimum=0),
-            f.number("tpot_ms", None, minimum=0),
-            f.number("e2el_ms", None, minimum=0),
-        )
-        if slo == cls():
-            raise SpecError(where, "sets no bound", "ttft_ms, tpot_ms, e2el_ms")
-        return slo
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,6 @@
 """Metrics from raw samples, per phase of the fault timeline (vLLM ``bench serve`` definitions)."""
 
 from chaoslib_ext.metrics.phase import DISTRIBUTIONS, SCALARS, STATS, distribution, window_metrics
-from chaoslib_ext.metrics.table import SampleTable
 from chaoslib_ext.metrics.windows import PHASES, FaultInterval, Window, phase_windows
 
 __all__ = [
@@ -10,7 +9,6 @@ __all__ = [
     "SCALARS",
     "STATS",
     "FaultInterval",
-    "SampleTable",
     "Window",
     "distribution",
     "phase_windows",

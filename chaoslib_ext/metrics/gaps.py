@@ -19,10 +19,20 @@ import numpy as np
 import numpy.typing as npt
 
 from chaoslib_ext.metrics.record import Distribution
-from chaoslib_ext.metrics.table import SampleTable
 from chaoslib_ext.metrics.windows import Window
+from chaoslib_ext.samples.table import SampleTable
 
-__all__ = ["GapIndex"]
+__all__ = ["MAX_BUCKETS", "GapIndex", "bucket_grid"]
+
+#: the most time buckets a run's series gets (1 s wide, wider for a long run)
+MAX_BUCKETS = 600
+
+
+def bucket_grid(start: float, end: float) -> tuple[float, float, int]:
+    """(start, width, count) of the time buckets of [start, end)."""
+    width = max(1.0, (end - start) / MAX_BUCKETS)
+    return start, width, max(1, int(np.ceil((end - start) / width)))
+
 
 BINS = 1 << 16
 PERCENTS = (50, 90, 95, 99)

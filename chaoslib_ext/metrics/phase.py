@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from chaoslib_ext.load.spec import GoodputSLO
 from chaoslib_ext.metrics.gaps import GapIndex
+from chaoslib_ext.metrics.goodput import GoodputSLO
 from chaoslib_ext.metrics.record import DISTRIBUTIONS, SCALARS, STATS, Distribution, PhaseMetrics
-from chaoslib_ext.metrics.table import SampleTable
 from chaoslib_ext.metrics.windows import Window
+from chaoslib_ext.samples.table import SampleTable
 
 __all__ = ["DISTRIBUTIONS", "SCALARS", "STATS", "distribution", "window_metrics"]
 

@@ -17,16 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from chaoslib_ext.run.timeline import FaultInterval
+
 __all__ = ["PHASES", "FaultInterval", "Window", "phase_windows"]
 
 PHASES = ("baseline", "fault", "recovery", "overall")
-
-
-@dataclass(frozen=True)
-class FaultInterval:
-    name: str
-    injected_at: float
-    removed_at: float | None  # None: still active at the end
 
 
 @dataclass(frozen=True)

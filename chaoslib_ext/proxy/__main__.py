@@ -18,7 +18,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from chaoslib_ext.eventloop import run
+from chaoslib_ext._eventloop import run
 from chaoslib_ext.proxy.server import LinkPlan, serve
 
 _ACCEPTED = "NAME=HOST:PORT, NAME=http://HOST[:PORT] or NAME=https://HOST[:PORT], each optionally @LISTEN_PORT"

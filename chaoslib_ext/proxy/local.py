@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from chaoslib_ext._jsonfile import read_json, write_json_atomic
+from chaoslib_ext._processes import ProcessRecord, alive, spawn_detached, stop
 from chaoslib_ext.exceptions import TargetError
-from chaoslib_ext.jsonfile import read_json, write_json_atomic
-from chaoslib_ext.processes import ProcessRecord, alive, spawn_detached, stop
 from chaoslib_ext.target import Service, Target
 
 __all__ = ["gone", "local_proxy", "proxy_argv", "start_local_proxy", "stop_local_proxy", "through_local_proxy"]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chaoslib_ext.aioserver import serve_app
+from chaoslib_ext._aioserver import serve_app
 from chaoslib_ext.proxy.control import make_app
 from chaoslib_ext.proxy.link import Link
 

@@ -14,9 +14,10 @@ import re
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
 
 from chaoslib_ext.secrets import scrub
+from chaoslib_ext.verdict.outcome import Outcome
+from chaoslib_ext.verdict.summary import RunSummary
 
 __all__ = ["render_junit", "write_junit"]
 
@@ -25,59 +26,51 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "experiment"
 
 
-def _seconds(window: dict[str, float] | None) -> float:
-    return (window["end_at"] - window["start_at"]) if window else 0.0
-
-
-def render_junit(summary: dict[str, Any]) -> str:
-    verdicts = summary.get("hypotheses") or []
-    outcome = summary["outcome"]
-    name = summary.get("title") or summary["run_id"]
-    code = outcome["exit_code"]
+def render_junit(summary: RunSummary) -> str:
+    verdicts = summary.hypotheses
+    outcome = summary.outcome
+    name = summary.name
+    code = outcome.exit_code
+    window_s = summary.window[1] - summary.window[0] if summary.window else 0.0
     suite = ET.Element(
         "testsuite",
         name=name,
         tests=str(len(verdicts) + 1),
-        failures=str(sum(v["status"] == "fail" for v in verdicts) + (code == 1)),
-        errors=str(sum(v["status"] not in ("pass", "fail") for v in verdicts) + (code >= 2)),
+        failures=str(sum(v.status == "fail" for v in verdicts) + (code == 1)),
+        errors=str(sum(v.status == "no-data" for v in verdicts) + (code >= 2)),
         skipped="0",
-        time=f"{_seconds(summary.get('window')):.3f}",
-        timestamp=time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(summary.get("started_at") or 0)),
+        time=f"{window_s:.3f}",
+        timestamp=time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(summary.started_at or 0)),
     )
     props = ET.SubElement(suite, "properties")
-    for key, value in (("run_id", summary["run_id"]), ("target", summary.get("target")),
-                       ("verdict", outcome["verdict"]), ("cause", outcome["cause"]),
-                       ("exit_code", code)):  # fmt: skip
+    for key, value in (("run_id", summary.run_id), ("target", summary.target), ("verdict", outcome.verdict),
+                       ("cause", outcome.cause), ("exit_code", code)):  # fmt: skip
         ET.SubElement(props, "property", name=key, value=str(value))
     for v in verdicts:
-        case = ET.SubElement(
-            suite, "testcase", classname=f"chaosllm.{_slug(name)}.{v['phase']}", name=v["name"], time="0"
-        )
-        if v["status"] == "fail":
-            ET.SubElement(case, "failure", message=v.get("message") or "", type="HypothesisFailed").text = v.get(
-                "message"
-            )
-        elif v["status"] != "pass":
-            ET.SubElement(case, "error", message=v.get("message") or "", type="NoData").text = v.get("message")
+        case = ET.SubElement(suite, "testcase", classname=f"chaosllm.{_slug(name)}.{v.phase}", name=v.name, time="0")
+        if v.status == "fail":
+            ET.SubElement(case, "failure", message=v.message, type="HypothesisFailed").text = v.message
+        elif v.status == "no-data":
+            ET.SubElement(case, "error", message=v.message, type="NoData").text = v.message
         else:
-            ET.SubElement(case, "system-out").text = v.get("message") or ""
-    lines = [f"outcome: {outcome['verdict']}, {outcome['cause']} (exit code {code})", *outcome.get("reasons", [])]
+            ET.SubElement(case, "system-out").text = v.message
+    lines = [f"outcome: {outcome.verdict}, {outcome.cause} (exit code {code})", *outcome.reasons]
     _run_case(suite, f"chaosllm.{_slug(name)}", outcome, "\n".join(lines))
     ET.SubElement(suite, "system-out").text = "\n".join(lines)
     ET.indent(suite)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
 
 
-def _run_case(suite: ET.Element, classname: str, outcome: dict[str, Any], text: str) -> None:
+def _run_case(suite: ET.Element, classname: str, outcome: Outcome, text: str) -> None:
     case = ET.SubElement(suite, "testcase", classname=classname, name="run outcome", time="0")
-    message = "; ".join(outcome.get("reasons", [])) or outcome["cause"]
-    if outcome["exit_code"] == 1:
-        ET.SubElement(case, "failure", message=message, type=outcome["cause"]).text = text
-    elif outcome["exit_code"] >= 2:
-        ET.SubElement(case, "error", message=message, type=outcome["cause"]).text = text
+    message = "; ".join(outcome.reasons) or outcome.cause
+    if outcome.exit_code == 1:
+        ET.SubElement(case, "failure", message=message, type=outcome.cause).text = text
+    elif outcome.exit_code >= 2:
+        ET.SubElement(case, "error", message=message, type=outcome.cause).text = text
     else:
         ET.SubElement(case, "system-out").text = text
 
 
-def write_junit(path: Path, summary: dict[str, Any]) -> None:
+def write_junit(path: Path, summary: RunSummary) -> None:
     path.write_text(scrub(render_junit(summary)), encoding="utf-8")

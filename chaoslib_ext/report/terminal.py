@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from chaoslib_ext.report.markdown import phase_table, verdict_table
-from chaoslib_ext.secrets import scrub_data
+from chaoslib_ext.report.tables import PERCENTILE_NOTE, outcome_line, phase_rows, text_table, verdict_rows
+from chaoslib_ext.secrets import scrub
+from chaoslib_ext.verdict.summary import RunSummary
 
 __all__ = ["print_summary"]
 
 
-def print_summary(summary: dict[str, Any], run_dir: Path) -> None:
-    summary = scrub_data(summary)
-    if summary.get("phases"):
-        print("\nMetrics per phase (exact percentiles; jitter = P99 - P50):")
-        print("\n".join(phase_table(summary)))
-    if summary.get("hypotheses"):
-        print("\nHypotheses:")
-        print("\n".join(verdict_table(summary)))
-    outcome = summary["outcome"]
-    print(f"\nOutcome: {outcome['verdict'].upper()}, {outcome['cause']} (exit code {outcome['exit_code']})")
-    for reason in outcome.get("reasons") or []:
-        print(f"  - {reason}")
-    print(f"Run directory: {run_dir}  (summary.json, report.md, timeline.json, journal.json, samples/)")
+def print_summary(summary: RunSummary, run_dir: Path) -> None:
+    lines = []
+    if summary.phases:
+        lines += ["", "Metrics per phase:", *text_table(*phase_rows(summary)), PERCENTILE_NOTE]
+    if summary.hypotheses:
+        lines += ["", "Hypotheses:", *text_table(*verdict_rows(summary))]
+    lines += ["", f"Outcome: {outcome_line(summary)}", *(f"  - {reason}" for reason in summary.outcome.reasons)]
+    lines.append(f"Run directory: {run_dir}  (summary.json, report.md, timeline.json, journal.json, samples/)")
+    print(scrub("\n".join(lines)))

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chaoslib_ext.load.samples import Sample, SampleFile, sample_files, to_samples
 from chaoslib_ext.metrics.phase import window_metrics
-from chaoslib_ext.metrics.table import SampleTable
 from chaoslib_ext.metrics.windows import Window
+from chaoslib_ext.samples import Sample, SampleFile, sample_files, to_samples
+from chaoslib_ext.samples.table import SampleTable
 
 __all__ = ["LiveSamples"]
 

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from chaoslib_ext.faults import lifecycle
-from chaoslib_ext.runcontext import RunContext
+from chaoslib_ext.run.context import RunContext
 from chaoslib_ext.safeguards.live import LiveSamples
 from chaoslib_ext.safeguards.probes import ProbeError, http_status, prometheus_value
 from chaoslib_ext.safeguards.spec import Condition, Safeguards
@@ -87,7 +87,7 @@ class Monitor:
 
     def trip(self, c: Condition, reason: str, held_s: float) -> None:
         self.tripped = self.run.stop("safeguard", reason, safeguard=c.name, breached_for_s=round(held_s, 3))
-        self.run.timeline.record("safeguard_tripped", **{k: v for k, v in self.tripped.items() if k != "by"})
+        self.run.timeline.record_safeguard_tripped(c.name, reason, round(held_s, 3), at=self.tripped["at"])
         log.error("safeguard %r tripped: %s; removing every fault, load keeps running", c.name, reason)
         removed, failed = lifecycle.sweep(self.run)
         log.warning("after the trip: faults removed: %s", ", ".join(removed) or "none")

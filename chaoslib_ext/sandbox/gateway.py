@@ -33,8 +33,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
-from chaoslib_ext.aioserver import serve_app
-from chaoslib_ext.eventloop import run
+from chaoslib_ext._aioserver import serve_app
+from chaoslib_ext._eventloop import run
 from chaoslib_ext.sandbox.kafka_io import REQUESTS_TOPIC, TOKENS_TOPIC, ConsumerThread, make_producer, send
 from chaoslib_ext.sandbox.kafka_topics import TopicRoller
 from chaoslib_ext.sandbox.releases import RELEASES

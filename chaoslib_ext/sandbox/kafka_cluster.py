@@ -19,8 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
-from chaoslib_ext.aioserver import serve_app
-from chaoslib_ext.eventloop import run
+from chaoslib_ext._aioserver import serve_app
+from chaoslib_ext._eventloop import run
 from chaoslib_ext.sandbox.mock_kafka import MockCluster
 
 log = logging.getLogger("chaoslib_ext.sandbox.kafka_cluster")

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from chaoslib_ext.jsonfile import read_json
-from chaoslib_ext.processes import ProcessRecord, alive, log_tail
+from chaoslib_ext._jsonfile import read_json
+from chaoslib_ext._processes import ProcessRecord, alive, log_tail
 
 __all__ = ["ServiceStartError", "free_port", "wait_for", "wait_port", "wait_ready_file"]
 

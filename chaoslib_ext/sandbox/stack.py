@@ -22,12 +22,12 @@ import redis
 import requests
 from confluent_kafka.admin import AdminClient
 
+from chaoslib_ext._filelock import locked
+from chaoslib_ext._jsonfile import read_json, write_json_atomic
+from chaoslib_ext._processes import ProcessRecord, alive, spawn_detached, stop
 from chaoslib_ext.access import Endpoint
-from chaoslib_ext.filelock import locked
-from chaoslib_ext.jsonfile import read_json, write_json_atomic
 from chaoslib_ext.load.probes import stream_check
 from chaoslib_ext.load.spec import LoadSpec
-from chaoslib_ext.processes import ProcessRecord, alive, spawn_detached, stop
 from chaoslib_ext.sandbox import binaries
 from chaoslib_ext.sandbox.readiness import (
     ServiceStartError,

@@ -18,9 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-from chaoslib_ext.filelock import locked
-from chaoslib_ext.jsonfile import read_json, write_json_atomic
-from chaoslib_ext.processes import ProcessRecord, alive, reap, spawn_detached
+from chaoslib_ext._filelock import locked
+from chaoslib_ext._jsonfile import read_json, write_json_atomic
+from chaoslib_ext._processes import ProcessRecord, alive, reap, spawn_detached
 
 log = logging.getLogger("chaoslib_ext.sandbox.supervisor")
 

@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from chaoslib_ext.eventloop import run
-from chaoslib_ext.jsonfile import write_json_atomic
+from chaoslib_ext._eventloop import run
+from chaoslib_ext._jsonfile import write_json_atomic
 from chaoslib_ext.sandbox.engine import Engine, Job, TokenEvent
 from chaoslib_ext.sandbox.kafka_io import REQUESTS_TOPIC, TOKENS_TOPIC, ConsumerThread, make_producer, send
 from chaoslib_ext.sandbox.kafka_topics import TopicRoller

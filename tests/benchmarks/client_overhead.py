@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from chaoslib_ext.load.runner import start_load
-from chaoslib_ext.load.samples import read_samples
 from chaoslib_ext.load.spec import LoadSpec
-from chaoslib_ext.metrics import SampleTable, Window
+from chaoslib_ext.metrics import Window
+from chaoslib_ext.samples import read_samples
+from chaoslib_ext.samples.table import SampleTable
 from tests.integration.helpers import process_group, start_calibration_server
 
 HERE = Path(__file__).parent

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import cast
 
-from chaoslib_ext.eventloop import run
+from chaoslib_ext._eventloop import run
 
 
 class Echo(asyncio.Protocol):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chaoslib_ext.eventloop import run
+from chaoslib_ext._eventloop import run
 from chaoslib_ext.proxy import Delay, Direction, ProxyClient, ProxyFault
 from tests.integration.helpers import running
 

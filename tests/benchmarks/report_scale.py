@@ -23,7 +23,7 @@ from tests.synthetic_run import Shape, make_run
 NAIVE = """
 import numpy as np, sys
 from pathlib import Path
-from chaoslib_ext.load.samples import REQUEST
+from chaoslib_ext.samples import REQUEST
 d = Path(sys.argv[1])
 records = np.fromfile(d / "samples-1.req", REQUEST)
 gaps = np.fromfile(d / "samples-1.itl", "<f4").astype(np.float64)

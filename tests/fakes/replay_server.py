@@ -19,8 +19,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from chaoslib_ext.aioserver import serve_app
-from chaoslib_ext.eventloop import run
+from chaoslib_ext._aioserver import serve_app
+from chaoslib_ext._eventloop import run
 
 
 def make_app(transcript: Path, path: str, model: str | None, key: str | None, gap_s: float) -> web.Application:

@@ -126,8 +126,8 @@ def redis_pair(tmp_path_factory):
     described by a target file, all on free loopback ports."""
     import yaml
 
-    from chaoslib_ext.processes import spawn_detached
-    from chaoslib_ext.processes import stop as stop_process
+    from chaoslib_ext._processes import spawn_detached
+    from chaoslib_ext._processes import stop as stop_process
     from chaoslib_ext.sandbox import binaries
     from chaoslib_ext.sandbox.readiness import free_port, wait_for
 

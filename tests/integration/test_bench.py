@@ -12,8 +12,8 @@ from pathlib import Path
 
 import jsonschema
 
+from chaoslib_ext._processes import ProcessRecord, alive
 from chaoslib_ext.compare.report import SCHEMA_PATH
-from chaoslib_ext.processes import ProcessRecord, alive
 from tests.integration.helpers import CHAOSLLM, chaosllm
 
 RELEASES = Path(__file__).resolve().parents[2] / "experiments" / "compare" / "releases-by-block.yaml"

@@ -22,9 +22,9 @@ import pytest
 import redis
 import yaml
 
-from chaoslib_ext.faults.ledger import Ledger
-from chaoslib_ext.processes import spawn_detached
-from chaoslib_ext.processes import stop as stop_process
+from chaoslib_ext._processes import spawn_detached
+from chaoslib_ext._processes import stop as stop_process
+from chaoslib_ext.run.ledger import Ledger
 from chaoslib_ext.sandbox import binaries
 from chaoslib_ext.sandbox.readiness import free_port, wait_for
 from tests.integration.helpers import CHAOSLLM, ROOT, chaosllm, run_dirs

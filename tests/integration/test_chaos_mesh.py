@@ -9,7 +9,7 @@ from chaoslib_ext.exceptions import ChaosLLMError, FaultInjectionError
 from chaoslib_ext.faults.actions import remove_all_faults
 from chaoslib_ext.faults.chaosmesh.schemas import schema_errors
 from chaoslib_ext.faults.network.actions import network_fault, remove_network_fault
-from chaoslib_ext.runcontext import RUN_DIR_KEY, TARGET_KEY, RunContext
+from chaoslib_ext.run.context import RUN_DIR_KEY, TARGET_KEY, RunContext
 
 
 def configuration(run_dir, target):

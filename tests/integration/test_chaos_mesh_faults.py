@@ -10,7 +10,7 @@ from chaoslib_ext.faults.chaosmesh.schemas import schema_errors
 from chaoslib_ext.faults.kafka import actions as kafka
 from chaoslib_ext.faults.pod.actions import pod_fault
 from chaoslib_ext.faults.redis import actions as redis
-from chaoslib_ext.runcontext import RUN_DIR_KEY, TARGET_KEY, RunContext
+from chaoslib_ext.run.context import RUN_DIR_KEY, TARGET_KEY, RunContext
 
 KAFKA_PODS = {"namespaces": ["llm"], "labelSelectors": {"app.kubernetes.io/name": "kafka"}}
 

@@ -10,8 +10,8 @@ import time
 
 from chaoslib_ext.faults.chaosmesh.kube import KubeObjects
 from chaoslib_ext.faults.chaosmesh.objects import API_VERSION, labels
-from chaoslib_ext.faults.ledger import Ledger
 from chaoslib_ext.registry import register_run
+from chaoslib_ext.run.ledger import Ledger
 from tests.integration.helpers import CHAOSLLM, ROOT, chaosllm, proxy_faults, run_dirs
 
 SHORT = ROOT / "tests" / "integration" / "experiments" / "short.yaml"
@@ -77,7 +77,7 @@ def test_objects_no_ledger_lists_are_found_by_their_run_label(kube_api, k8s_targ
 def test_a_live_runs_objects_are_spared_by_the_target_sweep(kube_api, k8s_target, tmp_path):
     import os
 
-    from chaoslib_ext.processes import start_ticks
+    from chaoslib_ext._processes import start_ticks
 
     run = tmp_path / "out" / "20261201T000000Z-alive-0003"
     run.mkdir(parents=True)

@@ -11,8 +11,8 @@ import pytest
 import trustme
 
 from chaoslib_ext.load.probes import stream_check
-from chaoslib_ext.load.samples import read_samples
 from chaoslib_ext.load.spec import LoadSpec
+from chaoslib_ext.samples import read_samples
 from tests.integration.helpers import chaosllm, start_calibration_server, stop
 
 

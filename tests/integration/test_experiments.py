@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from chaoslib_ext.faults.chaosmesh.schemas import schema_errors
-from chaoslib_ext.faults.ledger import Ledger
+from chaoslib_ext.run.ledger import Ledger
 from tests.integration.helpers import (
     ROOT,
     chaosllm,

@@ -13,12 +13,12 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from chaoslib_ext._jsonfile import read_json
+from chaoslib_ext._processes import ProcessRecord, alive
 from chaoslib_ext.faults.kafka import actions, probes
 from chaoslib_ext.faults.kafka.cluster import current_leader
-from chaoslib_ext.jsonfile import read_json
 from chaoslib_ext.load.probes import stream_once
-from chaoslib_ext.processes import ProcessRecord, alive
-from chaoslib_ext.runcontext import RUN_DIR_KEY, TARGET_KEY, RunContext
+from chaoslib_ext.run.context import RUN_DIR_KEY, TARGET_KEY, RunContext
 from chaoslib_ext.target import sandbox_state_file
 from tests.integration.helpers import proxy_faults, wait_settled
 

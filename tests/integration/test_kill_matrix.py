@@ -30,7 +30,7 @@ import redis
 import yaml
 
 from chaoslib_ext.faults.kafka.probes import live_brokers
-from chaoslib_ext.faults.ledger import Ledger
+from chaoslib_ext.run.ledger import Ledger
 from chaoslib_ext.sandbox.readiness import free_port
 from tests.integration.helpers import CHAOSLLM, ROOT, chaosllm, proxy_faults, run_dirs
 

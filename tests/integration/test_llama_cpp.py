@@ -10,11 +10,11 @@ from pathlib import Path
 import requests
 import yaml
 
+from chaoslib_ext._processes import ProcessRecord, alive
 from chaoslib_ext.load.probes import stream_check
-from chaoslib_ext.load.samples import read_samples
 from chaoslib_ext.load.spec import LoadSpec
 from chaoslib_ext.load.sse import LineKind, StreamState, feed_line
-from chaoslib_ext.processes import ProcessRecord, alive
+from chaoslib_ext.samples import read_samples
 from tests.integration.helpers import ROOT, activity, chaosllm, experiment, observe, run_dirs
 from tests.integration.test_canaries import assert_nowhere
 

@@ -9,8 +9,8 @@ import socket
 import subprocess
 import time
 
-from chaoslib_ext.load.samples import read_samples
-from chaoslib_ext.processes import ProcessRecord, alive
+from chaoslib_ext._processes import ProcessRecord, alive
+from chaoslib_ext.samples import read_samples
 from tests.integration.helpers import CHAOSLLM, chaosllm, process_group
 
 

@@ -13,7 +13,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from chaoslib_ext.faults.redis import actions, probes
-from chaoslib_ext.runcontext import RUN_DIR_KEY, TARGET_KEY, RunContext
+from chaoslib_ext.run.context import RUN_DIR_KEY, TARGET_KEY, RunContext
 from tests.integration.helpers import proxy_faults
 
 
@@ -79,8 +79,8 @@ def test_blocking_the_server_stalls_every_command_until_removed(redis_pair, conf
     assert result["removed_at"] > result["injected_at"]
     blocker = list((RunContext.from_configuration(config).run_dir.path / "faults").glob("*.blocker.json"))
     assert blocker  # the helper was recorded, and is gone
-    from chaoslib_ext.jsonfile import read_json
-    from chaoslib_ext.processes import ProcessRecord, alive
+    from chaoslib_ext._jsonfile import read_json
+    from chaoslib_ext._processes import ProcessRecord, alive
 
     assert not alive(ProcessRecord.from_json(read_json(blocker[0])))
 

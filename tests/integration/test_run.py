@@ -11,9 +11,9 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from chaoslib_ext.faults.ledger import Ledger
-from chaoslib_ext.processes import ProcessRecord, alive
-from chaoslib_ext.report.summary import SCHEMA_PATH
+from chaoslib_ext._processes import ProcessRecord, alive
+from chaoslib_ext.run.ledger import Ledger
+from chaoslib_ext.verdict.summary import SCHEMA_PATH
 from tests.integration.helpers import CHAOSLLM, chaosllm, proxy_faults, run_dirs
 
 SHORT = Path(__file__).with_name("experiments") / "short.yaml"

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from chaoslib_ext.load.samples import read_samples
+from chaoslib_ext.samples import read_samples
 from chaoslib_ext.target import load_target
 from tests.integration.helpers import ROOT, chaosllm, stop, wait_ready_file
 from tests.integration.test_canaries import assert_nowhere

@@ -25,7 +25,7 @@ from chaoslib_ext.faults.network.spec import NetworkFaultSpec
 from chaoslib_ext.faults.pod.actions import apply_pod_fault, plan_pod_fault
 from chaoslib_ext.faults.pod.spec import PodFaultSpec
 from chaoslib_ext.fields import Fields
-from chaoslib_ext.runcontext import RunContext
+from chaoslib_ext.run.context import RunContext
 from chaoslib_ext.target import Target
 
 __all__ = ["broker_down", "broker_pause", "broker_restart", "leader_move", "throttle"]

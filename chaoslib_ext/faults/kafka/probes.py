@@ -17,7 +17,7 @@ from confluent_kafka.admin import AdminClient
 from chaoslib_ext.exceptions import TargetError
 from chaoslib_ext.faults.kafka.clients import service_config
 from chaoslib_ext.fields import Fields
-from chaoslib_ext.runcontext import target_for
+from chaoslib_ext.run.context import target_for
 
 __all__ = ["consumer_lag", "live_brokers", "offline_partitions", "under_replicated_partitions"]
 

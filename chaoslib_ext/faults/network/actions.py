@@ -11,7 +11,7 @@ from chaoslib_ext.faults.driver import FaultDriver, PlanContext, Planner
 from chaoslib_ext.faults.network.backends import network_driver
 from chaoslib_ext.faults.network.spec import NetworkFaultSpec
 from chaoslib_ext.fields import Fields
-from chaoslib_ext.runcontext import RunContext
+from chaoslib_ext.run.context import RunContext
 from chaoslib_ext.target import Target
 
 __all__ = ["network_fault", "remove_network_fault"]

@@ -17,7 +17,7 @@ from chaoslib_ext.faults.chaosmesh.pod import pod_chaos_objects
 from chaoslib_ext.faults.driver import FaultDriver, PlanContext, Planner
 from chaoslib_ext.faults.pod.process import ProcessDriver
 from chaoslib_ext.faults.pod.spec import PodFaultSpec
-from chaoslib_ext.runcontext import RunContext
+from chaoslib_ext.run.context import RunContext
 from chaoslib_ext.target import Target
 
 __all__ = ["pod_fault"]

@@ -16,12 +16,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from chaoslib_ext._filelock import locked
+from chaoslib_ext._jsonfile import read_json, write_json_atomic
+from chaoslib_ext._processes import ProcessRecord, alive, spawn_detached, stop
 from chaoslib_ext.exceptions import TargetError
 from chaoslib_ext.faults.expiry import grace_s
 from chaoslib_ext.faults.pod.spec import PodFaultSpec
-from chaoslib_ext.filelock import locked
-from chaoslib_ext.jsonfile import read_json, write_json_atomic
-from chaoslib_ext.processes import ProcessRecord, alive, spawn_detached, stop
 from chaoslib_ext.target import Target
 
 __all__ = ["WATCHDOG_GRACE_S", "ProcessDriver", "remove_process_fault"]

@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 
-from chaoslib_ext.processes import ProcessRecord, alive
+from chaoslib_ext._processes import ProcessRecord, alive
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,7 +28,7 @@ from chaoslib_ext.faults.redis.driver import RedisDriver
 from chaoslib_ext.faults.redis.server import RedisServer
 from chaoslib_ext.faults.redis.spec import RedisFault
 from chaoslib_ext.fields import Fields
-from chaoslib_ext.runcontext import RunContext
+from chaoslib_ext.run.context import RunContext
 from chaoslib_ext.target import Target
 
 __all__ = [

@@ -11,11 +11,11 @@ from typing import Any
 
 import redis
 
+from chaoslib_ext._jsonfile import read_json, write_json_atomic
+from chaoslib_ext._processes import ProcessRecord, alive, log_tail, spawn_detached, stop
 from chaoslib_ext.exceptions import TargetError
 from chaoslib_ext.faults.redis.server import RedisServer, redis_client
 from chaoslib_ext.faults.redis.spec import RedisFault
-from chaoslib_ext.jsonfile import read_json, write_json_atomic
-from chaoslib_ext.processes import ProcessRecord, alive, log_tail, spawn_detached, stop
 
 __all__ = ["RedisDriver", "redis_client", "remove_redis_fault"]
 

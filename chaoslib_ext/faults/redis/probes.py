@@ -12,7 +12,7 @@ import redis
 
 from chaoslib_ext.faults.redis.server import RedisServer
 from chaoslib_ext.fields import Fields
-from chaoslib_ext.runcontext import target_for
+from chaoslib_ext.run.context import target_for
 
 __all__ = ["redis_config", "redis_evictions", "redis_latency_ms", "redis_reachable", "redis_role"]
 

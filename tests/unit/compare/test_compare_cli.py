@@ -12,7 +12,7 @@ import pytest
 
 from chaoslib_ext.cli.main import main
 from chaoslib_ext.compare.report import SCHEMA_PATH
-from chaoslib_ext.load.samples import REQUEST
+from chaoslib_ext.samples import REQUEST
 from tests.synthetic_run import Shape, make_run
 
 T0 = 1_795_300_000.0

@@ -8,9 +8,9 @@ import yaml
 from chaoslib_ext.experiment.loader import load_source
 from chaoslib_ext.experiment.schema import SCHEMA_FILE
 from chaoslib_ext.experiment.validate import validate
-from chaoslib_ext.hypotheses.spec import METRICS
 from chaoslib_ext.load.spec import _FIELDS as LOAD_FIELDS
 from chaoslib_ext.safeguards.spec import LIVE_METRICS
+from chaoslib_ext.verdict.spec import METRICS
 
 DEMO = Path(__file__).parents[3] / "experiments" / "sandbox" / "redis-latency.yaml"
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chaoslib_ext.load.samples import Sample
-from chaoslib_ext.metrics import SampleTable, Window
-from chaoslib_ext.metrics import table as table_module
+from chaoslib_ext.metrics import Window
 from chaoslib_ext.metrics.gaps import GapIndex
+from chaoslib_ext.samples import Sample
+from chaoslib_ext.samples import table as table_module
+from chaoslib_ext.samples.table import SampleTable
 
 
 def table_of(gaps_per_request: list[list[float]], start: float = 100.0) -> SampleTable:

@@ -5,9 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from chaoslib_ext.load.samples import Sample
-from chaoslib_ext.load.spec import GoodputSLO
-from chaoslib_ext.metrics import SampleTable, Window, distribution, window_metrics
+from chaoslib_ext.metrics import Window, distribution, window_metrics
+from chaoslib_ext.metrics.goodput import GoodputSLO
+from chaoslib_ext.samples import Sample
+from chaoslib_ext.samples.table import SampleTable
 
 T = 1000.0  # a round unix time to start from
 

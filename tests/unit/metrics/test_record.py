@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from chaoslib_ext.hypotheses.spec import METRICS
 from chaoslib_ext.metrics.record import Distribution, PhaseMetrics
+from chaoslib_ext.verdict.spec import METRICS
 
 RECORDED = Path(__file__).parents[2] / "data" / "runs" / "demo" / "expected" / "summary.json"
 

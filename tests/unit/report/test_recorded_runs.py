@@ -15,7 +15,7 @@ import pytest
 
 from chaoslib_ext.cli.main import main
 from chaoslib_ext.compare.report import SCHEMA_PATH as COMPARE_SCHEMA
-from chaoslib_ext.report.summary import SCHEMA_PATH as SUMMARY_SCHEMA
+from chaoslib_ext.verdict.summary import SCHEMA_PATH as SUMMARY_SCHEMA
 from tests.recorded.record import RUN_PLACEHOLDER
 
 RUNS = Path(__file__).parents[2] / "data" / "runs"

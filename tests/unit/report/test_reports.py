@@ -11,7 +11,7 @@ from junitparser import Error, Failure, JUnitXml
 
 from chaoslib_ext.cli.main import main
 from chaoslib_ext.history import History, judge
-from chaoslib_ext.report.summary import SCHEMA_PATH
+from chaoslib_ext.verdict.summary import SCHEMA_PATH
 from tests.synthetic_run import HYPOTHESES, Shape, make_run
 
 DAY = 86_400.0
@@ -107,7 +107,7 @@ def test_runs_on_different_days_make_a_trend_and_drift_is_flagged(tmp_path, hist
     main(["report", str(run)])  # reporting again replaces the run, never counts it twice
     runs = History(history).runs("Synthetic Redis stall")
     assert len(runs) == 5
-    assert [r["started_at"] for r in runs] == sorted(r["started_at"] for r in runs)
+    assert [r.started_at for r in runs] == sorted(r.started_at for r in runs)
     capsys.readouterr()
     assert main(["history", "--metric", "fault.ttft_ms.p99", "--fail-on-drift"]) == 1
     out = capsys.readouterr().out

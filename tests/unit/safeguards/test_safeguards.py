@@ -11,11 +11,11 @@ from typing import ClassVar
 import pytest
 
 from chaoslib_ext.exceptions import SpecError
-from chaoslib_ext.load.samples import REQUEST, SampleWriter
 from chaoslib_ext.safeguards.live import LiveSamples
 from chaoslib_ext.safeguards.monitor import breach
 from chaoslib_ext.safeguards.probes import ProbeError, prometheus_value
 from chaoslib_ext.safeguards.spec import Condition, Safeguards
+from chaoslib_ext.samples import REQUEST, SampleWriter
 
 
 def parse(*conditions, **extra):
@@ -170,14 +170,14 @@ def test_a_stall_is_no_throughput_but_an_unknown_latency(tmp_path):
 
 
 def test_a_metric_condition_waits_for_a_whole_measured_window(tmp_path):
-    from chaoslib_ext.runcontext import RunContext
-    from chaoslib_ext.rundir import RunDir
+    from chaoslib_ext.run.context import RunContext
+    from chaoslib_ext.run.rundir import RunDir
     from chaoslib_ext.safeguards.monitor import Monitor
 
     run = RunContext(RunDir(tmp_path), "sandbox")
     monitor = Monitor(run, parse({"name": "stalled", "metric": "output_throughput_tps", "window": "5s", "below": 1}))
     assert monitor.check(now=1000.0) is False  # no load yet: nothing measured
-    run.timeline.record("load_started", at=1000.0, warmup_s=2.0)
+    run.timeline.record_load_started("http://127.0.0.1:1", 1, 2.0, at=1000.0)
     assert monitor.check(now=1006.0) is False  # 4 s measured, the window is 5 s
     assert monitor.check(now=1007.5) is True  # 5.5 s of no token at all
     assert run.stopped

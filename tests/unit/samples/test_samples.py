@@ -8,9 +8,10 @@ import random
 import numpy as np
 import pytest
 
-from chaoslib_ext.load.samples import Sample, SampleWriter, read_samples
-from chaoslib_ext.metrics import SampleTable, Window, window_metrics
-from chaoslib_ext.metrics import table as table_module
+from chaoslib_ext.metrics import Window, window_metrics
+from chaoslib_ext.samples import Sample, SampleWriter, read_samples
+from chaoslib_ext.samples import table as table_module
+from chaoslib_ext.samples.table import SampleTable
 
 
 def samples(n: int, seed: int = 7) -> list[Sample]:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +29,8 @@ __all__ = [
     "HOST_FILE",
     "STARVED_STEAL",
     "CpuTimes",
+    "HostCpu",
+    "HostCpuJson",
     "HostRecorder",
     "HostSeries",
     "read_cpu",
@@ -107,6 +109,39 @@ class HostRecorder:
             self.tick()
 
 
+class HostCpuJson(TypedDict):
+    seconds: float
+    busy_mean: float
+    steal_mean: float
+    steal_max: float
+    starved_seconds: float
+
+
+@dataclass(frozen=True)
+class HostCpu:
+    """The load host's CPU over a phase: seconds covered, mean busy and steal shares, the worst
+    second's steal, and the seconds starved (steal at or above the limit)."""
+
+    seconds: float
+    busy_mean: float
+    steal_mean: float
+    steal_max: float
+    starved_seconds: float
+
+    def to_json(self) -> HostCpuJson:
+        return {
+            "seconds": self.seconds,
+            "busy_mean": self.busy_mean,
+            "steal_mean": self.steal_mean,
+            "steal_max": self.steal_max,
+            "starved_seconds": self.starved_seconds,
+        }
+
+    @classmethod
+    def from_json(cls, raw: HostCpuJson) -> HostCpu:
+        return cls(raw["seconds"], raw["busy_mean"], raw["steal_mean"], raw["steal_max"], raw["starved_seconds"])
+
+
 @dataclass(frozen=True)
 class HostSeries:
     """The intervals ``[start, end]`` of a run's host readings and their busy and steal shares."""
@@ -128,19 +163,19 @@ class HostSeries:
             keep |= (self.end > a) & (self.end <= b)
         return HostSeries(self.start[keep], self.end[keep], self.busy[keep], self.steal[keep])
 
-    def summary(self, max_steal: float = STARVED_STEAL) -> dict[str, Any] | None:
-        """Seconds covered, mean busy and steal, the worst second's steal, starved seconds; None if empty."""
+    def summary(self, max_steal: float = STARVED_STEAL) -> HostCpu | None:
+        """The readings summed up (:class:`HostCpu`); None if there are none."""
         seconds = self.end - self.start
         total = float(seconds.sum())
         if total <= 0:
             return None
-        return {
-            "seconds": round(total, 1),
-            "busy_mean": round(float(np.average(self.busy, weights=seconds)), 4),
-            "steal_mean": round(float(np.average(self.steal, weights=seconds)), 4),
-            "steal_max": round(float(self.steal.max()), 4),
-            "starved_seconds": round(float(seconds[self.steal >= max_steal].sum()), 1),
-        }
+        return HostCpu(
+            seconds=round(total, 1),
+            busy_mean=round(float(np.average(self.busy, weights=seconds)), 4),
+            steal_mean=round(float(np.average(self.steal, weights=seconds)), 4),
+            steal_max=round(float(self.steal.max()), 4),
+            starved_seconds=round(float(seconds[self.steal >= max_steal].sum()), 1),
+        )
 
 
 def read_host(directory: Path) -> HostSeries | None:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from chaoslib_ext.load.samples import REQUEST, Sample, read_samples, sample_files
+from chaoslib_ext.samples import REQUEST, Sample, read_samples, sample_files
 
 __all__ = ["Floats", "SampleTable", "TokenChunk"]
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from chaoslib_ext.load.host import HOST_FILE, CpuTimes, HostRecorder, read_cpu, read_host
+from chaoslib_ext.samples.host import HOST_FILE, CpuTimes, HostRecorder, read_cpu, read_host
 
 
 def test_the_cpu_line_is_read_by_field_and_guest_time_is_not_counted_twice():
@@ -63,14 +63,14 @@ def test_a_summary_weights_by_seconds_and_counts_starved_ones(tmp_path):
     (tmp_path / HOST_FILE).write_text("".join(json.dumps(x) + "\n" for x in lines))
     series = read_host(tmp_path)
     assert series is not None
-    assert series.summary() == {
+    assert series.summary().to_json() == {
         "seconds": 4.0,
         "busy_mean": 0.575,  # (0.5 + 1.6 + 0.2) / 4
         "steal_mean": 0.225,  # (0.1 + 0.8) / 4
         "steal_max": 0.4,
         "starved_seconds": 2.0,
     }
-    assert series.during(((100.5, 103.0),)).summary()["seconds"] == 3.0  # readings ending inside the window
-    assert series.during(((100.0, 101.0), (103.5, 104.0))).summary()["steal_max"] == 0.1
+    assert series.during(((100.5, 103.0),)).summary().seconds == 3.0  # readings ending inside the window
+    assert series.during(((100.0, 101.0), (103.5, 104.0))).summary().steal_max == 0.1
     assert series.during(((200.0, 300.0),)).summary() is None
     assert read_host(tmp_path / "none") is None

@@ -13,15 +13,18 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
-from chaoslib_ext.filelock import locked
-from chaoslib_ext.jsonfile import read_json, write_json_atomic
+from chaoslib_ext._filelock import locked
+from chaoslib_ext._jsonfile import read_json, write_json_atomic
+from chaoslib_ext.exceptions import LedgerError
 
-__all__ = ["Ledger", "LedgerEntry"]
+__all__ = ["STATES", "FaultState", "Ledger", "LedgerEntry"]
 
-#: pending: undo recorded, injection under way (it may have partly happened), injected, removed, failed
-STATES = ("pending", "injected", "removed", "failed")
+#: pending: undo recorded, injection under way (it may have partly happened); injected; removed;
+#: failed: the injection failed and what it may have done was undone
+FaultState = Literal["pending", "injected", "removed", "failed"]
+STATES: tuple[FaultState, ...] = get_args(FaultState)
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class LedgerEntry:
     target: str
     spec: dict[str, Any]
     undo: dict[str, Any]
-    state: str = "pending"
+    state: FaultState = "pending"
     created_at: float = field(default_factory=time.time)
     injected_at: float | None = None
     removed_at: float | None = None
@@ -65,7 +68,7 @@ class Ledger:
         with locked(self.path):
             entries = self.entries()
             if any(e.id == entry.id for e in entries):
-                raise ValueError(f"fault id {entry.id!r} is already in the ledger")
+                raise LedgerError(f"fault id {entry.id!r} is already in the ledger {self.path}")
             self._save([*entries, entry])
 
     def update(self, fault_id: str, **changes: Any) -> LedgerEntry:
@@ -76,7 +79,7 @@ class Ledger:
                     entries[i] = replace(e, **changes)
                     self._save(entries)
                     return entries[i]
-        raise KeyError(fault_id)
+        raise LedgerError(f"fault id {fault_id!r} is not in the ledger {self.path}")
 
     def unique_id(self, base: str) -> str:
         taken = {e.id for e in self.entries()}

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from chaoslib_ext.jsonfile import write_json_atomic
+from chaoslib_ext._jsonfile import write_json_atomic
 
 __all__ = ["serve_app"]
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chaoslib_ext._jsonfile import read_json, write_json_atomic
 from chaoslib_ext.exceptions import ChaosLLMError
-from chaoslib_ext.faults.ledger import Ledger
-from chaoslib_ext.jsonfile import read_json, write_json_atomic
-from chaoslib_ext.rundir import RunDir
+from chaoslib_ext.run.ledger import Ledger
+from chaoslib_ext.run.rundir import RunDir
+from chaoslib_ext.run.timeline import Timeline
 from chaoslib_ext.target import SANDBOX, Target, load_target
-from chaoslib_ext.timeline import Timeline
 
 __all__ = ["RUN_DIR_KEY", "TARGET_KEY", "RunContext", "target_for"]
 

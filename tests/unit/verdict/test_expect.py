@@ -1,7 +1,7 @@
 import pytest
 
 from chaoslib_ext.exceptions import SpecError
-from chaoslib_ext.hypotheses.expect import parse_expect
+from chaoslib_ext.verdict.expect import parse_expect
 
 
 @pytest.mark.parametrize(

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from chaoslib_ext.secrets import scrub_data
 
-__all__ = ["read_json", "write_json_atomic"]
+__all__ = ["JsonObject", "JsonValue", "read_json", "write_json_atomic"]
+
+#: a value JSON can hold, and an object of them: for data whose shape the reader does not rely on
+JsonValue: TypeAlias = "str | int | float | bool | list[JsonValue] | dict[str, JsonValue] | None"
+JsonObject: TypeAlias = "dict[str, JsonValue]"
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

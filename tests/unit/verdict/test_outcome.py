@@ -1,7 +1,13 @@
-from chaoslib_ext.outcome import decide
+from chaoslib_ext.verdict.evaluate import Verdict
+from chaoslib_ext.verdict.outcome import decide
 
-PASS = {"name": "a", "passed": True, "message": "ok"}
-FAIL = {"name": "b", "passed": False, "message": "bad"}
+
+def verdict(name, status, message):
+    return Verdict(name, "fault", "error_rate", "< 0.1", None, None, status, 0.0, None, 0.1, message)
+
+
+PASS = verdict("a", "pass", "ok")
+FAIL = verdict("b", "fail", "bad")
 
 
 def journal(status="completed", **extra):
@@ -81,9 +87,9 @@ def test_a_safeguard_trip_is_3_with_its_reason():
 def test_every_cause_has_its_row_in_the_readme_exit_code_table():
     from pathlib import Path
 
-    from chaoslib_ext.outcome import CAUSES
+    from chaoslib_ext.verdict.outcome import CAUSES
 
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
     for cause, info in CAUSES.items():
         assert f"| `{cause}` | {info.exit_code} | {info.means} | {info.action} |" in readme
 

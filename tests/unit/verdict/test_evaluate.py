@@ -1,8 +1,8 @@
 import pytest
 
 from chaoslib_ext.exceptions import SpecError
-from chaoslib_ext.hypotheses import Hypothesis, evaluate, parse_hypotheses
 from chaoslib_ext.metrics.record import Distribution, PhaseMetrics
+from chaoslib_ext.verdict import Hypothesis, evaluate, parse_hypotheses
 
 
 def metrics(p50=None, p99=None, tps=None):

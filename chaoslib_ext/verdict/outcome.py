@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypedDict, get_args
+
+from chaoslib_ext.verdict.evaluate import Verdict
 
 __all__ = [
     "CAUSES",
@@ -25,11 +27,20 @@ __all__ = [
     "Cause",
     "CauseInfo",
     "Outcome",
+    "OutcomeJson",
+    "RunVerdict",
     "decide",
 ]
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_ABORTED = 0, 1, 2, 3
-_VERDICTS = {EXIT_OK: "passed", EXIT_FAILED: "failed", EXIT_INVALID: "error", EXIT_ABORTED: "aborted"}
+#: the run's verdict, one word per exit code
+RunVerdict = Literal["passed", "failed", "error", "aborted"]
+_VERDICTS: dict[int, RunVerdict] = {
+    EXIT_OK: "passed",
+    EXIT_FAILED: "failed",
+    EXIT_INVALID: "error",
+    EXIT_ABORTED: "aborted",
+}
 
 Cause = Literal[
     "passed",
@@ -116,6 +127,13 @@ _COULD_NOT_RUN: dict[str, tuple[Cause, str]] = {
 }
 
 
+class OutcomeJson(TypedDict):
+    exit_code: int
+    verdict: RunVerdict
+    cause: Cause
+    reasons: list[str]
+
+
 @dataclass(frozen=True)
 class Outcome:
     cause: Cause
@@ -126,10 +144,10 @@ class Outcome:
         return CAUSES[self.cause].exit_code
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> RunVerdict:
         return _VERDICTS[self.exit_code]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> OutcomeJson:
         return {
             "exit_code": self.exit_code,
             "verdict": self.verdict,
@@ -137,9 +155,13 @@ class Outcome:
             "reasons": list(self.reasons),
         }
 
+    @classmethod
+    def from_json(cls, raw: OutcomeJson) -> Outcome:
+        return cls(raw["cause"], tuple(raw["reasons"]))
+
 
 def decide(
-    events: Sequence[Mapping[str, Any]], verdicts: Sequence[Mapping[str, Any]], journal: Mapping[str, Any] | None
+    events: Sequence[Mapping[str, Any]], verdicts: Sequence[Verdict], journal: Mapping[str, Any] | None
 ) -> Outcome:
     """The outcome of a run; the first cause found in this order: aborted, could not run, failed, passed."""
     # An abort comes first: Chaos Toolkit reports the activity a SIGTERM cut short as failed.
@@ -160,7 +182,7 @@ def decide(
         )
     if could_not_run:
         return Outcome(_first_listed([c for c, _ in could_not_run]), tuple(r for _, r in could_not_run))
-    failed = [f"hypothesis {v['name']!r}: {v['message']}" for v in verdicts if not v["passed"]]
+    failed = [f"hypothesis {v.name!r}: {v.message}" for v in verdicts if not v.passed]
     steady = _steady_state_failures(journal)
     if failed or steady:  # an interruption by neither a signal nor a safeguard: the live check's fail-fast
         return Outcome("hypothesis_failed" if failed else "steady_state_failed", tuple(failed + steady))

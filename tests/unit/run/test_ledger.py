@@ -1,6 +1,7 @@
 import pytest
 
-from chaoslib_ext.faults.ledger import Ledger, LedgerEntry
+from chaoslib_ext.exceptions import LedgerError
+from chaoslib_ext.run.ledger import Ledger, LedgerEntry
 
 
 def entry(fault_id):
@@ -22,5 +23,5 @@ def test_ids_are_unique_within_a_run(tmp_path):
     ledger = Ledger(tmp_path / "ledger.json")
     ledger.add(entry("delay-redis"))
     assert ledger.unique_id("delay-redis") == "delay-redis-2"
-    with pytest.raises(ValueError, match="already"):
+    with pytest.raises(LedgerError, match="already"):
         ledger.add(entry("delay-redis"))

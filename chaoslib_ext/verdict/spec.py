@@ -4,7 +4,7 @@ hypotheses:
   - name: recovery TTFT p99 back near baseline
     phase: recovery                 # baseline | fault | recovery | overall
     metric: ttft_ms.p99             # see METRICS
-    expect: within 20% of baseline  # see chaoslib_ext.hypotheses.expect
+    expect: within 20% of baseline  # see chaoslib_ext.verdict.expect
     after: 10s                      # optional: judge the phase from 10 s after it starts
 """
 
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.fields import Fields
-from chaoslib_ext.hypotheses.expect import Expectation, parse_expect
 from chaoslib_ext.metrics import DISTRIBUTIONS, PHASES, SCALARS, STATS
+from chaoslib_ext.verdict.expect import Expectation, parse_expect
 
 __all__ = ["METRICS", "Hypothesis", "metric_unit", "parse_hypotheses"]
 

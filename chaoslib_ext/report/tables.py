@@ -1,0 +1,141 @@
+"""What every renderer shows, format-neutral: the rows of the phase and verdict tables, the sentences
+shared by the Markdown, HTML and terminal reports, and a plain-text table. Renderers import this kit
+(and ``htmlkit``, ``svg``), never each other, so one sentence has one spelling."""
+
+from __future__ import annotations
+
+from chaoslib_ext.metrics import PHASES
+from chaoslib_ext.metrics.record import Distribution
+from chaoslib_ext.verdict.evaluate import VerdictStatus, bound_text
+from chaoslib_ext.verdict.outcome import RunVerdict
+from chaoslib_ext.verdict.summary import FaultRecord, RunSummary
+
+__all__ = [
+    "PERCENTILE_NOTE",
+    "Rows",
+    "css_class",
+    "fault_line",
+    "host_lines",
+    "outcome_line",
+    "overhead_sentence",
+    "phase_rows",
+    "seconds",
+    "text_table",
+    "verdict_rows",
+]
+
+#: a table: its header and its rows of cells
+Rows = tuple[list[str], list[list[str]]]
+
+PERCENTILE_NOTE = "Percentiles are exact (linear interpolation on raw samples); jitter = P99 - P50."
+
+#: (column title, metric, number format)
+_COLUMNS = (
+    ("requests", "requests", "{:.0f}"),
+    ("errors", "error_rate", "{:.1%}"),
+    ("TTFT p50 ms", "ttft_ms.p50", "{:.1f}"),
+    ("TTFT p99 ms", "ttft_ms.p99", "{:.1f}"),
+    ("ITL p50 ms", "itl_ms.p50", "{:.1f}"),
+    ("ITL p99 ms", "itl_ms.p99", "{:.1f}"),
+    ("TTFT jitter ms", "ttft_jitter_ms", "{:.1f}"),
+    ("ITL jitter ms", "itl_jitter_ms", "{:.1f}"),
+    ("req/s", "request_throughput_rps", "{:.2f}"),
+    ("tok/s", "output_throughput_tps", "{:.1f}"),
+    ("seconds", "duration_s", "{:.1f}"),
+)
+_MARK: dict[VerdictStatus, str] = {"pass": "PASS", "fail": "FAIL", "no-data": "NO DATA"}
+#: the one style vocabulary of verdicts and outcomes (a no-data verdict is an error, as in JUnit)
+_CLASS: dict[VerdictStatus | RunVerdict, str] = {
+    "pass": "pass",
+    "passed": "pass",
+    "fail": "fail",
+    "failed": "fail",
+    "no-data": "error",
+    "error": "error",
+    "aborted": "aborted",
+}
+
+
+def css_class(status: VerdictStatus | RunVerdict) -> str:
+    """The style of a verdict or an outcome: pass, fail, error or aborted."""
+    return _CLASS[status]
+
+
+def seconds(value: float | None, signed: bool = False) -> str:
+    """``12.3s`` (``+12.3s`` signed); ``-`` for none."""
+    if value is None:
+        return "-"
+    return f"{value:+.1f}s" if signed else f"{value:.1f}s"
+
+
+def _cell(value: float | None, fmt: str) -> str:
+    return "-" if value is None else fmt.format(value)
+
+
+def text_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A table of text, columns padded to their widest cell (Markdown's pipe syntax)."""
+    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) if rows else len(header[i]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    return [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *(line(r) for r in rows)]
+
+
+def phase_rows(summary: RunSummary) -> Rows:
+    """One row per phase that lasted, in phase order."""
+    shown = [p for p in PHASES if p in summary.phases and summary.phases[p].duration_s > 0]
+    rows = [[p] + [_cell(summary.phases[p].value(metric), fmt) for _, metric, fmt in _COLUMNS] for p in shown]
+    return ["phase", *(title for title, _, _ in _COLUMNS)], rows
+
+
+def verdict_rows(summary: RunSummary) -> Rows:
+    """One row per hypothesis, in the experiment's order."""
+    rows = [
+        [_MARK[v.status], v.name, v.phase, v.metric, v.expect, _cell(v.observed, "{:.4g}"), bound_text(v.bound)]
+        for v in summary.hypotheses
+    ]
+    return ["verdict", "hypothesis", "phase", "metric", "expect", "observed", "bound"], rows
+
+
+def outcome_line(summary: RunSummary) -> str:
+    """``PASSED, passed (exit code 0)``."""
+    o = summary.outcome
+    return f"{o.verdict.upper()}, {o.cause} (exit code {o.exit_code})"
+
+
+def fault_line(fault: FaultRecord) -> str:
+    held = "" if fault.held_s is None else f", held {seconds(fault.held_s)}"
+    return f"`{fault.id}` ({fault.family}) on {fault.target}: {fault.state}{held}"
+
+
+def overhead_sentence(overhead: Distribution) -> str:
+    """The client's share of TTFT, for the runs whose server reported its own."""
+    p50 = _cell(overhead.p50, "{:.2f}")
+    p99 = _cell(overhead.p99, "{:.2f}")
+    return (
+        f"Client overhead on TTFT (client minus server-reported): p50 {p50} ms,"
+        f" p99 {p99} ms over {overhead.count} requests."
+    )
+
+
+def host_lines(summary: RunSummary) -> list[str]:
+    """The load generator's CPU per phase, and a warning when the hypervisor starved it."""
+    host = summary.load_host
+    if host is None:
+        return []
+    parts, starved = [], 0.0
+    for phase in PHASES:
+        h = host.phases.get(phase)
+        if h is not None and phase != "overall":
+            parts.append(f"{phase} busy {h.busy_mean:.0%}, steal {h.steal_mean:.1%} (worst second {h.steal_max:.0%})")
+            starved += h.starved_seconds
+    if not parts:
+        return []
+    lines = ["Load generator's CPU (this host, /proc/stat each second): " + "; ".join(parts) + "."]
+    if starved:
+        lines.append(
+            f"Warning: {starved:g} s with the hypervisor stealing {host.starved_steal:.0%} or more of this "
+            "host's CPU; latencies of requests in flight then measure this host, not the target."
+        )
+    return lines

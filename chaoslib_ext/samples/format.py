@@ -1,0 +1,141 @@
+"""Raw per-request samples: one record per finished request, three files per load process.
+
+``<prefix>-<pid>.req``: fixed 56-byte little-endian records (:data:`REQUEST`), one per request;
+``<prefix>-<pid>.itl``: the inter-token gaps of every request, float32 milliseconds, in record order
+(a record's ``gaps`` says how many are its own); ``<prefix>-<pid>.err.jsonl``: ``{"n": record, "error":
+text}`` for the failed ones. Times in ms from the request start; ``t0`` in unix seconds, taken just
+before sending; NaN where a value is absent (no content arrived, the server sent no TTFT).
+
+Binary because a report reads a million requests (32 million gaps) in seconds, which parsing JSON
+text cannot do, and packing a record costs the load client less than ``json.dumps``. A writer killed
+mid-record leaves a torn tail; readers drop a record whose bytes or gaps are incomplete. Directories
+written before this format (``*.jsonl``, one JSON object per request) are still read.
+
+The format has a version, declared by ``format.json`` beside the files (:data:`VERSION`): 1 is the
+JSON lines of the first releases, 2 these binary files (written without ``format.json`` until it
+existed). Readers read every older version and refuse a newer one with :class:`SamplesFormatError`,
+rather than misread records whose layout they do not know.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chaoslib_ext._jsonfile import read_json, write_json_atomic
+from chaoslib_ext.exceptions import SamplesFormatError
+
+__all__ = ["FORMAT", "FORMAT_FILE", "REQUEST", "VERSION", "Sample", "check_format", "declare_format"]
+
+FORMAT = "chaosllm/samples"
+VERSION = 2
+FORMAT_FILE = "format.json"
+
+REQUEST = np.dtype(
+    [
+        ("t0", "<f8"),
+        ("ttft_ms", "<f8"),
+        ("e2el_ms", "<f8"),
+        ("done_ms", "<f8"),
+        ("server_ttft_ms", "<f8"),
+        ("tokens", "<u4"),
+        ("events", "<u4"),
+        ("gaps", "<u4"),
+        ("status", "<u2"),
+        ("ok", "u1"),
+        ("side", "u1"),  # 0, or the side (1 A, 2 B) of a load that alternates two
+    ]
+)
+_PACK = struct.Struct("<dddddIIIHBB")
+assert _PACK.size == REQUEST.itemsize
+
+
+def _nan(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _none(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
+
+
+@dataclass(frozen=True)
+class Sample:
+    t0: float
+    ttft_ms: float | None
+    itl_ms: tuple[float, ...]
+    tokens: int
+    events: int
+    status: int
+    error: str | None
+    done_ms: float
+    server_ttft_ms: float | None = None
+    side: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def e2el_ms(self) -> float | None:
+        return None if self.ttft_ms is None else self.ttft_ms + math.fsum(self.itl_ms)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "t0": self.t0,
+            "ttft_ms": self.ttft_ms,
+            "itl_ms": list(self.itl_ms),
+            "tokens": self.tokens,
+            "events": self.events,
+            "status": self.status,
+            "error": self.error,
+            "done_ms": self.done_ms,
+            "server_ttft_ms": self.server_ttft_ms,
+            "side": self.side,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Sample:
+        return cls(
+            t0=float(raw["t0"]),
+            ttft_ms=None if raw.get("ttft_ms") is None else float(raw["ttft_ms"]),
+            itl_ms=tuple(float(x) for x in raw.get("itl_ms") or ()),
+            tokens=int(raw.get("tokens", 0)),
+            events=int(raw.get("events", 0)),
+            status=int(raw.get("status", 0)),
+            error=raw.get("error"),
+            done_ms=float(raw.get("done_ms", 0.0)),
+            server_ttft_ms=None if raw.get("server_ttft_ms") is None else float(raw["server_ttft_ms"]),
+            side=int(raw.get("side", 0)),
+        )
+
+
+def declare_format(directory: Path) -> None:
+    """Write ``format.json`` (every writer of a directory writes the same, so racing writers agree)."""
+    path = directory / FORMAT_FILE
+    if not path.exists():
+        write_json_atomic(path, {"format": FORMAT, "version": VERSION})
+
+
+def check_format(directory: Path) -> int:
+    """The version of the samples in ``directory``; SamplesFormatError if this release cannot read it."""
+    path = directory / FORMAT_FILE
+    if not path.exists():
+        return VERSION if any(directory.glob("*.req")) else 1
+    try:
+        raw = read_json(path)
+        version = int(raw["version"])
+        if raw["format"] != FORMAT:
+            raise SamplesFormatError(f"{path}: format {raw['format']!r} is not {FORMAT!r}")
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SamplesFormatError(f"{path}: not a samples format declaration ({exc})") from exc
+    if version > VERSION:
+        raise SamplesFormatError(
+            f"{path}: samples of format version {version}; this chaoslib-ext reads versions 1 to {VERSION}. "
+            "Upgrade chaoslib-ext to read them (nothing was read)"
+        )
+    return version

@@ -1,0 +1,112 @@
+"""The readers of the samples format (:mod:`chaoslib_ext.samples.format`): every version up to this one."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from chaoslib_ext.samples.format import REQUEST, Sample, _none, check_format
+
+__all__ = ["SampleFile", "read_samples", "sample_files", "to_samples"]
+
+
+@dataclass
+class SampleFile:
+    """One writer's files, read from where the last read stopped (records and gaps kept in step)."""
+
+    stem: Path
+    records_read: int = 0
+    gaps_read: int = 0
+
+    def read_new(self) -> tuple[npt.NDArray[Any], npt.NDArray[np.float32], dict[int, str]]:
+        """Complete records after the last read, their gaps, and the errors of the failed ones (by index)."""
+        count = _size(self.stem.with_suffix(".req")) // REQUEST.itemsize - self.records_read
+        records = np.fromfile(
+            self.stem.with_suffix(".req"), REQUEST, count=max(count, 0), offset=self.records_read * REQUEST.itemsize
+        )
+        gaps_have = _size(self.stem.with_suffix(".itl")) // 4 - self.gaps_read
+        complete = np.cumsum(records["gaps"], dtype=np.int64) <= gaps_have
+        records = records[: int(complete.sum())]  # a record whose gaps are not all written yet waits
+        n_gaps = int(records["gaps"].sum(dtype=np.int64))
+        gaps = (
+            np.fromfile(self.stem.with_suffix(".itl"), "<f4", count=n_gaps, offset=self.gaps_read * 4)
+            if n_gaps
+            else np.empty(0, "<f4")
+        )
+        errors = self._errors(self.records_read, self.records_read + len(records)) if len(records) else {}
+        self.records_read += len(records)
+        self.gaps_read += n_gaps
+        return records, gaps, errors
+
+    def _errors(self, first: int, end: int) -> dict[int, str]:
+        path = Path(f"{self.stem}.err.jsonl")
+        out: dict[int, str] = {}
+        if not path.exists():
+            return out
+        with path.open("rb") as src:
+            for line in src:
+                try:
+                    raw = json.loads(line)
+                    if first <= raw["n"] < end:
+                        out[int(raw["n"]) - first] = str(raw["error"])
+                except (ValueError, KeyError, TypeError):
+                    continue  # a torn last line
+        return out
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def sample_files(directory: Path) -> list[SampleFile]:
+    """The binary files of every writer in ``directory``; SamplesFormatError for a newer format."""
+    if not directory.exists():
+        return []
+    check_format(directory)
+    return [SampleFile(p.with_suffix("")) for p in sorted(directory.glob("*.req"))]
+
+
+def to_samples(records: npt.NDArray[Any], gaps: npt.NDArray[np.float32], errors: dict[int, str]) -> list[Sample]:
+    ends = np.cumsum(records["gaps"], dtype=np.int64)
+    out = []
+    for i, r in enumerate(records):
+        own = gaps[ends[i] - r["gaps"] : ends[i]]
+        out.append(
+            Sample(
+                t0=float(r["t0"]),
+                ttft_ms=_none(r["ttft_ms"]),
+                itl_ms=tuple(float(x) for x in own),
+                tokens=int(r["tokens"]),
+                events=int(r["events"]),
+                status=int(r["status"]),
+                error=None if r["ok"] else errors.get(i, "failed"),
+                done_ms=float(r["done_ms"]),
+                server_ttft_ms=_none(r["server_ttft_ms"]),
+                side=int(r["side"]),
+            )
+        )
+    return out
+
+
+def read_samples(directory: Path) -> Iterator[Sample]:
+    """Every complete sample in ``directory`` (binary files, then any older ``*.jsonl``)."""
+    for f in sample_files(directory):
+        yield from to_samples(*f.read_new())
+    for path in sorted(directory.glob("*.jsonl")) if directory.exists() else []:
+        if path.name.endswith(".err.jsonl"):
+            continue
+        with path.open(encoding="utf-8") as src:
+            for line in src:
+                try:
+                    yield Sample.from_json(json.loads(line))
+                except (ValueError, KeyError, TypeError):
+                    continue  # a torn last line

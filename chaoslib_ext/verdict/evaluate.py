@@ -1,0 +1,148 @@
+"""Verdicts: each hypothesis against the measured phases, with the numbers behind it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal, TypedDict
+
+from chaoslib_ext.metrics.record import PhaseMetrics
+from chaoslib_ext.verdict.spec import Hypothesis
+
+__all__ = ["Bound", "Verdict", "VerdictJson", "VerdictStatus", "bound_text", "evaluate", "no_data"]
+
+#: pass: the expectation holds; fail: it does not; no-data: nothing to judge (counted as a failure:
+#: a missing measurement never passes)
+VerdictStatus = Literal["pass", "fail", "no-data"]
+#: an upper or lower bound, or the (low, high) of ``within``
+Bound = tuple[float, float] | float
+
+
+class VerdictJson(TypedDict):
+    """One item of ``hypotheses`` in ``summary.json``."""
+
+    name: str
+    phase: str
+    metric: str
+    expect: str
+    after_s: float | None
+    status: VerdictStatus
+    passed: bool
+    observed: float | None
+    reference_phase: str | None
+    reference: float | None
+    bound: list[float] | float | None
+    message: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One hypothesis judged: what it asked (name, phase, metric, expect) and what was found."""
+
+    name: str
+    phase: str
+    metric: str
+    expect: str
+    after_s: float | None
+    reference_phase: str | None
+    status: VerdictStatus
+    observed: float | None
+    reference: float | None
+    bound: Bound | None
+    message: str
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "pass"
+
+    def to_json(self) -> VerdictJson:
+        return {
+            "name": self.name,
+            "phase": self.phase,
+            "metric": self.metric,
+            "expect": self.expect,
+            "after_s": self.after_s,
+            "status": self.status,
+            "passed": self.passed,
+            "observed": self.observed,
+            "reference_phase": self.reference_phase,
+            "reference": self.reference,
+            "bound": list(self.bound) if isinstance(self.bound, tuple) else self.bound,
+            "message": self.message,
+        }
+
+    @classmethod
+    def from_json(cls, raw: VerdictJson) -> Verdict:
+        bound = raw.get("bound")
+        return cls(
+            name=raw["name"],
+            phase=raw["phase"],
+            metric=raw["metric"],
+            expect=raw["expect"],
+            after_s=raw.get("after_s"),
+            reference_phase=raw.get("reference_phase"),
+            status=raw["status"],
+            observed=raw["observed"],
+            reference=raw.get("reference"),
+            bound=(float(bound[0]), float(bound[1])) if isinstance(bound, list) else bound,
+            message=raw["message"],
+        )
+
+
+def _verdict(
+    h: Hypothesis,
+    status: VerdictStatus,
+    observed: float | None,
+    reference: float | None,
+    bound: Bound | None,
+    message: str,
+) -> Verdict:
+    return Verdict(
+        h.name, h.phase, h.metric, h.expect.text, h.after_s, h.expect.reference, status, observed, reference, bound,
+        message,
+    )  # fmt: skip
+
+
+def no_data(hypothesis: Hypothesis, message: str) -> Verdict:
+    """The verdict of a hypothesis with nothing measured to judge it on."""
+    return _verdict(hypothesis, "no-data", None, None, None, message)
+
+
+def _value(phase: PhaseMetrics | None, metric: str) -> float | None:
+    return None if phase is None else phase.value(metric)
+
+
+def evaluate(
+    hypothesis: Hypothesis,
+    phases: Mapping[str, PhaseMetrics],
+    trimmed: Callable[[str, float], PhaseMetrics] | None = None,
+) -> Verdict:
+    """Judge one hypothesis. ``trimmed(phase, after_s)`` gives a phase's metrics without its first seconds."""
+    h = hypothesis
+    measured = phases.get(h.phase)
+    if h.after_s and trimmed is not None:
+        measured = trimmed(h.phase, h.after_s)
+    observed = _value(measured, h.metric)
+    reference = _value(phases.get(h.expect.reference), h.metric) if h.expect.reference else None
+    where = f"{h.phase}" + (f" after {h.after_s:g}s" if h.after_s else "")
+    if observed is None:
+        return _verdict(h, "no-data", None, reference, None, f"no {h.metric} measured in {where}")
+    bound = h.expect.bound(reference)
+    if bound is None:
+        return _verdict(
+            h, "no-data", observed, None, None, f"no {h.metric} measured in {h.expect.reference} to compare with"
+        )
+    holds = h.expect.holds(observed, bound)
+    relation = "holds" if holds else "violated"
+    message = (
+        f"{h.metric} in {where} = {observed:.4g}; expect {h.expect.text} -> bound {bound_text(bound)}"
+        f"{f' ({h.expect.reference} {reference:.4g})' if reference is not None else ''}: {relation}"
+    )
+    return _verdict(h, "pass" if holds else "fail", observed, reference, bound, message)
+
+
+def bound_text(bound: Bound | None) -> str:
+    """``[low, high]`` or the number, 4 significant digits; ``-`` for none."""
+    if bound is None:
+        return "-"
+    return f"[{bound[0]:.4g}, {bound[1]:.4g}]" if isinstance(bound, tuple) else f"{bound:.4g}"

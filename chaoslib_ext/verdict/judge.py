@@ -1,0 +1,107 @@
+"""The verdict stage: a run's samples measured per phase, every hypothesis judged, the outcome decided,
+into one :class:`~chaoslib_ext.verdict.summary.RunSummary`. Reports only render what this made."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from chaoslib_ext._jsonfile import JsonObject
+from chaoslib_ext.metrics import Window, distribution, phase_windows, window_metrics
+from chaoslib_ext.metrics.gaps import GapIndex, bucket_grid
+from chaoslib_ext.metrics.goodput import GoodputSLO
+from chaoslib_ext.metrics.record import PhaseMetrics
+from chaoslib_ext.run.context import RunContext
+from chaoslib_ext.run.environment import environment
+from chaoslib_ext.samples.host import STARVED_STEAL, read_host
+from chaoslib_ext.samples.table import SampleTable
+from chaoslib_ext.verdict.evaluate import Verdict, evaluate, no_data
+from chaoslib_ext.verdict.outcome import decide
+from chaoslib_ext.verdict.score import resilience_score
+from chaoslib_ext.verdict.spec import Hypothesis
+from chaoslib_ext.verdict.summary import FaultRecord, LoadHost, RunSummary
+
+__all__ = ["RunSamples", "judge_run", "measure"]
+
+
+@dataclass(frozen=True)
+class RunSamples:
+    """The raw samples of a run and the windows they are measured in."""
+
+    table: SampleTable
+    window: tuple[float, float] | None  # load start + warmup, load stop
+    windows: dict[str, Window]  # per phase; empty when the load never ran
+    index: GapIndex  # the gaps of every phase and hypothesis window, and tokens per time bucket
+    buckets: tuple[float, float, int]  # (start, width, count) of the time series
+
+
+def measure(run: RunContext, hypotheses: Sequence[Hypothesis]) -> RunSamples:
+    """Read the samples and index their gaps in one pass for every window the verdict will ask about."""
+    table = SampleTable.from_directory(run.run_dir.samples)
+    window = run.timeline.measure_window()
+    windows = phase_windows(window[0], window[1], run.timeline.fault_intervals()) if window else {}
+    asked = list(windows.values()) + [
+        windows[h.phase].after(h.after_s) for h in hypotheses if h.after_s and h.phase in windows
+    ]
+    buckets = bucket_grid(*window) if window else (0.0, 1.0, 0)
+    return RunSamples(table, window, windows, GapIndex(table, asked, buckets), buckets)
+
+
+def judge_run(
+    run: RunContext,
+    samples: RunSamples,
+    hypotheses: Sequence[Hypothesis],
+    *,
+    title: str,
+    journal: Mapping[str, Any] | None,
+    goodput: GoodputSLO | None = None,
+    load: JsonObject | None = None,
+) -> RunSummary:
+    """Measure every phase, judge every hypothesis and decide the outcome of ``run``."""
+    phases, verdicts = _judge(samples, hypotheses, goodput)
+    events = run.timeline.events()
+    overhead = samples.table.ttft_ms - samples.table.server_ttft_ms
+    return RunSummary(
+        run_id=run.run_dir.run_id,
+        title=title,
+        experiment=title,
+        target=run.target_ref,
+        started_at=float(events[0]["at"]) if events else None,
+        written_at=time.time(),
+        outcome=decide(events, verdicts, journal),
+        load=load,
+        window=samples.window,
+        phases=phases,
+        hypotheses=verdicts,
+        faults=tuple(FaultRecord.of(e) for e in run.ledger.entries()),
+        client_overhead_ms=distribution(overhead) if np.any(~np.isnan(overhead)) else None,
+        load_host=_load_host(run, samples.windows),
+        resilience=resilience_score(phases),
+        environment=environment(run.run_dir.environment),
+    )
+
+
+def _judge(
+    samples: RunSamples, hypotheses: Sequence[Hypothesis], goodput: GoodputSLO | None
+) -> tuple[dict[str, PhaseMetrics], tuple[Verdict, ...]]:
+    if samples.window is None:
+        return {}, tuple(no_data(h, "load never ran: nothing was measured") for h in hypotheses)
+    table, windows, index = samples.table, samples.windows, samples.index
+    phases = {name: window_metrics(table, w, goodput, index) for name, w in windows.items()}
+
+    def trimmed(phase: str, after_s: float) -> PhaseMetrics:
+        return window_metrics(table, windows[phase].after(after_s), goodput, index)
+
+    return phases, tuple(evaluate(h, phases, trimmed) for h in hypotheses)
+
+
+def _load_host(run: RunContext, windows: dict[str, Window]) -> LoadHost | None:
+    """The load generator's CPU per phase; None when it was not recorded."""
+    series = read_host(run.run_dir.samples)
+    if series is None:
+        return None
+    return LoadHost(STARVED_STEAL, {name: series.during(w.intervals).summary() for name, w in windows.items()})
