@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ProcessRecord", "alive", "log_tail", "reap", "spawn_detached", "start_ticks", "stop"]
+__all__ = ["ProcessRecord", "alive", "log_tail", "reap", "spawn_detached", "start_ticks", "stop", "stopped"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,12 @@ def alive(record: ProcessRecord) -> bool:
     """True while the recorded process runs (a zombie counts as gone)."""
     stat = _stat(record.pid)
     return stat is not None and stat[1] == record.start_ticks and stat[0] not in ("Z", "X")
+
+
+def stopped(record: ProcessRecord) -> bool:
+    """True while the recorded process is stopped by a signal (SIGSTOP: state T)."""
+    stat = _stat(record.pid)
+    return stat is not None and stat[1] == record.start_ticks and stat[0] == "T"
 
 
 def spawn_detached(name: str, argv: Sequence[str], log: Path, env: Mapping[str, str] | None = None) -> ProcessRecord:

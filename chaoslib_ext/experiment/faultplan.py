@@ -19,13 +19,13 @@ from chaoslib_ext.faults.chaosmesh.schemas import schema_errors
 from chaoslib_ext.faults.driver import PlanContext
 from chaoslib_ext.target import Target
 
-__all__ = ["DRY_RUN_ID", "PlannedFault", "crd_problems", "planned_faults"]
+__all__ = ["DRY_RUN_ID", "ActivityPlan", "crd_problems", "planned_faults"]
 
 DRY_RUN_ID = "dry-run"
 
 
 @dataclass(frozen=True)
-class PlannedFault:
+class ActivityPlan:
     path: Path_  # where the activity is in the experiment
     activity: Mapping[str, Any]
     objects: list[dict[str, Any]]  # empty when there is no target to plan on, or on an error
@@ -38,7 +38,7 @@ def planned_faults(
     variables: Mapping[str, Any],
     target: Target | None,
     activity_modules: tuple[str, ...],
-) -> Iterator[PlannedFault]:
+) -> Iterator[ActivityPlan]:
     """Each fault activity of the method and rollbacks with what its driver would create on ``target``
     (with ``error`` set when the target cannot apply it as written)."""
     for block in ("method", "rollbacks"):
@@ -52,14 +52,14 @@ def planned_faults(
                 continue
             arguments = substitute(provider.get("arguments") or {}, variables)
             if target is None:
-                yield PlannedFault((block, index), activity, [], arguments)
+                yield ActivityPlan((block, index), activity, [], arguments)
                 continue
             try:
-                fault_id, driver = planner(arguments, target, PlanContext(DRY_RUN_ID, Path(tempfile.gettempdir())))
+                planned = planner(arguments, target, PlanContext(DRY_RUN_ID, Path(tempfile.gettempdir())))
             except ChaosLLMError as exc:
-                yield PlannedFault((block, index), activity, [], arguments, str(exc))
+                yield ActivityPlan((block, index), activity, [], arguments, str(exc))
                 continue
-            yield PlannedFault((block, index), activity, driver.plan(fault_id), arguments)
+            yield ActivityPlan((block, index), activity, planned.driver.plan(planned.fault_id), arguments)
 
 
 def crd_problems(objects: list[dict[str, Any]]) -> list[str]:

@@ -2,27 +2,25 @@
 
 The order is what makes rollback trustworthy: the undo is written to the ledger, *then* the fault is
 injected; a failed injection is undone at once; a removal is retried with backoff and a failure is
-reported and left in the ledger for the next sweep, never dropped.
-
-``CHAOSLLM_FAIL_REMOVALS=N`` makes the first N removal attempts of the process fail before they
-reach the driver: chaos for the chaos tool, so the kill matrix can prove the retry path.
+reported and left in the ledger for the next sweep, never dropped. A driver's ``remove`` is found by
+the name the ledger stores (``faults.removers.DRIVERS``): sweeping needs nothing but the ledger.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from chaoslib_ext.exceptions import ChaosLLMError, FaultInjectionError, FaultRemovalError
-from chaoslib_ext.faults.driver import FaultDriver, PlanContext
+from chaoslib_ext.faults.driver import FaultDriver, PlanContext, PlannedFault, Planner
 from chaoslib_ext.faults.expiry import ttl_s
-from chaoslib_ext.faults.removers import remover
+from chaoslib_ext.faults.removers import driver_class
 from chaoslib_ext.run.context import RunContext
 from chaoslib_ext.run.ledger import LedgerEntry
 
-__all__ = ["apply", "inject", "plan_context", "remove", "sweep"]
+__all__ = ["action_arguments", "apply", "inject", "plan_context", "remove", "run_planned", "sweep"]
 
 log = logging.getLogger("chaoslib_ext.faults")
 
@@ -44,14 +42,15 @@ def inject(
 
         start_watchdog(run, fault_id, time.time() + ttl_s(hold_s, WATCHDOG_GRACE_S))
     try:
-        at = driver.inject(fault_id)
+        injected = driver.inject(fault_id)
     except ChaosLLMError as exc:
         _undo_quietly(entry)
         run.ledger.update(fault_id, state="failed", error=str(exc))
         run.timeline.record_fault_failed(fault_id, str(exc), family)
         raise FaultInjectionError(f"fault {fault_id!r} could not be injected: {exc}") from exc
-    entry = run.ledger.update(fault_id, state="injected", injected_at=at, details=driver.details)
-    run.timeline.record_fault_injected(fault_id, family, entry.target, spec, driver.details, at=at)
+    at, details = injected.at, injected.details
+    entry = run.ledger.update(fault_id, state="injected", injected_at=at, details=details)
+    run.timeline.record_fault_injected(fault_id, family, entry.target, spec, details, at=at)
     log.info("fault %s injected on %s", fault_id, entry.target)
     return entry
 
@@ -61,6 +60,18 @@ def plan_context(run: RunContext) -> PlanContext:
     state_dir = run.run_dir.path / "faults"
     state_dir.mkdir(parents=True, exist_ok=True)
     return PlanContext(run.run_dir.run_id, state_dir, run.ledger.unique_id)
+
+
+def action_arguments(local: Mapping[str, Any]) -> dict[str, Any]:
+    """An action's arguments from its ``locals()``: the ones given, without Chaos Toolkit's configuration."""
+    return {k: v for k, v in local.items() if k != "configuration" and v is not None}
+
+
+def run_planned(planner: Planner, arguments: Mapping[str, Any], configuration: dict[str, Any] | None) -> dict[str, Any]:
+    """An action's whole life: plan its fault once on the run's target, inject it, hold it, remove it."""
+    run = RunContext.from_configuration(configuration)
+    planned: PlannedFault = planner(arguments, run.target(), plan_context(run))
+    return apply(run, planned.driver, planned.fault_id, planned.family, planned.spec, planned.hold_s)
 
 
 def apply(
@@ -83,7 +94,7 @@ def apply(
 
 def _undo_quietly(entry: LedgerEntry) -> None:
     try:
-        remover(entry.driver)(entry.undo)
+        driver_class(entry.driver).remove(entry.undo)
     except ChaosLLMError as exc:
         log.warning("undo of failed fault %s: %s", entry.id, exc)
 
@@ -96,8 +107,7 @@ def remove(run: RunContext, entry: LedgerEntry, attempts: int = 4, backoff_s: fl
     error = ""
     for attempt in range(attempts):
         try:
-            _injected_removal_failure()
-            remover(entry.driver)(entry.undo)
+            driver_class(entry.driver).remove(entry.undo)
         except Exception as exc:  # whatever a remover raises, the fault stays listed and is retried
             error = str(exc) if isinstance(exc, ChaosLLMError) else f"{type(exc).__name__}: {exc}"
             log.warning("removing fault %s (attempt %d/%d): %s", entry.id, attempt + 1, attempts, error)
@@ -113,15 +123,6 @@ def remove(run: RunContext, entry: LedgerEntry, attempts: int = 4, backoff_s: fl
     run.ledger.update(entry.id, error=error)
     run.timeline.record_removal_failed(entry.id, error)
     raise FaultRemovalError(f"fault {entry.id!r} could not be removed after {attempts} attempts: {error}")
-
-
-_failures_left = [int(os.environ.get("CHAOSLLM_FAIL_REMOVALS") or 0)]
-
-
-def _injected_removal_failure() -> None:
-    if _failures_left[0] > 0:
-        _failures_left[0] -= 1
-        raise FaultRemovalError("injected removal failure (CHAOSLLM_FAIL_REMOVALS)")
 
 
 def sweep(run: RunContext) -> tuple[list[str], list[str]]:

@@ -5,18 +5,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from chaoslib_ext.exceptions import TargetError
 from chaoslib_ext.faults.chaosmesh.kube import KubeObjects, wait_until
 from chaoslib_ext.faults.chaosmesh.objects import check_blast_radius, check_namespaces, describe_status, injected
+from chaoslib_ext.faults.driver import Injected
 from chaoslib_ext.target import ChaosMeshSettings
 
-__all__ = ["ChaosMeshDriver", "remove_chaos_mesh_objects"]
+__all__ = ["ChaosMeshDriver"]
 
 
 class ChaosMeshDriver:
-    name = "chaos-mesh"
+    name: ClassVar[str] = "chaos-mesh"
     expires_by_itself = True  # every object has a duration
 
     def __init__(self, settings: ChaosMeshSettings, manifests: list[dict[str, Any]], description: str) -> None:
@@ -26,7 +27,6 @@ class ChaosMeshDriver:
         self._settings = settings
         self._manifests = manifests
         self._description = description
-        self.details: dict[str, Any] = {}
 
     def target(self) -> str:
         names = ", ".join(f"{m['kind']} {m['metadata']['namespace']}/{m['metadata']['name']}" for m in self._manifests)
@@ -47,7 +47,7 @@ class ChaosMeshDriver:
             ],
         }
 
-    def inject(self, fault_id: str) -> float:
+    def inject(self, fault_id: str) -> Injected:
         """Create every object and wait until Chaos Mesh reports them injected; raises TargetError
         quoting their status when it does not within the target's inject_timeout."""
         kube = KubeObjects(self._settings.kubeconfig, self._settings.context)
@@ -65,20 +65,20 @@ class ChaosMeshDriver:
         if not wait_until(all_injected, self._settings.inject_timeout_s):
             status = "; ".join(f"{k[0]} {k[1]}/{k[2]}: {describe_status(current.get(k))}" for k in keys)
             raise TargetError(f"not injected after {self._settings.inject_timeout_s:g}s: {status}")
-        self.details = {
+        details = {
             "time_to_inject_s": round(time.monotonic() - start, 3),
             "objects": [f"{k[0]} {k[1]}/{k[2]}" for k in keys],
         }
-        return time.time()
+        return Injected(time.time(), details)
 
-
-def remove_chaos_mesh_objects(undo: Mapping[str, Any]) -> bool:
-    """Delete the recorded objects and wait until Kubernetes no longer has them; True if any existed."""
-    kube = KubeObjects(undo.get("kubeconfig"), undo.get("context"))
-    objects = [(o["kind"], o["namespace"], o["name"]) for o in undo["objects"]]
-    existed = [kube.delete(*key) for key in objects]
-    timeout = float(undo.get("timeout_s", 60.0))
-    if not wait_until(lambda: all(kube.get(*key) is None for key in objects), timeout):
-        left = ", ".join(f"{k[0]} {k[1]}/{k[2]}" for k in objects if kube.get(*k) is not None)
-        raise TargetError(f"still present {timeout:g}s after deletion: {left}")
-    return any(existed)
+    @staticmethod
+    def remove(undo: Mapping[str, Any]) -> bool:
+        """Delete the recorded objects and wait until Kubernetes no longer has them; True if any existed."""
+        kube = KubeObjects(undo.get("kubeconfig"), undo.get("context"))
+        objects = [(o["kind"], o["namespace"], o["name"]) for o in undo["objects"]]
+        existed = [kube.delete(*key) for key in objects]
+        timeout = float(undo.get("timeout_s", 60.0))
+        if not wait_until(lambda: all(kube.get(*key) is None for key in objects), timeout):
+            left = ", ".join(f"{k[0]} {k[1]}/{k[2]}" for k in objects if kube.get(*k) is not None)
+            raise TargetError(f"still present {timeout:g}s after deletion: {left}")
+        return any(existed)

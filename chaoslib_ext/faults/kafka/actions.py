@@ -17,15 +17,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from chaoslib_ext.exceptions import FaultError, SpecError, TargetError
-from chaoslib_ext.faults import lifecycle
-from chaoslib_ext.faults.driver import FaultDriver, PlanContext, Planner
-from chaoslib_ext.faults.kafka.cluster import MockClusterDriver
+from chaoslib_ext.faults.driver import PlanContext, PlannedFault, Planner
+from chaoslib_ext.faults.kafka.cluster import BrokerDown, LeaderMove, MockClusterDriver
+from chaoslib_ext.faults.lifecycle import action_arguments, run_planned
 from chaoslib_ext.faults.network.backends import network_driver
 from chaoslib_ext.faults.network.spec import NetworkFaultSpec
-from chaoslib_ext.faults.pod.actions import apply_pod_fault, plan_pod_fault
+from chaoslib_ext.faults.pod.actions import plan_pod_fault
 from chaoslib_ext.faults.pod.spec import PodFaultSpec
 from chaoslib_ext.fields import Fields
-from chaoslib_ext.run.context import RunContext
 from chaoslib_ext.target import Target
 
 __all__ = ["broker_down", "broker_pause", "broker_restart", "leader_move", "throttle"]
@@ -33,10 +32,6 @@ __all__ = ["broker_down", "broker_pause", "broker_restart", "leader_move", "thro
 
 def _spec_error(family: str, exc: SpecError) -> FaultError:
     return FaultError(f"bad Kafka fault ({family}): {exc}")
-
-
-def _args(local: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in local.items() if k != "configuration" and v is not None}
 
 
 # --- the broker process (pod faults) ------------------------------------------------------------
@@ -67,14 +62,14 @@ def broker_pause(
     duration: str, service: str = "kafka", name: str | None = None, configuration: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Freeze the broker for ``duration`` (SIGSTOP / PodChaos pod-failure), then let it go on."""
-    return apply_pod_fault(_pause_as_pod(_args(locals())), configuration, family="kafka")
+    return run_planned(_pod(_pause_as_pod), action_arguments(locals()), configuration)
 
 
 def broker_restart(
     down_for: str = "0s", service: str = "kafka", name: str | None = None, configuration: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Kill the broker and start it again after ``down_for`` (SIGKILL / PodChaos pod-kill)."""
-    return apply_pod_fault(_restart_as_pod(_args(locals())), configuration, family="kafka")
+    return run_planned(_pod(_restart_as_pod), action_arguments(locals()), configuration)
 
 
 # --- throughput (network bandwidth) -------------------------------------------------------------
@@ -96,13 +91,16 @@ def _throttle_spec(raw: Mapping[str, Any]) -> NetworkFaultSpec:
     )
 
 
-def _plan_throttle(raw: Mapping[str, Any], target: Target, ctx: PlanContext) -> tuple[str, FaultDriver]:
+def _plan_throttle(raw: Mapping[str, Any], target: Target, ctx: PlanContext) -> PlannedFault:
     try:
         spec = _throttle_spec(raw)
     except SpecError as exc:
         raise _spec_error("throttle", exc) from exc
     fault_id = ctx.unique(spec.fault_id)
-    return fault_id, network_driver(target, spec, ctx.run_id, fault_id)
+    recorded = {**spec.to_json(), "messages_per_s": raw.get("messages_per_s")}
+    return PlannedFault(
+        fault_id, "kafka", network_driver(target, spec, ctx.run_id, fault_id), recorded, spec.duration_s
+    )
 
 
 def throttle(
@@ -115,13 +113,7 @@ def throttle(
     configuration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Limit consumer (or producer) throughput to ``messages_per_s`` messages of ``message_bytes``."""
-    raw = _args(locals())
-    run = RunContext.from_configuration(configuration)
-    fault_id, driver = _plan_throttle(raw, run.target(), lifecycle.plan_context(run))
-    spec = _throttle_spec(raw)
-    return lifecycle.apply(
-        run, driver, fault_id, "kafka", {**spec.to_json(), "messages_per_s": messages_per_s}, spec.duration_s
-    )
+    return run_planned(_plan_throttle, action_arguments(locals()), configuration)
 
 
 # --- the multi-broker cluster ----------------------------------------------------------------------
@@ -150,9 +142,9 @@ def _cluster_op(raw: Mapping[str, Any], kind: str) -> tuple[dict[str, Any], str,
 
 
 def _plan_cluster(kind: str) -> Planner:
-    def plan(raw: Mapping[str, Any], target: Target, ctx: PlanContext) -> tuple[str, FaultDriver]:
+    def plan(raw: Mapping[str, Any], target: Target, ctx: PlanContext) -> PlannedFault:
         try:
-            op, service, _, name = _cluster_op(raw, kind)
+            op, service, duration_s, name = _cluster_op(raw, kind)
         except SpecError as exc:
             raise _spec_error(kind, exc) from exc
         svc = target.service(service)
@@ -162,16 +154,14 @@ def _plan_cluster(kind: str) -> Planner:
                 f"{kind} needs the sandbox's multi-broker cluster (kafka-cluster); on Kubernetes "
                 "use pod_fault pod-failure on the broker's pod"
             )
-        return ctx.unique(name), MockClusterDriver(svc.control, svc.real, op)
+        driver: MockClusterDriver = (
+            LeaderMove(svc.control, svc.real, op["topic"], op["partition"], op["broker"])
+            if kind == "leader-move"
+            else BrokerDown(svc.control, svc.real, op["broker"])
+        )
+        return PlannedFault(ctx.unique(name), "kafka", driver, op, duration_s)
 
     return plan
-
-
-def _run_cluster(kind: str, raw: dict[str, Any], configuration: dict[str, Any] | None) -> dict[str, Any]:
-    run = RunContext.from_configuration(configuration)
-    fault_id, driver = _plan_cluster(kind)(raw, run.target(), lifecycle.plan_context(run))
-    op, _, duration_s, _ = _cluster_op(raw, kind)
-    return lifecycle.apply(run, driver, fault_id, "kafka", op, duration_s)
 
 
 def leader_move(
@@ -184,7 +174,7 @@ def leader_move(
     configuration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Make ``broker`` the leader of ``topic[partition]``; on removal the previous leader leads again."""
-    return _run_cluster("leader-move", _args(locals()), configuration)
+    return run_planned(_plan_cluster("leader-move"), action_arguments(locals()), configuration)
 
 
 def broker_down(
@@ -195,11 +185,11 @@ def broker_down(
     configuration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Take ``broker`` down (its partitions lose their leader or a replica); on removal it comes back."""
-    return _run_cluster("broker-down", _args(locals()), configuration)
+    return run_planned(_plan_cluster("broker-down"), action_arguments(locals()), configuration)
 
 
 def _pod(convert: Callable[[Mapping[str, Any]], dict[str, Any]]) -> Planner:
-    return lambda raw, target, ctx: plan_pod_fault(convert(raw), target, ctx)
+    return lambda raw, target, ctx: plan_pod_fault(convert(raw), target, ctx, family="kafka")
 
 
 ARGUMENTS: dict[str, Callable[[Mapping[str, Any]], object]] = {

@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from chaoslib_ext.exceptions import TargetError
+from chaoslib_ext.faults.driver import Injected
 from chaoslib_ext.faults.kafka.clients import client_config
 
-__all__ = ["MockClusterDriver", "remove_cluster_fault"]
+__all__ = ["BrokerDown", "LeaderMove", "MockClusterDriver"]
 
 
 def _put(control_url: str, path: str, body: dict[str, Any]) -> None:
@@ -39,56 +40,101 @@ def current_leader(bootstraps: str, topic: str, partition: int) -> int:
     return int(found.partitions[partition].leader)
 
 
-class MockClusterDriver:
-    name = "kafka-cluster"
-    expires_by_itself = False  # a broker stays down until someone brings it up
+def _brokers(control_url: str) -> dict[str, Any]:
+    try:
+        resp = requests.get(control_url.rstrip("/") + "/brokers", timeout=5)
+        resp.raise_for_status()
+    except requests.RequestException as exc:
+        raise TargetError(f"Kafka cluster control API at {control_url} is unreachable: {exc}") from exc
+    found: dict[str, Any] = resp.json()
+    return found
 
-    def __init__(self, control_url: str, bootstraps: str, operation: dict[str, Any]) -> None:
+
+class MockClusterDriver:
+    """The faults of the sandbox's multi-broker cluster, one subclass a kind; ``remove`` works for
+    every kind from its undo record, and changes nothing when the cluster is already as it was."""
+
+    name: ClassVar[str] = "kafka-cluster"
+    expires_by_itself = False  # a broker stays down, a leader stays moved, until someone undoes it
+
+    def __init__(self, control_url: str, bootstraps: str) -> None:
         self._control = control_url
         self._bootstraps = bootstraps
-        self._op = operation
-        self.details: dict[str, Any] = {}
 
     def target(self) -> str:
-        if self._op["kind"] == "leader-move":
-            return f"kafka cluster {self._bootstraps}: {self._op['topic']}[{self._op['partition']}]"
-        return f"kafka cluster {self._bootstraps}: broker {self._op['broker']}"
+        return f"kafka cluster {self._bootstraps}"
 
     def plan(self, fault_id: str) -> list[dict[str, Any]]:
-        return [{"kind": "KafkaClusterFault", "control": self._control, **self._op}]
+        return [{"kind": "KafkaClusterFault", "control": self._control, **self._operation()}]
+
+    def _operation(self) -> dict[str, Any]:
+        raise NotImplementedError
 
     def undo(self, fault_id: str) -> dict[str, Any]:
-        if self._op["kind"] == "leader-move":
-            previous = current_leader(self._bootstraps, self._op["topic"], self._op["partition"])
-            self.details = {"previous_leader": previous}
-            return {
-                "control_url": self._control,
-                "kind": "leader-move",
-                "topic": self._op["topic"],
-                "partition": self._op["partition"],
-                "broker": previous,
-            }
-        return {"control_url": self._control, "kind": "broker-up", "broker": self._op["broker"]}
+        raise NotImplementedError
 
-    def inject(self, fault_id: str) -> float:
-        if self._op["kind"] == "leader-move":
-            _put(
-                self._control,
-                f"/topics/{self._op['topic']}/partitions/{self._op['partition']}/leader",
-                {"broker": self._op["broker"]},
-            )
-        else:
-            _put(self._control, f"/brokers/{self._op['broker']}", {"up": False})
-        return time.time()
+    def inject(self, fault_id: str) -> Injected:
+        raise NotImplementedError
+
+    @staticmethod
+    def remove(undo: Mapping[str, Any]) -> bool:
+        """Move the leader back (``leader-move``) or bring the broker up (``broker-up``); False when
+        it already leads, or is already up."""
+        control = str(undo["control_url"])
+        cluster = _brokers(control)
+        if undo["kind"] == "leader-move":
+            topic, partition, broker = str(undo["topic"]), int(undo["partition"]), int(undo["broker"])
+            if current_leader(str(cluster["bootstraps"]), topic, partition) == broker:
+                return False
+            _put(control, f"/topics/{topic}/partitions/{partition}/leader", {"broker": broker})
+            return True
+        broker = int(undo["broker"])
+        if any(b["id"] == broker and b["up"] for b in cluster["brokers"]):
+            return False
+        _put(control, f"/brokers/{broker}", {"up": True})
+        return True
 
 
-def remove_cluster_fault(undo: Mapping[str, Any]) -> bool:
-    if undo["kind"] == "leader-move":
-        _put(
-            str(undo["control_url"]),
-            f"/topics/{undo['topic']}/partitions/{undo['partition']}/leader",
-            {"broker": undo["broker"]},
-        )
-    else:
-        _put(str(undo["control_url"]), f"/brokers/{undo['broker']}", {"up": True})
-    return True
+class LeaderMove(MockClusterDriver):
+    """Make ``broker`` the leader of ``topic[partition]``; the leader before the move is the undo."""
+
+    def __init__(self, control_url: str, bootstraps: str, topic: str, partition: int, broker: int) -> None:
+        super().__init__(control_url, bootstraps)
+        self._topic, self._partition, self._broker = topic, partition, broker
+        self._previous: int | None = None
+
+    def target(self) -> str:
+        return f"{super().target()}: {self._topic}[{self._partition}]"
+
+    def _operation(self) -> dict[str, Any]:
+        return {"kind": "leader-move", "topic": self._topic, "partition": self._partition, "broker": self._broker}
+
+    def undo(self, fault_id: str) -> dict[str, Any]:
+        self._previous = current_leader(self._bootstraps, self._topic, self._partition)
+        return {"control_url": self._control, "kind": "leader-move", "topic": self._topic,
+                "partition": self._partition, "broker": self._previous}  # fmt: skip
+
+    def inject(self, fault_id: str) -> Injected:
+        _put(self._control, f"/topics/{self._topic}/partitions/{self._partition}/leader", {"broker": self._broker})
+        return Injected(time.time(), {"previous_leader": self._previous})
+
+
+class BrokerDown(MockClusterDriver):
+    """Take ``broker`` down; bringing it up is the undo."""
+
+    def __init__(self, control_url: str, bootstraps: str, broker: int) -> None:
+        super().__init__(control_url, bootstraps)
+        self._broker = broker
+
+    def target(self) -> str:
+        return f"{super().target()}: broker {self._broker}"
+
+    def _operation(self) -> dict[str, Any]:
+        return {"kind": "broker-down", "broker": self._broker}
+
+    def undo(self, fault_id: str) -> dict[str, Any]:
+        return {"control_url": self._control, "kind": "broker-up", "broker": self._broker}
+
+    def inject(self, fault_id: str) -> Injected:
+        _put(self._control, f"/brokers/{self._broker}", {"up": False})
+        return Injected(time.time())

@@ -7,7 +7,7 @@ from typing import Any
 
 from chaoslib_ext.exceptions import FaultError, SpecError
 from chaoslib_ext.faults import lifecycle
-from chaoslib_ext.faults.driver import FaultDriver, PlanContext, Planner
+from chaoslib_ext.faults.driver import PlanContext, PlannedFault, Planner
 from chaoslib_ext.faults.network.backends import network_driver
 from chaoslib_ext.faults.network.spec import NetworkFaultSpec
 from chaoslib_ext.fields import Fields
@@ -43,11 +43,7 @@ def network_fault(
 
     Raises FaultInjectionError when it cannot be injected (nothing is left in place).
     """
-    given = {k: v for k, v in locals().items() if k != "configuration" and v is not None}
-    spec = _parse(given)
-    run = RunContext.from_configuration(configuration)
-    fault_id, driver = _plan_network_fault(given, run.target(), lifecycle.plan_context(run))
-    return lifecycle.apply(run, driver, fault_id, "network", spec.to_json(), spec.duration_s)
+    return lifecycle.run_planned(_plan_network_fault, lifecycle.action_arguments(locals()), configuration)
 
 
 def remove_network_fault(name: str, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -69,10 +65,11 @@ def _parse(raw: Mapping[str, Any]) -> NetworkFaultSpec:
         raise FaultError(f"bad network fault: {exc}") from exc
 
 
-def _plan_network_fault(raw: Mapping[str, Any], target: Target, ctx: PlanContext) -> tuple[str, FaultDriver]:
+def _plan_network_fault(raw: Mapping[str, Any], target: Target, ctx: PlanContext) -> PlannedFault:
     spec = _parse(raw)
     fault_id = ctx.unique(spec.fault_id)
-    return fault_id, network_driver(target, spec, ctx.run_id, fault_id)
+    driver = network_driver(target, spec, ctx.run_id, fault_id)
+    return PlannedFault(fault_id, "network", driver, spec.to_json(), spec.duration_s)
 
 
 def _parse_remove(raw: Mapping[str, Any]) -> str:

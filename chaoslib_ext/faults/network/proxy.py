@@ -9,9 +9,10 @@ application can see, so the local backend refuses it rather than pretend.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from chaoslib_ext.exceptions import TargetError
+from chaoslib_ext.faults.driver import Injected
 from chaoslib_ext.faults.expiry import ttl_s
 from chaoslib_ext.faults.network.spec import NetworkFaultSpec
 from chaoslib_ext.proxy.client import ProxyClient
@@ -19,7 +20,7 @@ from chaoslib_ext.proxy.faults import Bandwidth, Delay, Direction, Loss, ProxyFa
 from chaoslib_ext.proxy.local import gone
 from chaoslib_ext.target import Target
 
-__all__ = ["FAULT_GRACE_S", "ProxyNetworkDriver", "remove_proxy_fault"]
+__all__ = ["FAULT_GRACE_S", "ProxyNetworkDriver"]
 
 #: A fault with a duration expires this long after it should have been removed (see faults.expiry).
 FAULT_GRACE_S = 30.0
@@ -61,7 +62,7 @@ def proxy_fault(spec: NetworkFaultSpec) -> ProxyFault:
 
 
 class ProxyNetworkDriver:
-    name = "proxy"
+    name: ClassVar[str] = "proxy"
     expires_by_itself = True  # the proxy's TTL
 
     def __init__(self, target: Target, spec: NetworkFaultSpec) -> None:
@@ -72,7 +73,6 @@ class ProxyNetworkDriver:
         self._upstream = target.links[spec.link].get("upstream", "?")
         self._proxy_process = target.proxy_process
         self._fault = proxy_fault(spec)
-        self.details: dict[str, Any] = {}
 
     def target(self) -> str:
         return f"proxy link {self._link} (-> {self._upstream})"
@@ -92,15 +92,15 @@ class ProxyNetworkDriver:
         undo = {"control_url": self._control_url, "link": self._link, "fault": fault_id}
         return {**undo, "proxy_process": self._proxy_process} if self._proxy_process else undo
 
-    def inject(self, fault_id: str) -> float:
-        return ProxyClient(self._control_url).set_fault(self._link, fault_id, self._fault)
+    def inject(self, fault_id: str) -> Injected:
+        return Injected(ProxyClient(self._control_url).set_fault(self._link, fault_id, self._fault))
 
-
-def remove_proxy_fault(undo: Mapping[str, Any]) -> bool:
-    """Remove the fault; one on a run's own proxy that has exited went with it (False: nothing to do)."""
-    try:
-        return ProxyClient(str(undo["control_url"])).remove_fault(str(undo["link"]), str(undo["fault"]))
-    except TargetError:
-        if undo.get("proxy_process") and gone(str(undo["proxy_process"])):
-            return False
-        raise
+    @staticmethod
+    def remove(undo: Mapping[str, Any]) -> bool:
+        """Remove the fault; one on a run's own proxy that has exited went with it (False: nothing to do)."""
+        try:
+            return ProxyClient(str(undo["control_url"])).remove_fault(str(undo["link"]), str(undo["fault"]))
+        except TargetError:
+            if undo.get("proxy_process") and gone(str(undo["proxy_process"])):
+                return False
+            raise

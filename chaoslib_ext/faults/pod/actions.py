@@ -11,13 +11,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from chaoslib_ext.exceptions import FaultError, SpecError
-from chaoslib_ext.faults import lifecycle
 from chaoslib_ext.faults.chaosmesh.driver import ChaosMeshDriver
 from chaoslib_ext.faults.chaosmesh.pod import pod_chaos_objects
-from chaoslib_ext.faults.driver import FaultDriver, PlanContext, Planner
-from chaoslib_ext.faults.pod.process import ProcessDriver
+from chaoslib_ext.faults.driver import FaultDriver, PlanContext, PlannedFault, Planner
+from chaoslib_ext.faults.lifecycle import action_arguments, run_planned
+from chaoslib_ext.faults.pod.process import process_driver
 from chaoslib_ext.faults.pod.spec import PodFaultSpec
-from chaoslib_ext.run.context import RunContext
 from chaoslib_ext.target import Target
 
 __all__ = ["pod_fault"]
@@ -36,23 +35,16 @@ def pod_driver(target: Target, spec: PodFaultSpec, ctx: PlanContext, fault_id: s
         settings = target.require_chaos_mesh()
         manifests = pod_chaos_objects(spec, target, settings, ctx.run_id, fault_id)
         return ChaosMeshDriver(settings, manifests, f"PodChaos {spec.action} on {spec.service or 'selected pods'}")
-    return ProcessDriver(target, spec, ctx.state_dir)
+    return process_driver(target, spec, ctx.state_dir)
 
 
-def plan_pod_fault(raw: Mapping[str, Any], target: Target, ctx: PlanContext) -> tuple[str, FaultDriver]:
+def plan_pod_fault(raw: Mapping[str, Any], target: Target, ctx: PlanContext, family: str = "pod") -> PlannedFault:
+    """``raw`` (a PodFaultSpec's fields), held for its duration (kills: removed, i.e. restarted, at once)."""
     spec = parse_pod_fault(raw)
     fault_id = ctx.unique(spec.fault_id)
-    return fault_id, pod_driver(target, spec, ctx, fault_id)
-
-
-def apply_pod_fault(
-    raw: Mapping[str, Any], configuration: dict[str, Any] | None, family: str = "pod"
-) -> dict[str, Any]:
-    """Inject ``raw`` (a PodFaultSpec's fields), hold it for its duration (kills: at once), remove it."""
-    spec = parse_pod_fault(raw)
-    run = RunContext.from_configuration(configuration)
-    fault_id, driver = plan_pod_fault(raw, run.target(), lifecycle.plan_context(run))
-    return lifecycle.apply(run, driver, fault_id, family, spec.to_json(), spec.duration_s or 0.0)
+    return PlannedFault(
+        fault_id, family, pod_driver(target, spec, ctx, fault_id), spec.to_json(), spec.duration_s or 0.0
+    )
 
 
 def pod_fault(
@@ -68,8 +60,7 @@ def pod_fault(
     configuration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Kill, fail or restart the pods (or sandbox process) of a service; see the module docstring."""
-    raw = {k: v for k, v in locals().items() if k != "configuration" and v is not None}
-    return apply_pod_fault(raw, configuration)
+    return run_planned(plan_pod_fault, action_arguments(locals()), configuration)
 
 
 ARGUMENTS: dict[str, Callable[[Mapping[str, Any]], object]] = {"pod_fault": PodFaultSpec.parse}

@@ -20,15 +20,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from chaoslib_ext.exceptions import FaultError, SpecError
-from chaoslib_ext.faults import lifecycle
-from chaoslib_ext.faults.driver import FaultDriver, PlanContext, Planner
+from chaoslib_ext.faults.driver import PlanContext, PlannedFault, Planner
+from chaoslib_ext.faults.lifecycle import action_arguments, run_planned
 from chaoslib_ext.faults.network.backends import network_driver
 from chaoslib_ext.faults.network.spec import NetworkFaultSpec
-from chaoslib_ext.faults.redis.driver import RedisDriver
+from chaoslib_ext.faults.redis.driver import redis_driver
 from chaoslib_ext.faults.redis.server import RedisServer
 from chaoslib_ext.faults.redis.spec import RedisFault
 from chaoslib_ext.fields import Fields
-from chaoslib_ext.run.context import RunContext
 from chaoslib_ext.target import Target
 
 __all__ = [
@@ -56,38 +55,24 @@ def _parse(parse: Callable[[Mapping[str, Any]], Any], raw: Mapping[str, Any]) ->
 # --- admin faults -----------------------------------------------------------------------------------
 
 
-def _admin(parse: Callable[[Mapping[str, Any]], RedisFault]) -> Planner:
-    def plan(raw: Mapping[str, Any], target: Target, ctx: PlanContext) -> tuple[str, FaultDriver]:
-        fault = _parse(parse, raw)
+def _admin(parse: Callable[[Mapping[str, Any]], RedisFault], hold_s: float | None = None) -> Planner:
+    """The planner of an admin fault; held for its duration, or ``hold_s`` (0: a single blow)."""
+
+    def plan(raw: Mapping[str, Any], target: Target, ctx: PlanContext) -> PlannedFault:
+        fault: RedisFault = _parse(parse, raw)
         replica = RedisServer.of(target, "redis-replica") if "redis-replica" in target.services else None
-        driver = RedisDriver(RedisServer.of(target), fault, replica, ctx.state_dir)
-        return ctx.unique(fault.fault_id), driver
+        driver = redis_driver(RedisServer.of(target), fault, replica, ctx.state_dir)
+        hold = fault.duration_s if hold_s is None else hold_s
+        return PlannedFault(ctx.unique(fault.fault_id), "redis", driver, fault.to_json(), hold)
 
     return plan
-
-
-def _run_admin(
-    parse: Callable[[Mapping[str, Any]], RedisFault],
-    raw: dict[str, Any],
-    configuration: dict[str, Any] | None,
-    hold_s: float | None = None,
-) -> dict[str, Any]:
-    fault: RedisFault = _parse(parse, raw)
-    run = RunContext.from_configuration(configuration)
-    fault_id, driver = _admin(parse)(raw, run.target(), lifecycle.plan_context(run))
-    hold = fault.duration_s if hold_s is None else hold_s
-    return lifecycle.apply(run, driver, fault_id, "redis", fault.to_json(), hold)
-
-
-def _args(local: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in local.items() if k != "configuration" and v is not None}
 
 
 def pause_clients(
     duration: str, mode: str = "WRITE", name: str | None = None, configuration: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """CLIENT PAUSE for ``duration``: WRITE stops writes, ALL every command."""
-    return _run_admin(RedisFault.pause_clients, _args(locals()), configuration)
+    return run_planned(_admin(RedisFault.pause_clients), action_arguments(locals()), configuration)
 
 
 def block_server(
@@ -97,7 +82,7 @@ def block_server(
     configuration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Block the server's main thread for ``duration``, one DEBUG SLEEP ``slice`` after another."""
-    return _run_admin(RedisFault.block_server, _args(locals()), configuration)
+    return run_planned(_admin(RedisFault.block_server), action_arguments(locals()), configuration)
 
 
 def kill_clients(
@@ -106,7 +91,7 @@ def kill_clients(
     configuration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Close every client connection of ``type`` at once (CLIENT KILL); clients must reconnect."""
-    return _run_admin(RedisFault.kill_clients, _args(locals()), configuration, hold_s=0.0)
+    return run_planned(_admin(RedisFault.kill_clients, hold_s=0.0), action_arguments(locals()), configuration)
 
 
 def memory_pressure(
@@ -117,14 +102,14 @@ def memory_pressure(
     configuration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Lower maxmemory (and set the eviction policy); the exact prior settings come back on removal."""
-    return _run_admin(RedisFault.memory_pressure, _args(locals()), configuration)
+    return run_planned(_admin(RedisFault.memory_pressure), action_arguments(locals()), configuration)
 
 
 def failover(
     duration: str | None = None, name: str | None = None, configuration: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Hand the primary role to the replica (FAILOVER); on removal, hand it back."""
-    return _run_admin(RedisFault.failover, _args(locals()), configuration)
+    return run_planned(_admin(RedisFault.failover), action_arguments(locals()), configuration)
 
 
 # --- network faults on the link to Redis ---------------------------------------------------------------
@@ -166,20 +151,13 @@ def _network_spec(raw: Mapping[str, Any], kind: str, cluster: bool = False) -> N
 
 
 def _network(kind: str) -> Planner:
-    def plan(raw: Mapping[str, Any], target: Target, ctx: PlanContext) -> tuple[str, FaultDriver]:
-        spec = _parse(lambda r: _network_spec(r, kind, target.backend == "chaos-mesh"), raw)
+    def plan(raw: Mapping[str, Any], target: Target, ctx: PlanContext) -> PlannedFault:
+        spec: NetworkFaultSpec = _parse(lambda r: _network_spec(r, kind, target.backend == "chaos-mesh"), raw)
         fault_id = ctx.unique(spec.fault_id)
-        return fault_id, network_driver(target, spec, ctx.run_id, fault_id)
+        driver = network_driver(target, spec, ctx.run_id, fault_id)
+        return PlannedFault(fault_id, "redis", driver, spec.to_json(), spec.duration_s)
 
     return plan
-
-
-def _run_network(kind: str, raw: dict[str, Any], configuration: dict[str, Any] | None) -> dict[str, Any]:
-    run = RunContext.from_configuration(configuration)
-    target = run.target()
-    spec = _parse(lambda r: _network_spec(r, kind, target.backend == "chaos-mesh"), raw)
-    fault_id, driver = _network(kind)(raw, target, lifecycle.plan_context(run))
-    return lifecycle.apply(run, driver, fault_id, "redis", spec.to_json(), spec.duration_s)
 
 
 def latency(
@@ -191,7 +169,7 @@ def latency(
     configuration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Delay every call to Redis (the network layer, client -> Redis)."""
-    return _run_network("latency", _args(locals()), configuration)
+    return run_planned(_network("latency"), action_arguments(locals()), configuration)
 
 
 def partition(
@@ -202,7 +180,7 @@ def partition(
     configuration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Cut Redis off from its clients (the network layer)."""
-    return _run_network("partition", _args(locals()), configuration)
+    return run_planned(_network("partition"), action_arguments(locals()), configuration)
 
 
 def call_failures(
@@ -216,7 +194,7 @@ def call_failures(
 ) -> dict[str, Any]:
     """Make ``percent`` of calls to Redis fail: time out (default) or be reset; on a cluster only what
     ``on_cluster`` says (``packet-loss``)."""
-    return _run_network("call-failures", _args(locals()), configuration)
+    return run_planned(_network("call-failures"), action_arguments(locals()), configuration)
 
 
 ARGUMENTS: dict[str, Callable[[Mapping[str, Any]], object]] = {
@@ -232,7 +210,7 @@ ARGUMENTS: dict[str, Callable[[Mapping[str, Any]], object]] = {
 PLANNERS: dict[str, Planner] = {
     "pause_clients": _admin(RedisFault.pause_clients),
     "block_server": _admin(RedisFault.block_server),
-    "kill_clients": _admin(RedisFault.kill_clients),
+    "kill_clients": _admin(RedisFault.kill_clients, hold_s=0.0),
     "memory_pressure": _admin(RedisFault.memory_pressure),
     "failover": _admin(RedisFault.failover),
     "latency": _network("latency"),

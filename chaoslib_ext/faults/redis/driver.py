@@ -7,17 +7,27 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import redis
 
 from chaoslib_ext._jsonfile import read_json, write_json_atomic
 from chaoslib_ext._processes import ProcessRecord, alive, log_tail, spawn_detached, stop
 from chaoslib_ext.exceptions import TargetError
+from chaoslib_ext.faults.driver import Injected
 from chaoslib_ext.faults.redis.server import RedisServer, redis_client
 from chaoslib_ext.faults.redis.spec import RedisFault
 
-__all__ = ["RedisDriver", "redis_client", "remove_redis_fault"]
+__all__ = [
+    "BlockServer",
+    "Failover",
+    "KillClients",
+    "MemoryPressure",
+    "PauseClients",
+    "RedisDriver",
+    "redis_client",
+    "redis_driver",
+]
 
 _FAILOVER_TIMEOUT_S = 15.0
 Command = list[str]
@@ -38,101 +48,167 @@ def _failover(source: RedisServer, to: RedisServer) -> None:
 
 
 class RedisDriver:
-    name = "redis"
+    """The Redis faults, one subclass a kind (:func:`redis_driver` picks it); ``remove`` undoes any of
+    them from its record: the commands it lists, its blocker process, the failover back."""
 
-    def __init__(self, server: RedisServer, fault: RedisFault, replica: RedisServer | None, state_dir: Path) -> None:
-        if fault.kind == "failover" and replica is None:
-            raise TargetError("failover needs a replica: the target has no redis-replica service")
+    name: ClassVar[str] = "redis"
+    expires_by_itself = True
+
+    def __init__(self, server: RedisServer, fault: RedisFault, state_dir: Path) -> None:
         self._server = server
         self._fault = fault
-        self._replica = replica
         self._state_dir = state_dir
-        self.details: dict[str, Any] = {}
-
-    @property
-    def expires_by_itself(self) -> bool:
-        """A pause is bounded by Redis, a block by its blocker's deadline, a kill is over at once;
-        memory settings and a failover stay until they are undone."""
-        return self._fault.kind not in ("memory-pressure", "failover")
 
     def target(self) -> str:
-        if self._fault.kind == "failover" and self._replica is not None:
-            return f"redis {self._server.redacted} -> replica {self._replica.redacted}"
         return f"redis {self._server.redacted}"
 
+    def _step(self) -> dict[str, Any]:
+        return {"kind": "RedisFault", "server": self._server.redacted, "fault": self._fault.to_json()}
+
+    def plan(self, fault_id: str) -> list[dict[str, Any]]:
+        return [{**self._step(), "commands": [" ".join(c) for c in self._commands()]}]
+
     def _commands(self) -> list[Command]:
-        f = self._fault
-        if f.kind == "pause-clients":
-            return [["CLIENT", "PAUSE", str(int((f.duration_s or 0) * 1000)), f.pause_mode]]
-        if f.kind == "kill-clients":
-            return [["CLIENT", "KILL", "TYPE", f.client_type, "SKIPME", "yes"]]
-        if f.kind == "memory-pressure":
-            return [
-                ["CONFIG", "SET", "maxmemory", str(f.maxmemory_bytes)],
-                ["CONFIG", "SET", "maxmemory-policy", f.policy],
-            ]
+        """The admin commands that inject the fault."""
         return []
+
+    def undo(self, fault_id: str) -> dict[str, Any]:
+        return {"server": self._server.ref, "commands": []}
+
+    def inject(self, fault_id: str) -> Injected:
+        self._server.run(self._commands())
+        return Injected(time.time())
+
+    @staticmethod
+    def remove(undo: Mapping[str, Any]) -> bool:
+        """Undo from the record alone: run its commands, stop its blocker, hand the primary role back.
+        The server's credentials are looked up again from the target the record names."""
+        did = False
+        if undo.get("commands"):
+            server = _server(undo)
+            needed = _still_needed(server, [list(c) for c in undo["commands"]])
+            server.run(needed)
+            did = bool(needed)
+        blocker = Path(str(undo["blocker"])) if undo.get("blocker") else None
+        if blocker is not None and blocker.exists():
+            did = stop(ProcessRecord.from_json(read_json(blocker)), grace_s=10) or did
+        failover = undo.get("failover")
+        if failover:
+            primary, replica = _server(failover, "primary"), _server(failover, "replica")
+            if replica.role() == "master":
+                _failover(replica, primary)
+                did = True
+        return did
+
+
+class PauseClients(RedisDriver):
+    """CLIENT PAUSE, bounded by Redis itself; CLIENT UNPAUSE undoes it early."""
+
+    def _commands(self) -> list[Command]:
+        return [["CLIENT", "PAUSE", str(int((self._fault.duration_s or 0) * 1000)), self._fault.pause_mode]]
+
+    def undo(self, fault_id: str) -> dict[str, Any]:
+        return {"server": self._server.ref, "commands": [["CLIENT", "UNPAUSE"]]}
+
+
+class KillClients(RedisDriver):
+    """CLIENT KILL of one type of client: a single blow, nothing to undo."""
+
+    def _commands(self) -> list[Command]:
+        return [["CLIENT", "KILL", "TYPE", self._fault.client_type, "SKIPME", "yes"]]
+
+
+class MemoryPressure(RedisDriver):
+    """maxmemory lowered and a policy set; the exact prior settings, read before, come back."""
+
+    expires_by_itself = False
+
+    def _commands(self) -> list[Command]:
+        return [
+            ["CONFIG", "SET", "maxmemory", str(self._fault.maxmemory_bytes)],
+            ["CONFIG", "SET", "maxmemory-policy", self._fault.policy],
+        ]
+
+    def undo(self, fault_id: str) -> dict[str, Any]:
+        client = self._server.client()
+        try:
+            prior = client.config_get("maxmemory*")
+        except (redis.RedisError, OSError) as exc:
+            raise TargetError(f"redis {self._server.redacted}: CONFIG GET maxmemory: {exc}") from exc
+        finally:
+            client.close()
+        return {
+            "server": self._server.ref,
+            "commands": [
+                ["CONFIG", "SET", "maxmemory", prior["maxmemory"]],
+                ["CONFIG", "SET", "maxmemory-policy", prior["maxmemory-policy"]],
+            ],
+        }
+
+
+class BlockServer(RedisDriver):
+    """DEBUG SLEEP in slices from a helper process until a deadline; stopping the helper undoes it."""
 
     def plan(self, fault_id: str) -> list[dict[str, Any]]:
         f = self._fault
-        step: dict[str, Any] = {"kind": "RedisFault", "server": self._server.redacted, "fault": f.to_json()}
-        if f.kind == "block-server":
-            step["process"] = f"DEBUG SLEEP {f.slice_s:g} repeatedly for {f.duration_s:g}s, from a helper process"
-        elif f.kind == "failover" and self._replica is not None:
-            step["commands"] = [f"FAILOVER TO {self._replica.redacted}"]
-        else:
-            step["commands"] = [" ".join(c) for c in self._commands()]
-        return [step]
+        return [{**self._step(), "process": f"DEBUG SLEEP {f.slice_s:g} repeatedly for {f.duration_s:g}s, "
+                 "from a helper process"}]  # fmt: skip
 
     def undo(self, fault_id: str) -> dict[str, Any]:
-        f = self._fault
-        record: dict[str, Any] = {"server": self._server.ref, "commands": []}
-        if f.kind == "pause-clients":
-            record["commands"] = [["CLIENT", "UNPAUSE"]]
-        elif f.kind == "memory-pressure":
-            # the exact prior settings, read before anything changes
-            client = self._server.client()
-            try:
-                prior = client.config_get("maxmemory*")
-            except (redis.RedisError, OSError) as exc:
-                raise TargetError(f"redis {self._server.redacted}: CONFIG GET maxmemory: {exc}") from exc
-            finally:
-                client.close()
-            record["commands"] = [
-                ["CONFIG", "SET", "maxmemory", prior["maxmemory"]],
-                ["CONFIG", "SET", "maxmemory-policy", prior["maxmemory-policy"]],
-            ]
-        elif f.kind == "block-server":
-            record["blocker"] = str(self._state_dir / f"{fault_id}.blocker.json")
-        elif f.kind == "failover" and self._replica is not None:
-            record["failover"] = {"primary": self._server.ref, "replica": self._replica.ref}
-        return record
+        return {"server": self._server.ref, "commands": [], "blocker": str(self._blocker_file(fault_id))}
 
-    def inject(self, fault_id: str) -> float:
+    def _blocker_file(self, fault_id: str) -> Path:
+        return self._state_dir / f"{fault_id}.blocker.json"
+
+    def inject(self, fault_id: str) -> Injected:
         f = self._fault
-        if f.kind == "block-server":
-            argv = [
-                sys.executable,
-                "-m",
-                "chaoslib_ext.faults.redis.blocker",
-                "--target",
-                str(self._server.target_file),
-                "--service",
-                self._server.service,
-                "--slice",
-                str(f.slice_s),
-                "--until",
-                str(time.time() + (f.duration_s or 0)),
-            ]
-            blocker = spawn_detached(f"blocker-{fault_id}", argv, self._state_dir / f"{fault_id}.blocker.log")
-            write_json_atomic(self._state_dir / f"{fault_id}.blocker.json", blocker.to_json())
-            return _wait_blocked(self._server, blocker)
-        elif f.kind == "failover":
-            assert self._replica is not None
-            _failover(self._server, self._replica)
-        else:
-            self._server.run(self._commands())
-        return time.time()
+        argv = [sys.executable, "-m", "chaoslib_ext.faults.redis.blocker", "--target", str(self._server.target_file),
+                "--service", self._server.service, "--slice", str(f.slice_s),
+                "--until", str(time.time() + (f.duration_s or 0))]  # fmt: skip
+        blocker = spawn_detached(f"blocker-{fault_id}", argv, self._state_dir / f"{fault_id}.blocker.log")
+        write_json_atomic(self._blocker_file(fault_id), blocker.to_json())
+        return Injected(_wait_blocked(self._server, blocker))
+
+
+class Failover(RedisDriver):
+    """FAILOVER to the replica; handing the primary role back undoes it."""
+
+    expires_by_itself = False
+
+    def __init__(self, server: RedisServer, fault: RedisFault, state_dir: Path, replica: RedisServer) -> None:
+        super().__init__(server, fault, state_dir)
+        self._replica = replica
+
+    def target(self) -> str:
+        return f"redis {self._server.redacted} -> replica {self._replica.redacted}"
+
+    def plan(self, fault_id: str) -> list[dict[str, Any]]:
+        return [{**self._step(), "commands": [f"FAILOVER TO {self._replica.redacted}"]}]
+
+    def undo(self, fault_id: str) -> dict[str, Any]:
+        failover = {"primary": self._server.ref, "replica": self._replica.ref}
+        return {"server": self._server.ref, "commands": [], "failover": failover}
+
+    def inject(self, fault_id: str) -> Injected:
+        _failover(self._server, self._replica)
+        return Injected(time.time())
+
+
+_KINDS: dict[str, type[RedisDriver]] = {
+    "pause-clients": PauseClients,
+    "kill-clients": KillClients,
+    "memory-pressure": MemoryPressure,
+    "block-server": BlockServer,
+}
+
+
+def redis_driver(server: RedisServer, fault: RedisFault, replica: RedisServer | None, state_dir: Path) -> RedisDriver:
+    """The driver of ``fault``'s kind; TargetError for a failover without a replica."""
+    if fault.kind == "failover":
+        if replica is None:
+            raise TargetError("failover needs a replica: the target has no redis-replica service")
+        return Failover(server, fault, state_dir, replica)
+    return _KINDS[fault.kind](server, fault, state_dir)
 
 
 def _wait_blocked(server: RedisServer, blocker: ProcessRecord, within_s: float = 15.0) -> float:
@@ -156,25 +232,26 @@ def _wait_blocked(server: RedisServer, blocker: ProcessRecord, within_s: float =
     raise TargetError(f"redis {server.redacted} still answered {within_s:g}s after DEBUG SLEEP was started")
 
 
+def _still_needed(server: RedisServer, commands: list[Command]) -> list[Command]:
+    """The undo commands that would change something: a CONFIG SET of a value already in place, or an
+    UNPAUSE of a server not paused (Redis 7's ``paused_reason``), changes nothing."""
+    client = server.client()
+    try:
+        needed = []
+        for c in commands:
+            head = [w.upper() for w in c[:2]]
+            if head == ["CONFIG", "SET"] and str(client.config_get(c[2]).get(c[2])) == str(c[3]):
+                continue
+            if head == ["CLIENT", "UNPAUSE"] and client.info("clients").get("paused_reason", "?") == "none":
+                continue
+            needed.append(c)
+        return needed
+    except (redis.RedisError, OSError) as exc:
+        raise TargetError(f"redis {server.redacted}: reading what to undo: {exc}") from exc
+    finally:
+        client.close()
+
+
 def _server(undo: Mapping[str, Any], key: str = "server") -> RedisServer:
     ref = undo.get(key)
     return RedisServer.from_ref(dict(ref) if isinstance(ref, Mapping) else {"url": undo.get("url", ref)})
-
-
-def remove_redis_fault(undo: Mapping[str, Any]) -> bool:
-    """Undo from the record alone: run its commands, stop its blocker, hand the primary role back.
-    The server's credentials are looked up again from the target the record names."""
-    did = False
-    if undo.get("commands"):
-        _server(undo).run([list(c) for c in undo["commands"]])
-        did = True
-    blocker = Path(str(undo["blocker"])) if undo.get("blocker") else None
-    if blocker is not None and blocker.exists():
-        did = stop(ProcessRecord.from_json(read_json(blocker)), grace_s=10) or did
-    failover = undo.get("failover")
-    if failover:
-        primary, replica = _server(failover, "primary"), _server(failover, "replica")
-        if replica.role() == "master":
-            _failover(replica, primary)
-            did = True
-    return did
