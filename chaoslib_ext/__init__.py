@@ -4,8 +4,29 @@ One YAML experiment puts streaming load on an OpenAI-compatible endpoint, breaks
 (network, Redis, Kafka), and checks SLO hypotheses per phase (baseline, fault, recovery) from exact
 TTFT / inter-token latency / throughput figures. The flow, as the subpackages follow it:
 
-    experiment/ -> faults/ + load/ -> metrics/ -> hypotheses/ -> report/
+    experiment/ -> faults/ + load/ -> samples/ -> metrics/ -> verdict/ -> report/ (+ history/, compare/)
                    controls/ ties them into a Chaos Toolkit run; cli/ is the ``chaosllm`` command.
+
+The layers, bottom to top. A module imports its own package and the layers below it, never one
+above nor a sibling of its own layer; ``tests/unit/test_layers.py`` fails on any import that runs back
+up (the table there is this list):
+
+    foundation   exceptions, ctk (the Chaos Toolkit edge), durations, fields, secrets, access, target,
+                 registry, run/ (context, run directory, timeline, ledger, environment, the run's
+                 proxied target), and the plumbing: _jsonfile, _filelock, _processes, _eventloop,
+                 _aioserver, _readiness
+    samples/     the record of every request: its format (versioned), writer, readers
+    metrics/     per-phase metrics from the samples
+    verdict/     hypotheses judged and the run's outcome decided: the typed RunSummary
+    proxy/       the fault proxy
+    faults/ | load/      the actors: faults break (through the proxy), load measures (into samples)
+    safeguards/  live stop conditions over the load's windows, which remove the faults
+    history/     the runs recorded
+    report/      renders a RunSummary (and reads the history's trend)
+    compare/     two sides' samples and a statistical verdict, rendered with report's kits
+    experiment/  the file parsed with each stage's own spec parser, its faults planned
+    controls/ | sandbox/ | preflight   the Chaos Toolkit control, the system under test, the checks
+    cli/         the ``chaosllm`` command, over everything
 """
 
 __version__ = "0.1.0"

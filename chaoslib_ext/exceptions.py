@@ -1,11 +1,16 @@
-"""Every error chaoslib_ext raises, under Chaos Toolkit's own base classes.
+"""Every error chaoslib_ext raises, under Chaos Toolkit's own base classes. The tree is closed: a
+test fails on an error class defined anywhere else (private control-flow classes, ``_Name``, aside).
 
     ChaosException                       (chaoslib)
     ├── InvalidExperiment                (chaoslib)
     │   └── ExperimentInvalid            the file cannot run as written; carries located errors
     └── ActivityFailed                   (chaoslib)
         └── ChaosLLMError
-            ├── TargetError              a target is unreachable, or the sandbox is not running
+            ├── TargetError              a target is unreachable or cannot do what was asked
+            │   ├── ServiceStartError    a process we started (a sandbox service, a run's proxy) never came up
+            │   ├── SandboxError         the sandbox cannot be started as asked
+            │   │   └── SandboxRunningError  ``sandbox up`` while one already runs
+            │   └── ProbeError           a safeguard's probe (HTTP, Prometheus) gave no usable answer
             ├── LoadError                the load generator could not start or died
             ├── SamplesFormatError       a run's samples are of a format this release cannot read
             └── FaultError
@@ -14,7 +19,9 @@
                 └── LedgerError          the ledger was asked for a fault it does not hold, or twice for one
 
     ValueError
-    └── SpecError                        one bad field in a spec: the field, the value, the accepted values
+    ├── SpecError                        one bad field in a spec: the field, the value, the accepted values
+    └── UsageError                       a command-line argument that cannot be used (exit code 2)
+        └── SideError                    a side of a comparison is not a run directory, or not two sides
 
 Activities raise ``ChaosLLMError`` subclasses so that Chaos Toolkit records them as failed
 activities; ``SpecError`` is what parsers raise and what the validator turns into
@@ -35,10 +42,16 @@ __all__ = [
     "FaultRemovalError",
     "LedgerError",
     "LoadError",
+    "ProbeError",
     "Problem",
     "SamplesFormatError",
+    "SandboxError",
+    "SandboxRunningError",
+    "ServiceStartError",
+    "SideError",
     "SpecError",
     "TargetError",
+    "UsageError",
 ]
 
 
@@ -114,3 +127,28 @@ class FaultRemovalError(FaultError):
 
 class LedgerError(FaultError):
     """A fault id added twice to a run's ledger, or updated without being in it."""
+
+
+class ServiceStartError(TargetError):
+    """Raised when a process chaoslib_ext started does not come up; the message holds its log's end."""
+
+
+class SandboxError(TargetError):
+    """Raised when the sandbox cannot be started as asked."""
+
+
+class SandboxRunningError(SandboxError):
+    """Raised by ``sandbox up`` while a sandbox already runs."""
+
+
+class ProbeError(TargetError):
+    """Raised when a safeguard's probe gives no usable answer (which breaches its condition)."""
+
+
+class UsageError(ValueError):
+    """Raised for a command-line argument that cannot be used; the CLI exits 2 with its message."""
+
+
+class SideError(UsageError):
+    """Raised when a path given to compare is not a run directory nor a directory of them, or its
+    load did not alternate two sides."""

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from chaoslib_ext.cli.compare import add_options, parse_settings, run_comparison
+from chaoslib_ext.exceptions import UsageError
 from chaoslib_ext.verdict.outcome import EXIT_INVALID
 
 __all__ = ["register"]
@@ -40,7 +41,7 @@ def _sides(args: argparse.Namespace, compare: Any) -> dict[str, list[str]]:
     a = args.a or (_pairs(compare.a) if compare else None)
     b = args.b or (_pairs(compare.b) if compare else None)
     if not a or not b:
-        raise ValueError("no sides: give --a KEY=VALUE and --b KEY=VALUE, or a compare block in the experiment")
+        raise UsageError("no sides: give --a KEY=VALUE and --b KEY=VALUE, or a compare block in the experiment")
     return {"A": list(a), "B": list(b)}
 
 
@@ -56,15 +57,15 @@ def _plan_of(args: argparse.Namespace) -> tuple[Any, Any]:
     common = parse_vars(args.var)
     source = checked_source(args.experiment, common)
     if source is None:
-        raise ValueError(f"{args.experiment}: not a valid experiment (see above)")
+        raise UsageError(f"{args.experiment}: not a valid experiment (see above)")
     compare = Plan.from_experiment(source.data, configuration_values(source.data, common)).compare
     sides = _sides(args, compare)
     for side, pairs in sides.items():
         if checked_source(args.experiment, parse_vars([*args.var, *pairs])) is None:
-            raise ValueError(f"{args.experiment}: not valid with side {side}'s values {' '.join(pairs)}")
+            raise UsageError(f"{args.experiment}: not valid with side {side}'s values {' '.join(pairs)}")
     blocks = args.blocks or (compare.blocks if compare else DEFAULT_BLOCKS)
     if blocks < 2:
-        raise ValueError(f"--blocks {blocks}: at least 2 (A B)")
+        raise UsageError(f"--blocks {blocks}: at least 2 (A B)")
     settings = parse_settings(args)
     if compare:  # the command line's thresholds win over the experiment's
         settings = replace(settings, thresholds={**compare.thresholds, **settings.thresholds})

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from chaoslib_ext.exceptions import SideError, UsageError
 from chaoslib_ext.verdict.outcome import EXIT_INVALID
 
 __all__ = ["parse_settings", "register"]
@@ -75,7 +76,7 @@ def parse_settings(args: argparse.Namespace) -> Any:
     for item in args.threshold:
         key, sep, value = item.partition("=")
         if not sep:
-            raise ValueError(f"--threshold {item!r}: expected KEY=VALUE, e.g. ttft_ms.p99=10%")
+            raise UsageError(f"--threshold {item!r}: expected KEY=VALUE, e.g. ttft_ms.p99=10%")
         parse_metric(key)
         thresholds[key] = parse_fraction(value, f"--threshold {key}")
     for key in thresholds:
@@ -83,23 +84,23 @@ def parse_settings(args: argparse.Namespace) -> Any:
             metrics.append(parse_metric(key))
     for phase in args.phase or []:
         if phase not in PHASES:
-            raise ValueError(f"--phase {phase!r} (accepted: {', '.join(PHASES)})")
+            raise UsageError(f"--phase {phase!r} (accepted: {', '.join(PHASES)})")
     if not 0.5 <= args.confidence < 1.0:
-        raise ValueError(f"--confidence {args.confidence}: accepted 0.5 to 0.999")
+        raise UsageError(f"--confidence {args.confidence}: accepted 0.5 to 0.999")
     resamples = DEFAULT_RESAMPLES if args.resamples is None else args.resamples
     if resamples < 100:
-        raise ValueError(f"--resamples {resamples}: at least 100")
+        raise UsageError(f"--resamples {resamples}: at least 100")
     phases = tuple(args.phase) if args.phase else None
     group_s = parse_duration(args.group, "--group")
     max_steal = None if args.max_steal == "off" else parse_fraction(args.max_steal, "--max-steal")
     if max_steal is not None and not 0.0 < max_steal <= 1.0:
-        raise ValueError(f"--max-steal {args.max_steal!r}: accepted 1% to 100%, or off")
+        raise UsageError(f"--max-steal {args.max_steal!r}: accepted 1% to 100%, or off")
     return Settings(tuple(metrics), thresholds, phases, args.confidence, resamples, args.seed, group_s, max_steal)
 
 
 def run_comparison(side_a: Path, side_b: Path | None, settings: Any, out: Path | None) -> int:
     """Compare, write the three files, print the table; the exit code (0, 1, or 2 on bad input)."""
-    from chaoslib_ext.compare.arms import SideError, load_side, load_sides
+    from chaoslib_ext.compare.arms import load_side, load_sides
     from chaoslib_ext.compare.report import exit_code, render_markdown, write_comparison
     from chaoslib_ext.compare.verdict import compare
     from chaoslib_ext.run.rundir import DEFAULT_ROOT, RunDir

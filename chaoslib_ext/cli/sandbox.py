@@ -31,8 +31,8 @@ def register(commands: Any) -> None:
 
 def _up(args: argparse.Namespace) -> int:
     # The sandbox is a target like any other: only the CLI imports it, never the experiment flow.
+    from chaoslib_ext._readiness import ServiceStartError
     from chaoslib_ext.sandbox import stack
-    from chaoslib_ext.sandbox.readiness import ServiceStartError
 
     try:
         state = stack.up(seed=args.seed, api_key_env=args.api_key_env)

@@ -18,19 +18,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from chaoslib_ext._jsonfile import read_json
+from chaoslib_ext._jsonfile import JsonValue, read_json
 from chaoslib_ext.compare.bootstrap import WeightedValues
+from chaoslib_ext.exceptions import SideError
 from chaoslib_ext.load.spec import SIDES
 from chaoslib_ext.metrics import PHASES, phase_windows
 from chaoslib_ext.run.rundir import RunDir
 from chaoslib_ext.run.timeline import Timeline
 from chaoslib_ext.samples.host import read_host
-from chaoslib_ext.samples.table import SampleTable
+from chaoslib_ext.samples.table import Records, SampleTable
 
 __all__ = [
     "PhaseRequests",
@@ -47,10 +47,6 @@ __all__ = [
 
 #: the fewest time slots a phase is resampled in: fewer make a poor bootstrap
 MIN_GROUPS = 40
-
-
-class SideError(ValueError):
-    """A path given to compare is not a run directory nor a directory of them."""
 
 
 @dataclass(frozen=True)
@@ -135,10 +131,11 @@ def _side_names(run: Path) -> tuple[str, str]:
     return f"A {a}".strip(), f"B {b}".strip()
 
 
-def _alternate(run: Path) -> dict[str, Any]:
+def _alternate(run: Path) -> dict[str, dict[str, JsonValue]]:
     """The run's ``load.alternate`` as its load spec recorded it; empty when its load did not alternate."""
     spec = run / "load" / "spec.json"
-    return (read_json(spec).get("alternate") if spec.exists() else None) or {}
+    found: dict[str, dict[str, JsonValue]] = (read_json(spec).get("alternate") if spec.exists() else None) or {}
+    return found
 
 
 def side_of(label: str, runs: tuple[Path, ...], read: list[dict[str, RunPhase]], tag: int | None = None) -> Side:
@@ -156,7 +153,7 @@ def side_of(label: str, runs: tuple[Path, ...], read: list[dict[str, RunPhase]],
 def _title(run: Path) -> str:
     experiment = run / "experiment.json"
     if experiment.exists():
-        saved: dict[str, Any] = read_json(experiment)
+        saved: dict[str, dict[str, object]] = read_json(experiment)
         return str(saved.get("experiment", {}).get("title") or run.name)
     return run.name
 
@@ -166,7 +163,7 @@ class RunPhase:
     duration_s: float
     began_at: float  # the phase's start in this run
     intervals: tuple[tuple[float, float], ...]  # the phase window, seconds from began_at
-    records: npt.NDArray[Any]  # the table's rows of this phase
+    records: Records  # the table's rows of this phase
     tpot_ms: npt.NDArray[np.float64]
     gaps: npt.NDArray[np.float64]
     gap_owner: npt.NDArray[np.intp]  # index into records

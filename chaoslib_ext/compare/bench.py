@@ -18,9 +18,8 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
-from chaoslib_ext._jsonfile import write_json_atomic
+from chaoslib_ext._jsonfile import JsonObject, write_json_atomic
 from chaoslib_ext.verdict.outcome import EXIT_ABORTED, EXIT_INVALID
 
 __all__ = ["SIDE_NAMES", "BenchPlan", "Block", "run_blocks"]
@@ -50,7 +49,7 @@ class Block:
     started_at: float
     ended_at: float
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         return {**asdict(self), "run_dir": None if self.run_dir is None else str(self.run_dir)}
 
 

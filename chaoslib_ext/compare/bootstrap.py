@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from chaoslib_ext._jsonfile import JsonObject
 
 __all__ = [
     "DEFAULT_GROUP_S",
@@ -62,7 +63,7 @@ class WeightedValues:
         order = np.argsort(v, kind="stable")
         return cls(v[order], o[order])
 
-    def chunks(self, weights: Counts) -> Iterator[tuple[slice, Counts]]:
+    def chunks(self, weights: Counts) -> Iterator[tuple[slice[int, int, None], Counts]]:
         """(rows, weight of every value in those rows), a bounded chunk of resamples at a time."""
         rows_per_chunk = max(1, _CHUNK_CELLS // max(1, self.values.size))
         for first in range(0, weights.shape[0], rows_per_chunk):
@@ -105,7 +106,7 @@ class Interval:
     high: float | None
     resamples: int  # resamples in which the statistic was defined
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         return {"estimate": self.estimate, "low": self.low, "high": self.high, "resamples": self.resamples}
 
 

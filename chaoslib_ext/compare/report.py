@@ -6,11 +6,10 @@ from __future__ import annotations
 import time
 from html import escape
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from chaoslib_ext._jsonfile import write_json_atomic
+from chaoslib_ext._jsonfile import JsonObject, write_json_atomic
 from chaoslib_ext.compare.arms import Side
 from chaoslib_ext.compare.verdict import IMPROVED, REGRESSED, Comparison, Row
 from chaoslib_ext.report.htmlkit import html_table, page
@@ -31,7 +30,7 @@ def exit_code(comparison: Comparison) -> int:
     return 1 if comparison.regressions else 0
 
 
-def _side_json(side: Side) -> dict[str, Any]:
+def _side_json(side: Side) -> JsonObject:
     return {
         "label": side.label,
         "title": side.title,
@@ -48,7 +47,7 @@ def _side_json(side: Side) -> dict[str, Any]:
     }
 
 
-def to_json(comparison: Comparison) -> dict[str, Any]:
+def to_json(comparison: Comparison) -> JsonObject:
     s = comparison.settings
     return {
         "schema": SCHEMA,

@@ -10,7 +10,6 @@ compare:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from chaoslib_ext.compare.metrics import parse_metric
 from chaoslib_ext.exceptions import SpecError
@@ -33,10 +32,13 @@ def parse_fraction(value: object, where: str) -> float:
     return number
 
 
+ConfigValue = str | int | float | bool
+
+
 @dataclass(frozen=True)
 class CompareSpec:
-    a: dict[str, Any]
-    b: dict[str, Any]
+    a: dict[str, ConfigValue]  # configuration values of side A
+    b: dict[str, ConfigValue]
     blocks: int = DEFAULT_BLOCKS
     thresholds: dict[str, float] = field(default_factory=dict)
 

@@ -9,19 +9,25 @@ says whether the interval straddles zero or the change is below the threshold).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from chaoslib_ext._jsonfile import JsonObject
 from chaoslib_ext.compare.arms import PhaseRequests, Side
 from chaoslib_ext.compare.bootstrap import DEFAULT_GROUP_S, DEFAULT_RESAMPLES, Interval, interval, poisson_weights
 from chaoslib_ext.compare.metrics import DEFAULT_METRICS, Metric, parse_metric, replicates
 from chaoslib_ext.samples.host import STARVED_STEAL
 
-__all__ = ["IMPROVED", "NO_CHANGE", "REGRESSED", "Comparison", "Row", "Settings", "compare", "judge"]
+__all__ = ["IMPROVED", "NO_CHANGE", "REGRESSED", "Comparison", "Row", "RowVerdict", "Settings", "compare", "judge"]
 
-IMPROVED, REGRESSED, NO_CHANGE, NOT_AVAILABLE = "improved", "regressed", "no detectable change", "n/a"
+#: a metric's verdict: worse beyond the threshold, better beyond it, neither, or not defined
+RowVerdict = Literal["improved", "regressed", "no detectable change", "n/a"]
+IMPROVED: RowVerdict = "improved"
+REGRESSED: RowVerdict = "regressed"
+NO_CHANGE: RowVerdict = "no detectable change"
+NOT_AVAILABLE: RowVerdict = "n/a"
 _ROW_CELLS = 2_000_000  # weights drawn per chunk of resamples, in cells
 
 
@@ -48,10 +54,10 @@ class Row:
     b: float | None
     delta: Interval  # relative (B/A - 1) or absolute (B - A)
     threshold: float
-    verdict: str
+    verdict: RowVerdict
     reason: str
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         return {
             "phase": self.phase,
             "metric": self.metric.key,
@@ -173,7 +179,7 @@ def _delta(
     return interval(float(estimate), reps, confidence)
 
 
-def judge(metric: Metric, delta: Interval, threshold: float) -> tuple[str, str]:
+def judge(metric: Metric, delta: Interval, threshold: float) -> tuple[RowVerdict, str]:
     """The verdict on one delta and why."""
     if delta.estimate is None or delta.low is None or delta.high is None:
         return NOT_AVAILABLE, "not defined on one side (no data, or a zero baseline for a relative change)"

@@ -11,13 +11,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import median
+from typing import Literal
 
 __all__ = ["Drift", "judge"]
 
 
+#: up / down: the newest run is off the earlier ones; stable: it is not; too few runs, no value: undecided
+DriftStatus = Literal["up", "down", "stable", "too few runs", "no value"]
+
+
 @dataclass(frozen=True)
 class Drift:
-    status: str  # "up", "down", "stable", "too few runs", "no value"
+    status: DriftStatus
     latest: float | None
     median: float | None
     spread: float | None  # 1.4826 x MAD of the earlier runs
@@ -41,5 +46,5 @@ def judge(values: Sequence[float | None], k: float = 3.0, min_change: float = 0.
     change = (latest - mid) / abs(mid) if mid else None
     off = abs(latest - mid)
     drifted = off > k * spread and (change is None or abs(change) > min_change)
-    status = ("up" if latest > mid else "down") if drifted else "stable"
+    status: DriftStatus = ("up" if latest > mid else "down") if drifted else "stable"
     return Drift(status, latest, mid, spread, change)

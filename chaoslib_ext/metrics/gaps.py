@@ -13,14 +13,13 @@ interpolate linearly between order statistics exactly as ``numpy.percentile`` do
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from chaoslib_ext.metrics.record import Distribution
 from chaoslib_ext.metrics.windows import Window
-from chaoslib_ext.samples.table import SampleTable
+from chaoslib_ext.samples.table import GapValues, SampleTable
 
 __all__ = ["MAX_BUCKETS", "GapIndex", "bucket_grid"]
 
@@ -38,7 +37,7 @@ BINS = 1 << 16
 PERCENTS = (50, 90, 95, 99)
 
 
-def _bins(values: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.int64]:
+def _bins(values: GapValues) -> npt.NDArray[np.int64]:
     bits = values.astype(np.float32, copy=False).view(np.uint32)
     ordered = np.where(bits >> 31 == 1, ~bits, bits | np.uint32(0x80000000))
     return (ordered >> 16).astype(np.int64)

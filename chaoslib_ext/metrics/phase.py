@@ -8,8 +8,6 @@ P99 jitter is P99 - P50 of the metric in the window.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
 
@@ -17,12 +15,12 @@ from chaoslib_ext.metrics.gaps import GapIndex
 from chaoslib_ext.metrics.goodput import GoodputSLO
 from chaoslib_ext.metrics.record import DISTRIBUTIONS, SCALARS, STATS, Distribution, PhaseMetrics
 from chaoslib_ext.metrics.windows import Window
-from chaoslib_ext.samples.table import SampleTable
+from chaoslib_ext.samples.table import GapValues, SampleTable
 
 __all__ = ["DISTRIBUTIONS", "SCALARS", "STATS", "distribution", "window_metrics"]
 
 
-def distribution(values: npt.NDArray[np.floating[Any]]) -> Distribution:
+def distribution(values: GapValues) -> Distribution:
     """count, mean, min, p50, p90, p95, p99, max of the non-NaN values (None when there are none)."""
     v = values[~np.isnan(values)]
     if v.size == 0:
@@ -69,7 +67,7 @@ def window_metrics(
     )
 
 
-def _meets(table: SampleTable, slo: GoodputSLO) -> np.ndarray[Any, np.dtype[np.bool_]]:
+def _meets(table: SampleTable, slo: GoodputSLO) -> npt.NDArray[np.bool_]:
     good = table.ok.copy()
     with np.errstate(invalid="ignore"):
         if slo.ttft_ms is not None:

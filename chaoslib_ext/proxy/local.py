@@ -19,20 +19,18 @@ The proxy exits when the run's process is gone, and the run stops it at its end.
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from chaoslib_ext._jsonfile import read_json, write_json_atomic
 from chaoslib_ext._processes import ProcessRecord, alive, spawn_detached, stop
+from chaoslib_ext._readiness import ServiceStartError, wait_ready_file
 from chaoslib_ext.exceptions import TargetError
-from chaoslib_ext.target import Service, Target
+from chaoslib_ext.run.proxied import PROCESS, READY
+from chaoslib_ext.target import Target
 
-__all__ = ["gone", "local_proxy", "proxy_argv", "start_local_proxy", "stop_local_proxy", "through_local_proxy"]
-
-READY = "ready.json"
-PROCESS = "process.json"
+__all__ = ["gone", "proxy_argv", "start_local_proxy", "stop_local_proxy"]
 
 
 def _upstream(target: Target, link: str) -> str:
@@ -71,8 +69,6 @@ def proxy_argv(target: Target, ready_file: Path, parent_pid: int) -> list[str]:
 
 def start_local_proxy(target: Target, folder: Path, parent_pid: int, timeout_s: float = 20.0) -> dict[str, Any]:
     """Start the proxy ``target`` asks for, recorded in ``folder``; returns its ready record."""
-    from chaoslib_ext.sandbox.readiness import ServiceStartError, wait_ready_file
-
     folder.mkdir(parents=True, exist_ok=True)
     record = spawn_detached("fault-proxy", proxy_argv(target, folder / READY, parent_pid), folder / "proxy.log")
     write_json_atomic(folder / PROCESS, record.to_json())
@@ -82,12 +78,6 @@ def start_local_proxy(target: Target, folder: Path, parent_pid: int, timeout_s: 
         stop(record, grace_s=5)
         raise TargetError(f"the run's fault proxy did not start: {exc}") from exc
     return ready
-
-
-def local_proxy(folder: Path) -> dict[str, Any] | None:
-    """The ready record of the run's proxy, if it started one."""
-    path = folder / READY
-    return dict(read_json(path)) if path.exists() else None
 
 
 def gone(process_file: str) -> bool:
@@ -103,34 +93,3 @@ def stop_local_proxy(folder: Path) -> bool:
         return False
     record = ProcessRecord.from_json(read_json(path))
     return alive(record) and stop(record, grace_s=5)
-
-
-def through_local_proxy(target: Target, ready: dict[str, Any], folder: Path) -> Target:
-    """``target`` as its clients see it through the running proxy ``ready`` describes (started in ``folder``)."""
-    links: dict[str, dict[str, str]] = {name: dict(info) for name, info in ready["links"].items()}
-    services = {
-        name: _through(svc, links[svc.link]["listen"]) if svc.link in links else svc
-        for name, svc in target.services.items()
-    }
-    control = str(ready["control_url"])
-    return replace(
-        target, services=services, proxy_control_url=control, links=links, proxy_process=str(folder / PROCESS)
-    )
-
-
-def _through(service: Service, listen: str) -> Service:
-    original = service.address
-    if "://" not in original:
-        return replace(service, address=listen, real=original)
-    parts = urlsplit(original)
-    scheme = "http" if parts.scheme in ("http", "https") else parts.scheme
-    address = urlunsplit((scheme, listen, parts.path, parts.query, parts.fragment))
-    endpoint = service.endpoint
-    if endpoint is not None or parts.scheme in ("http", "https"):
-        from chaoslib_ext.access import Endpoint
-
-        endpoint = endpoint or Endpoint()
-        host = parts.netloc.rsplit("@", 1)[-1]
-        if not any(k.lower() == "host" for k in endpoint.headers):
-            endpoint = replace(endpoint, headers={**endpoint.headers, "Host": host})
-    return replace(service, address=address, real=original, endpoint=endpoint)

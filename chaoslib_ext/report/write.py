@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Sequence
+from typing import Protocol
 
 from chaoslib_ext._jsonfile import write_json_atomic
-from chaoslib_ext.experiment.plan import Plan
+from chaoslib_ext.ctk import Journal
 from chaoslib_ext.history import History, history_path
 from chaoslib_ext.history.store import HistoryRun
+from chaoslib_ext.load.spec import LoadSpec
 from chaoslib_ext.report.html import render_html
 from chaoslib_ext.report.junit import write_junit
 from chaoslib_ext.report.markdown import write_markdown
@@ -20,6 +21,7 @@ from chaoslib_ext.report.series import cdfs, timeseries
 from chaoslib_ext.run.context import RunContext
 from chaoslib_ext.secrets import scrub
 from chaoslib_ext.verdict.judge import judge_run, measure
+from chaoslib_ext.verdict.spec import Hypothesis
 from chaoslib_ext.verdict.summary import RunSummary
 
 __all__ = ["TREND_RUNS", "rewrite_outcome", "write_reports"]
@@ -28,7 +30,17 @@ logger = logging.getLogger("chaoslib_ext")
 TREND_RUNS = 20
 
 
-def write_reports(run: RunContext, plan: Plan, title: str, journal: Mapping[str, Any] | None) -> RunSummary:
+class Judged(Protocol):
+    """What the reports need of an experiment's plan (``experiment.plan.Plan`` is one)."""
+
+    @property
+    def hypotheses(self) -> Sequence[Hypothesis]: ...
+
+    @property
+    def load(self) -> LoadSpec | None: ...
+
+
+def write_reports(run: RunContext, plan: Judged, title: str, journal: Journal | None) -> RunSummary:
     """Judge the run and write every report of it; the summary they were written from."""
     samples = measure(run, plan.hypotheses)
     goodput = plan.load.goodput if plan.load else None

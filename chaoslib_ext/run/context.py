@@ -16,6 +16,7 @@ from typing import Any
 from chaoslib_ext._jsonfile import read_json, write_json_atomic
 from chaoslib_ext.exceptions import ChaosLLMError
 from chaoslib_ext.run.ledger import Ledger
+from chaoslib_ext.run.proxied import local_proxy, through_local_proxy
 from chaoslib_ext.run.rundir import RunDir
 from chaoslib_ext.run.timeline import Timeline
 from chaoslib_ext.target import SANDBOX, Target, load_target
@@ -77,8 +78,6 @@ class RunContext:
 
     def target(self) -> Target:
         """The run's target, seen through the fault proxy the run started for it (if it did)."""
-        from chaoslib_ext.proxy.local import local_proxy, through_local_proxy
-
         target = load_target(self.target_ref)
         ready = local_proxy(self.run_dir.proxy) if target.needs_local_proxy else None
         return through_local_proxy(target, ready, self.run_dir.proxy) if ready is not None else target

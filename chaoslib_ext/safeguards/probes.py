@@ -6,13 +6,10 @@ import math
 
 import requests
 
+from chaoslib_ext.exceptions import ProbeError
 from chaoslib_ext.safeguards.spec import Condition
 
 __all__ = ["ProbeError", "http_status", "prometheus_value"]
-
-
-class ProbeError(Exception):
-    """The probe gave no usable answer (which breaches an HTTP condition and a Prometheus one)."""
 
 
 def http_status(c: Condition) -> int:

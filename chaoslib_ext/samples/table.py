@@ -18,9 +18,13 @@ import numpy.typing as npt
 
 from chaoslib_ext.samples import REQUEST, Sample, read_samples, sample_files
 
-__all__ = ["Floats", "SampleTable", "TokenChunk"]
+__all__ = ["Floats", "GapValues", "Records", "SampleTable", "TokenChunk"]
 
 Floats = npt.NDArray[np.float64]
+#: inter-token gaps: float32 as the files hold them, or float64 once computed on
+GapValues = npt.NDArray[np.floating[Any]]
+#: rows of the structured REQUEST dtype
+Records = npt.NDArray[np.void]
 Bools = npt.NDArray[np.bool_]
 #: requests per token chunk: ~4 MB per token array at 32 tokens a request
 CHUNK_REQUESTS = 16_384
@@ -33,7 +37,7 @@ class TokenChunk:
 
     first_at: Floats  # time of each request's first content event (unix s)
     first_weight: Floats
-    gap_ms: npt.NDArray[np.floating[Any]]  # each inter-token gap
+    gap_ms: GapValues  # each inter-token gap
     gap_end_at: Floats  # time of the later event of each gap (unix s)
     gap_weight: Floats | None  # None: every weight is 1
 
@@ -57,7 +61,7 @@ class _GapSource:
     path: Path | None = None
     offset: int = 0  # in gaps, within path
 
-    def read(self, gap_first: int, count: int) -> npt.NDArray[np.floating[Any]]:
+    def read(self, gap_first: int, count: int) -> GapValues:
         if self.gaps is not None:
             return self.gaps[gap_first : gap_first + count]
         assert self.path is not None
@@ -66,7 +70,7 @@ class _GapSource:
 
 @dataclass(frozen=True)
 class SampleTable:
-    records: npt.NDArray[Any]  # REQUEST rows
+    records: Records  # REQUEST rows
     sources: tuple[_GapSource, ...] = field(default=())
 
     @property
@@ -124,7 +128,7 @@ class SampleTable:
                 count = int(gap_ends[end - source.first - 1]) - before
                 yield _tokens(self.records[first:end], source.read(before, count))
 
-    def gap_values(self) -> Iterator[npt.NDArray[np.floating[Any]]]:
+    def gap_values(self) -> Iterator[GapValues]:
         """The gaps :meth:`token_chunks` yields, in the same order, without computing any time."""
         for source in self.sources:
             gap_ends = np.cumsum(self.records["gaps"][source.first : source.end], dtype=np.int64)
@@ -167,7 +171,7 @@ class SampleTable:
         return cls(np.concatenate(parts), tuple(sources))
 
 
-def _complete(stem: Path) -> npt.NDArray[Any]:
+def _complete(stem: Path) -> Records:
     """The records of one writer whose bytes and gaps are all on disk (a killed writer leaves a torn tail)."""
     records = np.fromfile(
         stem.with_suffix(".req"), REQUEST, count=stem.with_suffix(".req").stat().st_size // REQUEST.itemsize
@@ -177,7 +181,7 @@ def _complete(stem: Path) -> npt.NDArray[Any]:
     return records[: int((np.cumsum(records["gaps"], dtype=np.int64) <= gaps_have).sum())]
 
 
-def _tokens(records: npt.NDArray[Any], gaps: npt.NDArray[np.floating[Any]]) -> TokenChunk:
+def _tokens(records: Records, gaps: GapValues) -> TokenChunk:
     """Token times and gap end times of ``records`` (successful, with content) from their gaps."""
     counts = records["gaps"].astype(np.int64)
     use = (records["ok"] == 1) & ~np.isnan(records["ttft_ms"])

@@ -10,6 +10,8 @@ import ctypes
 import importlib.util
 from pathlib import Path
 
+from chaoslib_ext.exceptions import TargetError
+
 __all__ = ["MockCluster"]
 
 _PRODUCER = 0
@@ -53,10 +55,10 @@ class MockCluster:
         conf = self._lib.rd_kafka_conf_new()
         self._rk = self._lib.rd_kafka_new(_PRODUCER, conf, err, len(err))
         if not self._rk:
-            raise RuntimeError(f"rd_kafka_new: {err.value.decode()}")
+            raise TargetError(f"rd_kafka_new: {err.value.decode()}")
         self._cluster = self._lib.rd_kafka_mock_cluster_new(self._rk, brokers)
         if not self._cluster:
-            raise RuntimeError("rd_kafka_mock_cluster_new failed")
+            raise TargetError("rd_kafka_mock_cluster_new failed")
         self.brokers = brokers
         self.down: set[int] = set()
 
@@ -66,7 +68,7 @@ class MockCluster:
 
     def _check(self, what: str, code: int) -> None:
         if code != 0:
-            raise RuntimeError(f"{what}: librdkafka error {code}")
+            raise TargetError(f"{what}: librdkafka error {code}")
 
     def create_topic(self, name: str, partitions: int, replication: int) -> None:
         self._check(

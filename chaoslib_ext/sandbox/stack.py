@@ -25,17 +25,18 @@ from confluent_kafka.admin import AdminClient
 from chaoslib_ext._filelock import locked
 from chaoslib_ext._jsonfile import read_json, write_json_atomic
 from chaoslib_ext._processes import ProcessRecord, alive, spawn_detached, stop
-from chaoslib_ext.access import Endpoint
-from chaoslib_ext.load.probes import stream_check
-from chaoslib_ext.load.spec import LoadSpec
-from chaoslib_ext.sandbox import binaries
-from chaoslib_ext.sandbox.readiness import (
+from chaoslib_ext._readiness import (
     ServiceStartError,
     free_port,
     wait_for,
     wait_port,
     wait_ready_file,
 )
+from chaoslib_ext.access import Endpoint
+from chaoslib_ext.exceptions import SandboxRunningError
+from chaoslib_ext.load.probes import stream_check
+from chaoslib_ext.load.spec import LoadSpec
+from chaoslib_ext.sandbox import binaries
 from chaoslib_ext.secrets import SecretRef
 from chaoslib_ext.target import Service, Target, sandbox_state_file
 
@@ -44,10 +45,6 @@ __all__ = ["SandboxRunningError", "ServiceStartError", "down", "status", "up"]
 HOST = "127.0.0.1"
 #: Stop order: clients before the servers they hold connections to (Tansu exits slowly while a client is on).
 _STOP_ORDER = ("supervisor", "gateway", "worker", "proxy", "tansu", "kafka-cluster", "redis-replica", "redis")
-
-
-class SandboxRunningError(RuntimeError):
-    """``up`` was asked while a sandbox already runs."""
 
 
 def up(state_file: Path | None = None, seed: int | None = None, api_key_env: str | None = None) -> dict[str, Any]:

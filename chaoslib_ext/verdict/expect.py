@@ -13,10 +13,18 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal, cast
 
 from chaoslib_ext.exceptions import SpecError
 
-__all__ = ["EXPECT_ACCEPTED", "Expectation", "parse_expect"]
+__all__ = ["EXPECT_ACCEPTED", "Comparison", "ExpectKind", "Expectation", "Op", "parse_expect"]
+
+#: how a value is compared with a bound
+Comparison = Literal["<", "<=", ">", ">="]
+Op = Literal["<", "<=", ">", ">=", "within"]
+#: absolute: a number; share: P % of a phase; shift: a phase + N; within_share / within_abs: a band
+#: around a phase's value, P % or N wide
+ExpectKind = Literal["absolute", "share", "shift", "within_share", "within_abs"]
 
 EXPECT_ACCEPTED = (
     "'< N', '<= N', '> N', '>= N', '>= P% of PHASE', '<= PHASE + N', 'within P% of PHASE', 'within N of PHASE'"
@@ -25,7 +33,7 @@ _PHASES = ("baseline", "fault", "recovery", "overall")
 _NUM = r"(\d+(?:\.\d+)?)"
 _UNIT = r"(ms|s)?"
 _PHASE = r"([a-z]+)"
-_OPS: dict[str, Callable[[float, float], bool]] = {
+_OPS: dict[Comparison, Callable[[float, float], bool]] = {
     "<": operator.lt,
     "<=": operator.le,
     ">": operator.gt,
@@ -43,10 +51,10 @@ class Expectation:
     """``op`` compares the value with a bound; a relative bound is computed from ``reference``'s value."""
 
     text: str
-    op: str  # <, <=, >, >=, or "within"
+    op: Op
     number: float  # the absolute bound, the share (0.5 for 50 %), the shift, or the tolerance
     reference: str | None = None  # the phase whose value the bound is relative to
-    kind: str = "absolute"  # absolute | share | shift | within_share | within_abs
+    kind: ExpectKind = "absolute"
 
     def bound(self, reference_value: float | None) -> tuple[float, float] | float | None:
         """The bound (a (low, high) pair for ``within``), or None when the reference has no value."""
@@ -64,7 +72,13 @@ class Expectation:
     def holds(self, value: float, bound: tuple[float, float] | float) -> bool:
         if isinstance(bound, tuple):
             return bound[0] <= value <= bound[1]
-        return _OPS[self.op](value, bound)
+        return _OPS[cast(Comparison, self.op)](value, bound)
+
+
+def _op(matched: str) -> Comparison:
+    """The comparison a pattern matched (the patterns only match these four)."""
+    assert matched in _OPS
+    return matched
 
 
 def parse_expect(text: object, metric_unit: str, field: str = "expect") -> Expectation:
@@ -84,12 +98,12 @@ def parse_expect(text: object, metric_unit: str, field: str = "expect") -> Expec
         return name
 
     if m := _ABSOLUTE.match(t):
-        return Expectation(text, m[1], scaled(m[2], m[3]))
+        return Expectation(text, _op(m[1]), scaled(m[2], m[3]))
     if m := _SHARE.match(t):
-        return Expectation(text, m[1], float(m[2]) / 100.0, phase(m[3]), "share")
+        return Expectation(text, _op(m[1]), float(m[2]) / 100.0, phase(m[3]), "share")
     if m := _SHIFTED.match(t):
         shift = scaled(m[4], m[5]) * (-1 if m[3] == "-" else 1) if m[3] else 0.0
-        return Expectation(text, m[1], shift, phase(m[2]), "shift")
+        return Expectation(text, _op(m[1]), shift, phase(m[2]), "shift")
     if m := _WITHIN_SHARE.match(t):
         return Expectation(text, "within", float(m[1]) / 100.0, phase(m[2]), "within_share")
     if m := _WITHIN_ABS.match(t):

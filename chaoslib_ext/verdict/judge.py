@@ -4,13 +4,13 @@ into one :class:`~chaoslib_ext.verdict.summary.RunSummary`. Reports only render 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from chaoslib_ext._jsonfile import JsonObject
+from chaoslib_ext.ctk import Journal
 from chaoslib_ext.metrics import Window, distribution, phase_windows, window_metrics
 from chaoslib_ext.metrics.gaps import GapIndex, bucket_grid
 from chaoslib_ext.metrics.goodput import GoodputSLO
@@ -57,7 +57,7 @@ def judge_run(
     hypotheses: Sequence[Hypothesis],
     *,
     title: str,
-    journal: Mapping[str, Any] | None,
+    journal: Journal | None,
     goodput: GoodputSLO | None = None,
     load: JsonObject | None = None,
 ) -> RunSummary:

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict, get_args
+from typing import Literal, TypedDict, get_args
 
+from chaoslib_ext.ctk import Journal
+from chaoslib_ext.run.timeline import TimelineEvent
 from chaoslib_ext.verdict.evaluate import Verdict
 
 __all__ = [
@@ -119,13 +121,6 @@ CAUSES: dict[Cause, CauseInfo] = {
 }
 assert set(CAUSES) == set(get_args(Cause))
 
-_COULD_NOT_RUN: dict[str, tuple[Cause, str]] = {
-    "fault_failed": ("fault_not_injected", "fault {fault} could not be applied: {error}"),
-    "load_failed": ("load_unreachable", "load could not run: {error}"),
-    "load_died": ("load_died", "load process {process} died: {error}"),
-    "removal_failed": ("fault_not_removed", "fault {fault} could not be removed: {error}"),
-}
-
 
 class OutcomeJson(TypedDict):
     exit_code: int
@@ -160,20 +155,13 @@ class Outcome:
         return cls(raw["cause"], tuple(raw["reasons"]))
 
 
-def decide(
-    events: Sequence[Mapping[str, Any]], verdicts: Sequence[Verdict], journal: Mapping[str, Any] | None
-) -> Outcome:
+def decide(events: Sequence[TimelineEvent], verdicts: Sequence[Verdict], journal: Journal | None) -> Outcome:
     """The outcome of a run; the first cause found in this order: aborted, could not run, failed, passed."""
     # An abort comes first: Chaos Toolkit reports the activity a SIGTERM cut short as failed.
     aborted = _aborted(events)
     if aborted is not None:
         return aborted
-    could_not_run = [
-        (cause, text.format_map({"fault": e.get("fault"), "error": e.get("error"), "process": e.get("process")}))
-        for e in events
-        if e["kind"] in _COULD_NOT_RUN
-        for cause, text in [_COULD_NOT_RUN[e["kind"]]]
-    ]
+    could_not_run = [found for e in events if (found := _could_not_run(e)) is not None]
     could_not_run += [("activity_failed", reason) for reason in _failed_activities(journal)]
     if journal is not None and journal.get("status") == "aborted":
         # Chaos Toolkit's "aborted": an unexpected exception in the method, not an operator's abort.
@@ -191,7 +179,20 @@ def decide(
     return Outcome("passed")
 
 
-def _aborted(events: Sequence[Mapping[str, Any]]) -> Outcome | None:
+def _could_not_run(e: TimelineEvent) -> tuple[Cause, str] | None:
+    """The cause an event of the timeline gives for a run that could not run as written, if any."""
+    if e["kind"] == "fault_failed":
+        return "fault_not_injected", f"fault {e.get('fault')} could not be applied: {e.get('error')}"
+    if e["kind"] == "load_failed":
+        return "load_unreachable", f"load could not run: {e.get('error')}"
+    if e["kind"] == "load_died":
+        return "load_died", f"load process {e.get('process')} died: {e.get('error')}"
+    if e["kind"] == "removal_failed":
+        return "fault_not_removed", f"fault {e.get('fault')} could not be removed: {e.get('error')}"
+    return None
+
+
+def _aborted(events: Sequence[TimelineEvent]) -> Outcome | None:
     found: list[tuple[Cause, str]] = []
     for e in events:
         if e["kind"] == "interrupted":
@@ -210,7 +211,7 @@ def _first_listed(causes: list[Cause]) -> Cause:
     return min(causes, key=order.index) if "fault_not_removed" not in causes else "fault_not_removed"
 
 
-def _failed_activities(journal: Mapping[str, Any] | None) -> list[str]:
+def _failed_activities(journal: Journal | None) -> list[str]:
     if journal is None:
         return []
     runs = [*(journal.get("run") or []), *(journal.get("rollbacks") or [])]
@@ -222,12 +223,12 @@ def _failed_activities(journal: Mapping[str, Any] | None) -> list[str]:
     ]
 
 
-def _is_fault_activity(activity: Mapping[str, Any]) -> bool:
+def _is_fault_activity(activity: Mapping[str, object]) -> bool:
     provider = activity.get("provider")
     return isinstance(provider, Mapping) and str(provider.get("module", "")).startswith("chaoslib_ext.faults")
 
 
-def _steady_state_failures(journal: Mapping[str, Any] | None) -> list[str]:
+def _steady_state_failures(journal: Journal | None) -> list[str]:
     if journal is None:
         return []
     out = []

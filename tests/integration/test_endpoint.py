@@ -98,7 +98,8 @@ def test_tls_is_verified_by_default_and_a_ca_bundle_or_insecure_gets_through(tmp
 def test_a_local_proxy_in_front_of_an_https_endpoint_verifies_it_and_keeps_host_and_sni(tmp_path, tls_files):
     import requests
 
-    from chaoslib_ext.proxy.local import start_local_proxy, stop_local_proxy, through_local_proxy
+    from chaoslib_ext.proxy.local import start_local_proxy, stop_local_proxy
+    from chaoslib_ext.run.proxied import through_local_proxy
     from chaoslib_ext.target import Target
 
     tls = ("--tls-cert", str(tls_files["cert"]), "--tls-key", str(tls_files["key"]), "--echo-host")

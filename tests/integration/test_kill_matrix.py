@@ -30,9 +30,9 @@ import pytest
 import redis
 import yaml
 
+from chaoslib_ext._readiness import free_port
 from chaoslib_ext.faults.kafka.probes import live_brokers
 from chaoslib_ext.run.ledger import Ledger
-from chaoslib_ext.sandbox.readiness import free_port
 from tests.integration.helpers import CHAOSLLM, ROOT, chaosllm, proxy_faults, run_dirs
 
 CASES = ("SIGINT", "SIGTERM", "SIGKILL+cleanup", "SIGKILL+TTL", "action raises", "rollback raises", "target down",

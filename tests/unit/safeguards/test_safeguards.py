@@ -154,7 +154,7 @@ def test_a_prometheus_answer_that_is_not_one_number_is_a_probe_error(prometheus,
 
 
 def test_an_unreachable_probe_breaches_its_condition():
-    from chaoslib_ext.sandbox.readiness import free_port
+    from chaoslib_ext._readiness import free_port
 
     c = Condition("health", "http", url=f"http://127.0.0.1:{free_port()}/", timeout_s=0.5)
     assert "GET http://127.0.0.1:" in (breach(c, LiveSamples.__new__(LiveSamples), now=0.0) or "")

@@ -3,6 +3,7 @@ on-disk table computes the same metrics as the in-memory one."""
 
 from __future__ import annotations
 
+import json
 import random
 
 import numpy as np
@@ -86,3 +87,41 @@ def test_the_table_on_disk_measures_what_the_table_in_memory_measures(tmp_path, 
     for window in (Window(((1000.0, 1002.0),)), Window(((1000.5, 1001.0), (1002.5, 1010.0)))):
         assert flat(window_metrics(on_disk, window)) == pytest.approx(flat(window_metrics(in_memory, window)))
     assert on_disk.gap_count == in_memory.gap_count == sum(len(s.itl_ms) for s in written if s.ok and s.ttft_ms)
+
+
+def test_the_samples_format_is_declared_and_older_directories_still_read(tmp_path):
+    from chaoslib_ext.samples import VERSION, check_format
+
+    writer = SampleWriter(tmp_path / "new")
+    writer.write({"t0": 1.0, "ttft_ms": 5.0, "itl_ms": [1.0], "tokens": 2, "events": 2, "status": 200})
+    writer.close()
+    assert json.loads((tmp_path / "new" / "format.json").read_text()) == {"format": "chaosllm/samples",
+                                                                        "version": VERSION}  # fmt: skip
+    assert check_format(tmp_path / "new") == VERSION
+    unversioned = tmp_path / "old-binary"
+    unversioned.mkdir()
+    for f in (tmp_path / "new").glob("samples-*"):
+        (unversioned / f.name).write_bytes(f.read_bytes())
+    assert check_format(unversioned) == 2  # binary files from before format.json existed
+    jsonl = tmp_path / "old-jsonl"
+    jsonl.mkdir()
+    (jsonl / "samples-1.jsonl").write_text(json.dumps({"t0": 1.0, "ttft_ms": 5.0, "itl_ms": [1.0]}) + "\n")
+    assert check_format(jsonl) == 1
+    assert [s.ttft_ms for s in read_samples(jsonl)] == [5.0]
+    assert [s.ttft_ms for s in read_samples(unversioned)] == [5.0]
+
+
+def test_samples_of_a_newer_format_are_refused_by_name_not_misread(tmp_path):
+    from chaoslib_ext.exceptions import SamplesFormatError
+    from chaoslib_ext.samples import VERSION
+
+    writer = SampleWriter(tmp_path)
+    writer.write({"t0": 1.0, "ttft_ms": 5.0, "itl_ms": [], "tokens": 1, "events": 1, "status": 200})
+    writer.close()
+    (tmp_path / "format.json").write_text(json.dumps({"format": "chaosllm/samples", "version": VERSION + 1}))
+    with pytest.raises(
+        SamplesFormatError, match=rf"format version {VERSION + 1}; this chaoslib-ext reads versions 1 to {VERSION}"
+    ):
+        list(read_samples(tmp_path))
+    with pytest.raises(SamplesFormatError):
+        SampleTable.from_directory(tmp_path)

@@ -11,14 +11,11 @@ from typing import Any, TypeVar
 
 from chaoslib_ext._jsonfile import read_json
 from chaoslib_ext._processes import ProcessRecord, alive, log_tail
+from chaoslib_ext.exceptions import ServiceStartError
 
 __all__ = ["ServiceStartError", "free_port", "wait_for", "wait_port", "wait_ready_file"]
 
 T = TypeVar("T")
-
-
-class ServiceStartError(RuntimeError):
-    """A sandbox service did not come up; the message holds the end of its log."""
 
 
 def _ephemeral_low() -> int:

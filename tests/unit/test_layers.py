@@ -1,0 +1,94 @@
+"""The layers of chaoslib_ext (its ``__init__`` draws them): every import, lazy ones included, goes to
+the importer's own package or a lower layer; an import that runs back up the flow fails here, named."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import chaoslib_ext
+
+PACKAGE = Path(chaoslib_ext.__file__).parent
+
+#: bottom to top; names on one line are one layer (siblings must not import each other)
+LAYERS: list[set[str]] = [
+    {"exceptions", "ctk", "durations", "fields", "secrets", "access", "target", "registry", "run",
+     "_jsonfile", "_filelock", "_processes", "_eventloop", "_aioserver", "_readiness"},
+    {"samples"},
+    {"metrics"},
+    {"verdict"},
+    {"proxy"},
+    {"faults", "load"},
+    {"safeguards"},
+    {"history"},
+    {"report"},
+    {"compare"},
+    {"experiment"},
+    {"controls", "sandbox", "preflight"},
+    {"cli"},
+]  # fmt: skip
+RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}
+FOUNDATION = LAYERS[0]
+
+
+def unit(module: Path) -> str:
+    """The package (or root module) a file belongs to."""
+    parts = module.relative_to(PACKAGE).with_suffix("").parts
+    return parts[0]
+
+
+def imported_units(module: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(module.read_text(), str(module))):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        for name in names:
+            match = re.match(r"chaoslib_ext\.([A-Za-z_]+)", name)
+            if match and match[1] in RANK:
+                found.add(match[1])
+    return found
+
+
+def violations() -> list[str]:
+    out = []
+    for module in sorted(PACKAGE.rglob("*.py")):
+        if module.parent == PACKAGE and module.name == "__init__.py":
+            continue
+        own = unit(module)
+        for other in imported_units(module) - {own}:
+            if other in FOUNDATION and own in FOUNDATION:
+                continue  # the foundation's modules lean on each other (fields on durations, ...)
+            if RANK[other] >= RANK[own]:
+                out.append(
+                    f"{module.relative_to(PACKAGE.parent)}: {own} imports {other} (layer {RANK[other]} >= {RANK[own]})"
+                )
+    return out
+
+
+def test_every_package_has_a_layer():
+    units = {unit(m) for m in PACKAGE.rglob("*.py") if not (m.parent == PACKAGE and m.name == "__init__.py")}
+    assert units - set(RANK) == set(), "a new package needs its place in LAYERS and in chaoslib_ext/__init__.py"
+
+
+def test_no_import_runs_back_up_the_flow():
+    assert violations() == []
+
+
+def test_the_layers_drawn_in_the_package_docstring_are_these():
+    drawn = chaoslib_ext.__doc__ or ""
+    for layer in LAYERS[1:]:
+        for name in layer:
+            assert re.search(rf"\b{name}/?", drawn), f"{name} is not drawn in chaoslib_ext/__init__.py"
+
+
+def test_the_check_catches_an_import_up_the_flow(tmp_path, monkeypatch):
+    bad = PACKAGE / "metrics" / "_layer_probe_tmp.py"
+    bad.write_text("def f():\n    from chaoslib_ext.report.tables import text_table\n")
+    try:
+        assert any("metrics imports report" in v for v in violations())
+    finally:
+        bad.unlink()
