@@ -18,7 +18,9 @@ __all__ = ["main"]
 
 
 #: each a module of chaoslib_ext.cli with ``register(commands)``; only the one asked for is imported
-COMMANDS = ("sandbox", "run", "validate", "check", "load", "report", "compare", "bench", "history", "cleanup")
+COMMANDS = (
+    "sandbox", "run", "validate", "check", "load", "report", "note", "compare", "bench", "history", "cleanup",
+)  # fmt: skip
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

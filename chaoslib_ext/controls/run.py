@@ -33,6 +33,7 @@ from chaoslib_ext import secrets as secret_values
 from chaoslib_ext._jsonfile import write_json_atomic
 from chaoslib_ext._processes import ProcessRecord, start_ticks
 from chaoslib_ext.controls import watch
+from chaoslib_ext.ctk import Configuration, Secrets
 from chaoslib_ext.exceptions import LoadError, SpecError, TargetError
 from chaoslib_ext.experiment.plan import Plan
 from chaoslib_ext.faults import lifecycle
@@ -56,8 +57,8 @@ log = logging.getLogger("chaoslib_ext")
 
 def before_experiment_control(
     context: dict[str, Any],
-    configuration: dict[str, Any] | None = None,
-    secrets: dict[str, Any] | None = None,
+    configuration: Configuration | None = None,
+    secrets: Secrets | None = None,
     **_: Any,
 ) -> None:
     if configuration is None:
@@ -101,7 +102,7 @@ def _start_local_proxy(run: RunContext) -> None:
     )
 
 
-def before_activity_control(context: dict[str, Any], configuration: dict[str, Any] | None = None, **_: Any) -> None:
+def before_activity_control(context: dict[str, Any], configuration: Configuration | None = None, **_: Any) -> None:
     if not configuration or not configuration.get(RUN_DIR_KEY):
         return
     if not watch.is_rollback(str(configuration[RUN_DIR_KEY]), context):
@@ -155,7 +156,7 @@ def _redact_secrets(experiment: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def after_activity_control(
-    context: dict[str, Any], state: dict[str, Any] | None = None, configuration: dict[str, Any] | None = None, **_: Any
+    context: dict[str, Any], state: dict[str, Any] | None = None, configuration: Configuration | None = None, **_: Any
 ) -> None:
     provider = context.get("provider") or {}
     if not str(provider.get("module", "")).startswith("chaoslib_ext.faults"):
@@ -172,7 +173,7 @@ def after_activity_control(
 
 
 def after_experiment_control(
-    context: dict[str, Any], state: dict[str, Any] | None = None, configuration: dict[str, Any] | None = None, **_: Any
+    context: dict[str, Any], state: dict[str, Any] | None = None, configuration: Configuration | None = None, **_: Any
 ) -> None:
     if not configuration or not configuration.get(RUN_DIR_KEY):
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from chaoslib_ext.ctk import ActivityResult, Configuration
 from chaoslib_ext.exceptions import FaultRemovalError
 from chaoslib_ext.faults import lifecycle
 from chaoslib_ext.fields import Fields
@@ -13,7 +14,7 @@ from chaoslib_ext.run.context import RunContext
 __all__ = ["remove_all_faults"]
 
 
-def remove_all_faults(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+def remove_all_faults(configuration: Configuration | None = None) -> ActivityResult:
     """Remove every fault of this run the ledger still lists (the rollback every experiment should have).
 
     Raises FaultRemovalError naming the faults that could not be removed.

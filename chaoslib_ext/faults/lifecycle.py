@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from chaoslib_ext.ctk import ActivityResult, Configuration
 from chaoslib_ext.exceptions import ChaosLLMError, FaultInjectionError, FaultRemovalError
 from chaoslib_ext.faults.driver import FaultDriver, PlanContext, PlannedFault, Planner
 from chaoslib_ext.faults.expiry import ttl_s
@@ -62,12 +63,12 @@ def plan_context(run: RunContext) -> PlanContext:
     return PlanContext(run.run_dir.run_id, state_dir, run.ledger.unique_id)
 
 
-def action_arguments(local: Mapping[str, Any]) -> dict[str, Any]:
+def action_arguments(local: Mapping[str, Any]) -> ActivityResult:
     """An action's arguments from its ``locals()``: the ones given, without Chaos Toolkit's configuration."""
     return {k: v for k, v in local.items() if k != "configuration" and v is not None}
 
 
-def run_planned(planner: Planner, arguments: Mapping[str, Any], configuration: dict[str, Any] | None) -> dict[str, Any]:
+def run_planned(planner: Planner, arguments: Mapping[str, Any], configuration: Configuration | None) -> ActivityResult:
     """An action's whole life: plan its fault once on the run's target, inject it, hold it, remove it."""
     run = RunContext.from_configuration(configuration)
     planned: PlannedFault = planner(arguments, run.target(), plan_context(run))
@@ -76,7 +77,7 @@ def run_planned(planner: Planner, arguments: Mapping[str, Any], configuration: d
 
 def apply(
     run: RunContext, driver: FaultDriver, fault_id: str, family: str, spec: dict[str, Any], hold_s: float | None
-) -> dict[str, Any]:
+) -> ActivityResult:
     """Inject; with ``hold_s``, keep the fault that long and remove it (0: at once, for faults that are
     a single blow, like killing connections). What an action returns."""
     entry = inject(run, driver, fault_id, family, spec, hold_s)

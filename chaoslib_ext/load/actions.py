@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from chaoslib_ext.ctk import ActivityResult, Configuration
 from chaoslib_ext.durations import parse_duration
 from chaoslib_ext.exceptions import ChaosLLMError, SpecError
 from chaoslib_ext.fields import Fields
@@ -19,7 +20,7 @@ def _parse_observe(raw: Mapping[str, Any]) -> tuple[float, str]:
     return f.duration("duration", positive=True), f.string("label", "observe")
 
 
-def observe(duration: str, label: str = "observe", configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+def observe(duration: str, label: str = "observe", configuration: Configuration | None = None) -> ActivityResult:
     """Let the load run for ``duration`` with nothing injected, marking the window in the timeline."""
     try:
         seconds = parse_duration(duration, "duration", allow_zero=False)

@@ -15,6 +15,7 @@ from typing import Any
 import requests
 from urllib3.exceptions import InsecureRequestWarning
 
+from chaoslib_ext.ctk import Configuration
 from chaoslib_ext.exceptions import ChaosLLMError, SpecError
 from chaoslib_ext.fields import Fields
 from chaoslib_ext.load.session import active_load
@@ -70,7 +71,7 @@ def stream_once(base_url: str, timeout_s: float = 5.0) -> bool:
     return stream_check(LoadSpec(url=base_url.rstrip("/")), timeout_s)[0]
 
 
-def stream_completes(timeout: float = 10.0, configuration: dict[str, Any] | None = None) -> bool:
+def stream_completes(timeout: float = 10.0, configuration: Configuration | None = None) -> bool:
     """One streamed completion through the run's load endpoint (else the target's gateway) succeeds
     within ``timeout`` seconds."""
     return stream_check(probe_load(configuration), timeout_s=timeout)[0]

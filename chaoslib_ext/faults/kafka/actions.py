@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from chaoslib_ext.ctk import ActivityResult, Configuration
 from chaoslib_ext.exceptions import FaultError, SpecError, TargetError
 from chaoslib_ext.faults.driver import PlanContext, PlannedFault, Planner
 from chaoslib_ext.faults.kafka.cluster import BrokerDown, LeaderMove, MockClusterDriver
@@ -37,7 +38,7 @@ def _spec_error(family: str, exc: SpecError) -> FaultError:
 # --- the broker process (pod faults) ------------------------------------------------------------
 
 
-def _pause_as_pod(raw: Mapping[str, Any]) -> dict[str, Any]:
+def _pause_as_pod(raw: Mapping[str, Any]) -> ActivityResult:
     f = Fields(raw, ["duration", "service", "name"])
     return {
         "action": "pod-failure",
@@ -47,7 +48,7 @@ def _pause_as_pod(raw: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _restart_as_pod(raw: Mapping[str, Any]) -> dict[str, Any]:
+def _restart_as_pod(raw: Mapping[str, Any]) -> ActivityResult:
     f = Fields(raw, ["down_for", "service", "name"])
     down_for = f.raw.get("down_for")
     return {
@@ -59,15 +60,15 @@ def _restart_as_pod(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def broker_pause(
-    duration: str, service: str = "kafka", name: str | None = None, configuration: dict[str, Any] | None = None
-) -> dict[str, Any]:
+    duration: str, service: str = "kafka", name: str | None = None, configuration: Configuration | None = None
+) -> ActivityResult:
     """Freeze the broker for ``duration`` (SIGSTOP / PodChaos pod-failure), then let it go on."""
     return run_planned(_pod(_pause_as_pod), action_arguments(locals()), configuration)
 
 
 def broker_restart(
-    down_for: str = "0s", service: str = "kafka", name: str | None = None, configuration: dict[str, Any] | None = None
-) -> dict[str, Any]:
+    down_for: str = "0s", service: str = "kafka", name: str | None = None, configuration: Configuration | None = None
+) -> ActivityResult:
     """Kill the broker and start it again after ``down_for`` (SIGKILL / PodChaos pod-kill)."""
     return run_planned(_pod(_restart_as_pod), action_arguments(locals()), configuration)
 
@@ -110,8 +111,8 @@ def throttle(
     duration: str | None = None,
     link: str = "kafka",
     name: str | None = None,
-    configuration: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+    configuration: Configuration | None = None,
+) -> ActivityResult:
     """Limit consumer (or producer) throughput to ``messages_per_s`` messages of ``message_bytes``."""
     return run_planned(_plan_throttle, action_arguments(locals()), configuration)
 
@@ -171,8 +172,8 @@ def leader_move(
     duration: str | None = None,
     service: str = "kafka-cluster",
     name: str | None = None,
-    configuration: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+    configuration: Configuration | None = None,
+) -> ActivityResult:
     """Make ``broker`` the leader of ``topic[partition]``; on removal the previous leader leads again."""
     return run_planned(_plan_cluster("leader-move"), action_arguments(locals()), configuration)
 
@@ -182,8 +183,8 @@ def broker_down(
     duration: str | None = None,
     service: str = "kafka-cluster",
     name: str | None = None,
-    configuration: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+    configuration: Configuration | None = None,
+) -> ActivityResult:
     """Take ``broker`` down (its partitions lose their leader or a replica); on removal it comes back."""
     return run_planned(_plan_cluster("broker-down"), action_arguments(locals()), configuration)
 

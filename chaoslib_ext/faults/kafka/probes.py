@@ -14,6 +14,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from chaoslib_ext.ctk import Configuration
 from chaoslib_ext.exceptions import TargetError
 from chaoslib_ext.faults.kafka.clients import service_config
 from chaoslib_ext.fields import Fields
@@ -24,12 +25,12 @@ __all__ = ["consumer_lag", "live_brokers", "offline_partitions", "under_replicat
 _TIMEOUT_S = 5.0
 
 
-def _config(configuration: dict[str, Any] | None, service: str, **extra: Any) -> dict[str, Any]:
+def _config(configuration: Configuration | None, service: str, **extra: Any) -> dict[str, Any]:
     target = target_for(configuration)
     return service_config(target, service, **extra)
 
 
-def _metadata(configuration: dict[str, Any] | None, service: str, topic: str | None) -> Any:
+def _metadata(configuration: Configuration | None, service: str, topic: str | None) -> Any:
     try:
         return AdminClient(_config(configuration, service)).list_topics(topic, timeout=_TIMEOUT_S)
     except KafkaException as exc:
@@ -41,13 +42,13 @@ def _partitions(meta: Any, topic: str | None) -> list[Any]:
     return [p for t in topics if t.error is None for p in t.partitions.values()]
 
 
-def live_brokers(service: str = "kafka", configuration: dict[str, Any] | None = None) -> int:
+def live_brokers(service: str = "kafka", configuration: Configuration | None = None) -> int:
     """How many brokers the cluster's metadata lists."""
     return len(_metadata(configuration, service, None).brokers)
 
 
 def offline_partitions(
-    topic: str | None = None, service: str = "kafka", configuration: dict[str, Any] | None = None
+    topic: str | None = None, service: str = "kafka", configuration: Configuration | None = None
 ) -> int:
     """Partitions whose leader is not a live broker."""
     meta = _metadata(configuration, service, topic)
@@ -56,7 +57,7 @@ def offline_partitions(
 
 
 def under_replicated_partitions(
-    topic: str | None = None, service: str = "kafka", configuration: dict[str, Any] | None = None
+    topic: str | None = None, service: str = "kafka", configuration: Configuration | None = None
 ) -> int:
     """Partitions with fewer live in-sync replicas than replicas."""
     meta = _metadata(configuration, service, topic)
@@ -64,7 +65,7 @@ def under_replicated_partitions(
     return sum(1 for p in _partitions(meta, topic) if len(set(p.isrs) & live) < len(p.replicas))
 
 
-def consumer_lag(group: str, topic: str, service: str = "kafka", configuration: dict[str, Any] | None = None) -> int:
+def consumer_lag(group: str, topic: str, service: str = "kafka", configuration: Configuration | None = None) -> int:
     """Messages of ``topic`` the consumer group has not committed yet (summed over partitions).
 
     The high watermarks come from a fetch at the committed offsets, not from ListOffsets: Tansu (the

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from chaoslib_ext.ctk import ActivityResult, Configuration
 from chaoslib_ext.exceptions import FaultError, SpecError
 from chaoslib_ext.faults import lifecycle
 from chaoslib_ext.faults.driver import PlanContext, PlannedFault, Planner
@@ -36,8 +37,8 @@ def network_fault(
     selector: dict[str, Any] | None = None,
     target: dict[str, Any] | None = None,
     externalTargets: list[str] | None = None,  # noqa: N803 - Chaos Mesh's own field name
-    configuration: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+    configuration: Configuration | None = None,
+) -> ActivityResult:
     """Inject a network fault (Chaos Mesh NetworkChaos vocabulary, see network.spec) through the
     target's backend; with a ``duration``, hold it that long and remove it before returning.
 
@@ -46,7 +47,7 @@ def network_fault(
     return lifecycle.run_planned(_plan_network_fault, lifecycle.action_arguments(locals()), configuration)
 
 
-def remove_network_fault(name: str, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+def remove_network_fault(name: str, configuration: Configuration | None = None) -> ActivityResult:
     """Remove a fault injected earlier in this run, by name; raises FaultError if there is none."""
     run = RunContext.from_configuration(configuration)
     entry = run.ledger.get(name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from chaoslib_ext.ctk import ActivityResult, Configuration
 from chaoslib_ext.exceptions import FaultError, SpecError
 from chaoslib_ext.faults.chaosmesh.driver import ChaosMeshDriver
 from chaoslib_ext.faults.chaosmesh.pod import pod_chaos_objects
@@ -57,8 +58,8 @@ def pod_fault(
     containerNames: list[str] | None = None,  # noqa: N803
     selector: dict[str, Any] | None = None,
     name: str | None = None,
-    configuration: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+    configuration: Configuration | None = None,
+) -> ActivityResult:
     """Kill, fail or restart the pods (or sandbox process) of a service; see the module docstring."""
     return run_planned(plan_pod_fault, action_arguments(locals()), configuration)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from chaoslib_ext.ctk import ActivityResult, Configuration
 from chaoslib_ext.exceptions import FaultError, SpecError
 from chaoslib_ext.faults.driver import PlanContext, PlannedFault, Planner
 from chaoslib_ext.faults.lifecycle import action_arguments, run_planned
@@ -69,8 +70,8 @@ def _admin(parse: Callable[[Mapping[str, Any]], RedisFault], hold_s: float | Non
 
 
 def pause_clients(
-    duration: str, mode: str = "WRITE", name: str | None = None, configuration: dict[str, Any] | None = None
-) -> dict[str, Any]:
+    duration: str, mode: str = "WRITE", name: str | None = None, configuration: Configuration | None = None
+) -> ActivityResult:
     """CLIENT PAUSE for ``duration``: WRITE stops writes, ALL every command."""
     return run_planned(_admin(RedisFault.pause_clients), action_arguments(locals()), configuration)
 
@@ -79,8 +80,8 @@ def block_server(
     duration: str,
     slice: str = "500ms",
     name: str | None = None,
-    configuration: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+    configuration: Configuration | None = None,
+) -> ActivityResult:
     """Block the server's main thread for ``duration``, one DEBUG SLEEP ``slice`` after another."""
     return run_planned(_admin(RedisFault.block_server), action_arguments(locals()), configuration)
 
@@ -88,8 +89,8 @@ def block_server(
 def kill_clients(
     type: str = "normal",
     name: str | None = None,
-    configuration: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+    configuration: Configuration | None = None,
+) -> ActivityResult:
     """Close every client connection of ``type`` at once (CLIENT KILL); clients must reconnect."""
     return run_planned(_admin(RedisFault.kill_clients, hold_s=0.0), action_arguments(locals()), configuration)
 
@@ -99,15 +100,15 @@ def memory_pressure(
     policy: str = "allkeys-lru",
     duration: str | None = None,
     name: str | None = None,
-    configuration: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+    configuration: Configuration | None = None,
+) -> ActivityResult:
     """Lower maxmemory (and set the eviction policy); the exact prior settings come back on removal."""
     return run_planned(_admin(RedisFault.memory_pressure), action_arguments(locals()), configuration)
 
 
 def failover(
-    duration: str | None = None, name: str | None = None, configuration: dict[str, Any] | None = None
-) -> dict[str, Any]:
+    duration: str | None = None, name: str | None = None, configuration: Configuration | None = None
+) -> ActivityResult:
     """Hand the primary role to the replica (FAILOVER); on removal, hand it back."""
     return run_planned(_admin(RedisFault.failover), action_arguments(locals()), configuration)
 
@@ -166,8 +167,8 @@ def latency(
     duration: str | None = None,
     link: str = "redis",
     name: str | None = None,
-    configuration: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+    configuration: Configuration | None = None,
+) -> ActivityResult:
     """Delay every call to Redis (the network layer, client -> Redis)."""
     return run_planned(_network("latency"), action_arguments(locals()), configuration)
 
@@ -177,8 +178,8 @@ def partition(
     direction: str = "both",
     link: str = "redis",
     name: str | None = None,
-    configuration: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+    configuration: Configuration | None = None,
+) -> ActivityResult:
     """Cut Redis off from its clients (the network layer)."""
     return run_planned(_network("partition"), action_arguments(locals()), configuration)
 
@@ -190,8 +191,8 @@ def call_failures(
     duration: str | None = None,
     link: str = "redis",
     name: str | None = None,
-    configuration: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+    configuration: Configuration | None = None,
+) -> ActivityResult:
     """Make ``percent`` of calls to Redis fail: time out (default) or be reset; on a cluster only what
     ``on_cluster`` says (``packet-loss``)."""
     return run_planned(_network("call-failures"), action_arguments(locals()), configuration)

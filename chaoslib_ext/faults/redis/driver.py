@@ -16,7 +16,7 @@ from chaoslib_ext._processes import ProcessRecord, alive, log_tail, spawn_detach
 from chaoslib_ext.exceptions import TargetError
 from chaoslib_ext.faults.driver import Injected
 from chaoslib_ext.faults.redis.server import RedisServer, redis_client
-from chaoslib_ext.faults.redis.spec import RedisFault
+from chaoslib_ext.faults.redis.spec import RedisFault, RedisKind
 
 __all__ = [
     "BlockServer",
@@ -194,7 +194,7 @@ class Failover(RedisDriver):
         return Injected(time.time())
 
 
-_KINDS: dict[str, type[RedisDriver]] = {
+_KINDS: dict[RedisKind, type[RedisDriver]] = {
     "pause-clients": PauseClients,
     "kill-clients": KillClients,
     "memory-pressure": MemoryPressure,

@@ -10,6 +10,7 @@ from typing import Any
 
 import redis
 
+from chaoslib_ext.ctk import Configuration
 from chaoslib_ext.faults.redis.server import RedisServer
 from chaoslib_ext.fields import Fields
 from chaoslib_ext.run.context import target_for
@@ -17,11 +18,11 @@ from chaoslib_ext.run.context import target_for
 __all__ = ["redis_config", "redis_evictions", "redis_latency_ms", "redis_reachable", "redis_role"]
 
 
-def _server(configuration: dict[str, Any] | None, service: str = "redis") -> RedisServer:
+def _server(configuration: Configuration | None, service: str = "redis") -> RedisServer:
     return RedisServer.of(target_for(configuration), service)
 
 
-def redis_reachable(timeout: float = 2.0, service: str = "redis", configuration: dict[str, Any] | None = None) -> bool:
+def redis_reachable(timeout: float = 2.0, service: str = "redis", configuration: Configuration | None = None) -> bool:
     """True when Redis answers PING within ``timeout`` seconds."""
     client = _server(configuration, service).client(timeout)
     try:
@@ -32,7 +33,7 @@ def redis_reachable(timeout: float = 2.0, service: str = "redis", configuration:
         client.close()
 
 
-def redis_latency_ms(samples: int = 5, service: str = "redis", configuration: dict[str, Any] | None = None) -> float:
+def redis_latency_ms(samples: int = 5, service: str = "redis", configuration: Configuration | None = None) -> float:
     """The median PING round trip in ms over ``samples`` pings (raises when Redis does not answer)."""
     client = _server(configuration, service).client()
     try:
@@ -46,7 +47,7 @@ def redis_latency_ms(samples: int = 5, service: str = "redis", configuration: di
         client.close()
 
 
-def _info(section: str, configuration: dict[str, Any] | None, service: str) -> dict[str, Any]:
+def _info(section: str, configuration: Configuration | None, service: str) -> dict[str, Any]:
     client = _server(configuration, service).client()
     try:
         info: dict[str, Any] = client.info(section)
@@ -55,17 +56,17 @@ def _info(section: str, configuration: dict[str, Any] | None, service: str) -> d
         client.close()
 
 
-def redis_evictions(service: str = "redis", configuration: dict[str, Any] | None = None) -> int:
+def redis_evictions(service: str = "redis", configuration: Configuration | None = None) -> int:
     """Keys evicted since the server started (INFO stats evicted_keys)."""
     return int(_info("stats", configuration, service)["evicted_keys"])
 
 
-def redis_role(service: str = "redis", configuration: dict[str, Any] | None = None) -> str:
+def redis_role(service: str = "redis", configuration: Configuration | None = None) -> str:
     """``master`` or ``slave`` (INFO replication role)."""
     return str(_info("replication", configuration, service)["role"])
 
 
-def redis_config(parameter: str, service: str = "redis", configuration: dict[str, Any] | None = None) -> str:
+def redis_config(parameter: str, service: str = "redis", configuration: Configuration | None = None) -> str:
     """One CONFIG GET value, e.g. ``maxmemory``, to check a fault restored it exactly."""
     client = _server(configuration, service).client()
     try:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.fields import Fields
 
-__all__ = ["CLIENT_TYPES", "PAUSE_MODES", "POLICIES", "RedisFault", "parse_bytes"]
+__all__ = ["CLIENT_TYPES", "PAUSE_MODES", "POLICIES", "RedisFault", "RedisKind", "parse_bytes"]
 
 PAUSE_MODES = ("WRITE", "ALL")
 CLIENT_TYPES = ("normal", "pubsub", "replica", "master")
@@ -39,11 +39,14 @@ def parse_bytes(value: object, field: str) -> int:
     return size
 
 
+RedisKind = Literal["pause-clients", "block-server", "kill-clients", "memory-pressure", "failover"]
+
+
 @dataclass(frozen=True)
 class RedisFault:
     """One Redis fault; ``kind`` is the action's name with dashes."""
 
-    kind: str
+    kind: RedisKind
     duration_s: float | None = None
     name: str | None = None
     pause_mode: str = "WRITE"

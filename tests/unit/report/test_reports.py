@@ -124,3 +124,15 @@ def test_drift_needs_enough_earlier_runs_and_a_real_change():
     assert judge([10, 10.5, 9.8, 10.2, 15]).status == "up"
     assert judge([10, 10.5, 9.8, 10.2, 7]).status == "down"
     assert judge([10, 10.0, 10.0, 10.0, 11.5]).status == "stable"  # 15 %: under the 20 % floor
+
+
+def test_a_note_written_with_chaosllm_note_is_drawn_on_the_report(tmp_path, history, capsys):
+    run = make_run(tmp_path, 1_795_300_000.0)
+    window_start = json.loads((run / "timeline.json").read_text())["events"][0]["at"] + 10
+    assert main(["note", str(run), "  p99  looks   high  ", "--at", str(window_start)]) == 0
+    assert main(["note", str(tmp_path / "nothing"), "x"]) == 2
+    main(["report", str(run)])
+    page = (run / "report.html").read_text()
+    assert page.count("p99 looks high") == 6  # a mark (its line titled, and labelled) on each of the 3 timelines
+    notes = [e for e in json.loads((run / "timeline.json").read_text())["events"] if e["kind"] == "note"]
+    assert [n["text"] for n in notes] == ["operator: paging looks fine", "p99 looks high"]
