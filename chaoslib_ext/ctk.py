@@ -8,12 +8,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeAlias
 
-__all__ = ["ActivityResult", "Configuration", "Journal", "Secrets"]
+__all__ = ["ActivityResult", "Arguments", "Configuration", "Journal", "Secrets"]
 
 #: the experiment's ``configuration`` as Chaos Toolkit resolved it (our run directory and target in it)
 Configuration: TypeAlias = dict[str, Any]
 #: the experiment's ``secrets`` as Chaos Toolkit resolved them
 Secrets: TypeAlias = dict[str, Any]
+#: an activity's arguments, as the experiment gave them
+Arguments: TypeAlias = dict[str, Any]
 #: what an activity returns into the journal
 ActivityResult: TypeAlias = dict[str, Any]
 #: Chaos Toolkit's journal of a run (``journal.json``): status, steady states, runs, rollbacks

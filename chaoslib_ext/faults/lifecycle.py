@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from chaoslib_ext.ctk import ActivityResult, Configuration
+from chaoslib_ext.ctk import ActivityResult, Arguments, Configuration
 from chaoslib_ext.exceptions import ChaosLLMError, FaultInjectionError, FaultRemovalError
 from chaoslib_ext.faults.driver import FaultDriver, PlanContext, PlannedFault, Planner
 from chaoslib_ext.faults.expiry import ttl_s
@@ -63,7 +63,7 @@ def plan_context(run: RunContext) -> PlanContext:
     return PlanContext(run.run_dir.run_id, state_dir, run.ledger.unique_id)
 
 
-def action_arguments(local: Mapping[str, Any]) -> ActivityResult:
+def action_arguments(local: Mapping[str, Any]) -> Arguments:
     """An action's arguments from its ``locals()``: the ones given, without Chaos Toolkit's configuration."""
     return {k: v for k, v in local.items() if k != "configuration" and v is not None}
 
