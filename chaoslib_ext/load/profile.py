@@ -5,6 +5,8 @@
     {type: step, step: 4, every: 10s}          ``step`` users, ``step`` more every ``every``, up to ``users``
     {type: spike, to: 64, at: 30s, for: 10s}   ``users``, then ``to`` users from ``at`` for ``for``
 
+An open-loop load (``rate``) reads the same shapes as requests/s: ``level_at(t, rate)``.
+
 Pure Python with no Locust import: the locustfile uses it, and so do tests and the report.
 """
 
@@ -25,6 +27,9 @@ class Constant:
     def users_at(self, t_s: float, users: int) -> int:
         return users
 
+    def level_at(self, t_s: float, top: float) -> float:
+        return top
+
     def to_json(self) -> dict[str, Any]:
         return {"type": "constant"}
 
@@ -35,8 +40,11 @@ class Ramp:
     over_s: float
 
     def users_at(self, t_s: float, users: int) -> int:
+        return round(self.level_at(t_s, users))
+
+    def level_at(self, t_s: float, top: float) -> float:
         share = min(t_s / self.over_s, 1.0) if self.over_s > 0 else 1.0
-        return round(self.start_users + (users - self.start_users) * share)
+        return self.start_users + (top - self.start_users) * share
 
     def to_json(self) -> dict[str, Any]:
         return {"type": "ramp", "from": self.start_users, "over": f"{self.over_s}s"}
@@ -50,6 +58,9 @@ class Step:
     def users_at(self, t_s: float, users: int) -> int:
         return min(users, self.step_users * (1 + math.floor(t_s / self.every_s)))
 
+    def level_at(self, t_s: float, top: float) -> float:
+        return min(top, float(self.step_users * (1 + math.floor(t_s / self.every_s))))
+
     def to_json(self) -> dict[str, Any]:
         return {"type": "step", "step": self.step_users, "every": f"{self.every_s}s"}
 
@@ -62,6 +73,9 @@ class Spike:
 
     def users_at(self, t_s: float, users: int) -> int:
         return self.to_users if self.at_s <= t_s < self.at_s + self.for_s else users
+
+    def level_at(self, t_s: float, top: float) -> float:
+        return float(self.to_users) if self.at_s <= t_s < self.at_s + self.for_s else top
 
     def to_json(self) -> dict[str, Any]:
         return {"type": "spike", "to": self.to_users, "at": f"{self.at_s}s", "for": f"{self.for_s}s"}
