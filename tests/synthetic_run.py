@@ -16,6 +16,7 @@ import numpy as np
 from chaoslib_ext.run.ledger import Ledger, LedgerEntry
 from chaoslib_ext.run.timeline import Timeline
 from chaoslib_ext.samples import REQUEST
+from chaoslib_ext.samples.format import declare_format
 
 HYPOTHESES = [
     {"name": "baseline TTFT p99 under 200 ms", "phase": "baseline", "metric": "ttft_ms.p99", "expect": "< 200"},
@@ -84,6 +85,8 @@ def _write_samples(
     records["server_ttft_ms"] = ttft - rng.gamma(4.0, 0.5, n)
     records["tokens"] = records["events"] = shape.tokens
     records["gaps"], records["status"], records["ok"] = gaps_per, np.where(ok, 200, 503), ok
+    records["sched_t0"] = np.nan  # a closed loop
+    declare_format(directory)
     records.tofile(directory / "samples-1.req")
     gaps.tofile(directory / "samples-1.itl")
     with (directory / "samples-1.err.jsonl").open("w") as err:

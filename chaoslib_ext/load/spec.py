@@ -33,7 +33,8 @@ from urllib.parse import urlsplit
 from chaoslib_ext.access import ENDPOINT_PATHS, parse_headers, resolve_headers
 from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.fields import Fields
-from chaoslib_ext.load.profile import LoadProfile, Shape, parse_shape
+from chaoslib_ext.load.arrivals import ARRIVALS, Arrivals
+from chaoslib_ext.load.profile import Constant, LoadProfile, Shape, parse_shape
 from chaoslib_ext.metrics.goodput import GoodputSLO
 from chaoslib_ext.secrets import REDACTED, Credential, SecretRef, is_credential_header
 
@@ -82,7 +83,13 @@ _FIELDS = (
     "extra_body",
     "goodput",
     "alternate",
+    "rate",
+    "arrival",
+    "burstiness",
+    "max_concurrency",
+    "seed",
 )
+_OPEN_LOOP = ("arrival", "burstiness", "max_concurrency", "seed")
 #: the side tags a request's sample carries: 0 no side, 1 side A, 2 side B
 SIDES = {"A": 1, "B": 2}
 
@@ -162,6 +169,7 @@ class LoadSpec:
     extra_body: dict[str, Any] = field(default_factory=dict)
     goodput: GoodputSLO | None = None
     alternate: Alternate | None = None
+    arrivals: Arrivals | None = None  # an open loop: requests/s on a schedule, instead of users
 
     @classmethod
     def parse(cls, raw: object, where: str = "") -> LoadSpec:
@@ -175,6 +183,7 @@ class LoadSpec:
             path = path or url_path
         goodput_raw = f.mapping("goodput", None)
         alternate_raw = f.mapping("alternate", None)
+        arrivals = _arrivals(f, where)
         return cls(
             url=url,
             path=path,
@@ -200,9 +209,13 @@ class LoadSpec:
             alternate=None
             if alternate_raw is None
             else Alternate.parse(alternate_raw, f"{where}.alternate".lstrip(".")),
+            arrivals=arrivals,
         )
 
     def profile(self) -> LoadProfile:
+        """Users over time; an open loop runs one sender per load process (the shape shapes its rate)."""
+        if self.arrivals is not None:
+            return LoadProfile(self.processes, float(self.processes), Constant(), self.duration_s)
         return LoadProfile(self.users, self.spawn_rate or float(self.users), self.shape, self.duration_s)
 
     @property
@@ -248,6 +261,13 @@ class LoadSpec:
 
     def to_json(self) -> dict[str, Any]:
         """The wire form handed to the Locust process; ``from_json`` reads it back."""
+        closed = self._to_json()
+        if self.arrivals is None:
+            return closed
+        open_loop = {k: v for k, v in closed.items() if k not in ("users", "spawn_rate", "think_time")}
+        return {**open_loop, **_arrivals_json(self.arrivals)}
+
+    def _to_json(self) -> dict[str, Any]:
         return {
             "url": self.url,
             "path": self.path,
@@ -296,6 +316,42 @@ class LoadSpec:
             body["stream_options"] = {"include_usage": True}
         body.update(self.extra_body)
         return body
+
+
+def _arrivals(f: Fields, where: str) -> Arrivals | None:
+    """The open loop of ``rate``; SpecError when it is mixed with ``users`` or its options come alone."""
+    at = f"{where}.".lstrip(".")
+    if not f.has("rate"):
+        stray = [k for k in _OPEN_LOOP if f.has(k)]
+        if stray:
+            raise SpecError(f"{at}{stray[0]}", "applies to an open-loop load only: set rate", "rate: requests/s")
+        return None
+    if f.has("users"):
+        raise SpecError(f"{at}rate", "rate and users exclude each other: an open loop (rate, requests/s on a "
+                        "schedule) or a closed loop (users, each sending when its last request is done)",
+                        "rate or users")  # fmt: skip
+    if f.has("spawn_rate") or f.has("think_time"):
+        raise SpecError(f"{at}rate", "spawn_rate and think_time belong to users (a closed loop)", "rate or users")
+    kind = f.string("arrival", "poisson", choices=ARRIVALS)
+    burstiness = f.number("burstiness", 1.0, minimum=0.01, maximum=100.0)
+    if f.has("burstiness") and kind != "gamma":
+        raise SpecError(f"{at}burstiness", f"burstiness is gamma's shape; arrival is {kind}", "arrival: gamma")
+    return Arrivals(
+        rate_rps=f.number("rate", minimum=0.01, maximum=10_000.0),
+        kind=kind,
+        burstiness=burstiness,
+        seed=f.integer("seed", 0, minimum=0),
+        max_concurrency=f.integer("max_concurrency", None, minimum=1, maximum=100_000),
+    )
+
+
+def _arrivals_json(a: Arrivals) -> dict[str, Any]:
+    out: dict[str, Any] = {"rate": a.rate_rps, "arrival": a.kind, "seed": a.seed}
+    if a.kind == "gamma":
+        out["burstiness"] = a.burstiness
+    if a.max_concurrency is not None:
+        out["max_concurrency"] = a.max_concurrency
+    return out
 
 
 def _header_json(name: str, value: Credential) -> Any:

@@ -11,10 +11,15 @@ text cannot do, and packing a record costs the load client less than ``json.dump
 mid-record leaves a torn tail; readers drop a record whose bytes or gaps are incomplete. Directories
 written before this format (``*.jsonl``, one JSON object per request) are still read.
 
+An open-loop load (``rate``) adds ``sched_t0``, the unix time the request was scheduled to be sent
+(NaN in a closed loop; ``t0 - sched_t0`` is the send lag), and ``<prefix>-<pid>.unsent``: the
+scheduled times (float64) of the arrivals that found ``max_concurrency`` full and were not sent.
+
 The format has a version, declared by ``format.json`` beside the files (:data:`VERSION`): 1 is the
-JSON lines of the first releases, 2 these binary files (written without ``format.json`` until it
-existed). Readers read every older version and refuse a newer one with :class:`SamplesFormatError`,
-rather than misread records whose layout they do not know.
+JSON lines of the first releases, 2 the binary records without ``sched_t0`` (56 bytes; written
+without ``format.json`` until it existed), 3 these (64 bytes). Readers read every older version and
+refuse a newer one with :class:`SamplesFormatError`, rather than misread records whose layout they
+do not know.
 """
 
 from __future__ import annotations
@@ -30,29 +35,56 @@ import numpy as np
 from chaoslib_ext._jsonfile import read_json, write_json_atomic
 from chaoslib_ext.exceptions import SamplesFormatError
 
-__all__ = ["FORMAT", "FORMAT_FILE", "REQUEST", "VERSION", "Sample", "check_format", "declare_format"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_FILE",
+    "RECORD_V2",
+    "REQUEST",
+    "VERSION",
+    "Sample",
+    "check_format",
+    "declare_format",
+    "record_dtype",
+    "upgrade",
+]
 
 FORMAT = "chaosllm/samples"
-VERSION = 2
+VERSION = 3
 FORMAT_FILE = "format.json"
 
-REQUEST = np.dtype(
-    [
-        ("t0", "<f8"),
-        ("ttft_ms", "<f8"),
-        ("e2el_ms", "<f8"),
-        ("done_ms", "<f8"),
-        ("server_ttft_ms", "<f8"),
-        ("tokens", "<u4"),
-        ("events", "<u4"),
-        ("gaps", "<u4"),
-        ("status", "<u2"),
-        ("ok", "u1"),
-        ("side", "u1"),  # 0, or the side (1 A, 2 B) of a load that alternates two
-    ]
-)
-_PACK = struct.Struct("<dddddIIIHBB")
-assert _PACK.size == REQUEST.itemsize
+_V2_FIELDS = [
+    ("t0", "<f8"),
+    ("ttft_ms", "<f8"),
+    ("e2el_ms", "<f8"),
+    ("done_ms", "<f8"),
+    ("server_ttft_ms", "<f8"),
+    ("tokens", "<u4"),
+    ("events", "<u4"),
+    ("gaps", "<u4"),
+    ("status", "<u2"),
+    ("ok", "u1"),
+    ("side", "u1"),  # 0, or the side (1 A, 2 B) of a load that alternates two
+]
+RECORD_V2 = np.dtype(_V2_FIELDS)
+REQUEST = np.dtype([*_V2_FIELDS, ("sched_t0", "<f8")])  # version 3: NaN in a closed loop
+_PACK = struct.Struct("<dddddIIIHBBd")
+assert _PACK.size == REQUEST.itemsize == 64
+
+
+def record_dtype(version: int) -> np.dtype[np.void]:
+    """The binary record of samples format ``version`` (2 or 3)."""
+    return RECORD_V2 if version == 2 else REQUEST
+
+
+def upgrade(records: np.ndarray[Any, np.dtype[np.void]]) -> np.ndarray[Any, np.dtype[np.void]]:
+    """Records of an older binary version as the current ones (fields they lack: NaN)."""
+    if records.dtype == REQUEST:
+        return records
+    out = np.zeros(records.shape, REQUEST)
+    for name in records.dtype.names or ():
+        out[name] = records[name]
+    out["sched_t0"] = np.nan
+    return out
 
 
 def _nan(value: float | None) -> float:
@@ -75,6 +107,7 @@ class Sample:
     done_ms: float
     server_ttft_ms: float | None = None
     side: int = 0
+    sched_t0: float | None = None  # open loop: when it was scheduled to be sent
 
     @property
     def ok(self) -> bool:
@@ -96,6 +129,7 @@ class Sample:
             "done_ms": self.done_ms,
             "server_ttft_ms": self.server_ttft_ms,
             "side": self.side,
+            "sched_t0": self.sched_t0,
         }
 
     @classmethod
@@ -111,6 +145,7 @@ class Sample:
             done_ms=float(raw.get("done_ms", 0.0)),
             server_ttft_ms=None if raw.get("server_ttft_ms") is None else float(raw["server_ttft_ms"]),
             side=int(raw.get("side", 0)),
+            sched_t0=None if raw.get("sched_t0") is None else float(raw["sched_t0"]),
         )
 
 
@@ -125,7 +160,7 @@ def check_format(directory: Path) -> int:
     """The version of the samples in ``directory``; SamplesFormatError if this release cannot read it."""
     path = directory / FORMAT_FILE
     if not path.exists():
-        return VERSION if any(directory.glob("*.req")) else 1
+        return 2 if any(directory.glob("*.req")) else 1  # binary before format.json existed, else JSON lines
     try:
         raw = read_json(path)
         version = int(raw["version"])

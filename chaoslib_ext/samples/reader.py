@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from chaoslib_ext.samples.format import REQUEST, Sample, _none, check_format
+from chaoslib_ext.samples.format import REQUEST, Sample, _none, check_format, record_dtype, upgrade
 
-__all__ = ["SampleFile", "read_samples", "sample_files", "to_samples"]
+__all__ = ["SampleFile", "not_sent_times", "read_samples", "sample_files", "to_samples"]
 
 
 @dataclass
@@ -23,12 +23,14 @@ class SampleFile:
     stem: Path
     records_read: int = 0
     gaps_read: int = 0
+    dtype: np.dtype[np.void] = REQUEST  # the record of the directory's format version
 
     def read_new(self) -> tuple[npt.NDArray[Any], npt.NDArray[np.float32], dict[int, str]]:
         """Complete records after the last read, their gaps, and the errors of the failed ones (by index)."""
-        count = _size(self.stem.with_suffix(".req")) // REQUEST.itemsize - self.records_read
+        size = self.dtype.itemsize
+        count = _size(self.stem.with_suffix(".req")) // size - self.records_read
         records = np.fromfile(
-            self.stem.with_suffix(".req"), REQUEST, count=max(count, 0), offset=self.records_read * REQUEST.itemsize
+            self.stem.with_suffix(".req"), self.dtype, count=max(count, 0), offset=self.records_read * size
         )
         gaps_have = _size(self.stem.with_suffix(".itl")) // 4 - self.gaps_read
         complete = np.cumsum(records["gaps"], dtype=np.int64) <= gaps_have
@@ -42,7 +44,7 @@ class SampleFile:
         errors = self._errors(self.records_read, self.records_read + len(records)) if len(records) else {}
         self.records_read += len(records)
         self.gaps_read += n_gaps
-        return records, gaps, errors
+        return upgrade(records), gaps, errors
 
     def _errors(self, first: int, end: int) -> dict[int, str]:
         path = Path(f"{self.stem}.err.jsonl")
@@ -71,8 +73,8 @@ def sample_files(directory: Path) -> list[SampleFile]:
     """The binary files of every writer in ``directory``; SamplesFormatError for a newer format."""
     if not directory.exists():
         return []
-    check_format(directory)
-    return [SampleFile(p.with_suffix("")) for p in sorted(directory.glob("*.req"))]
+    dtype = record_dtype(check_format(directory))
+    return [SampleFile(p.with_suffix(""), dtype=dtype) for p in sorted(directory.glob("*.req"))]
 
 
 def to_samples(records: npt.NDArray[Any], gaps: npt.NDArray[np.float32], errors: dict[int, str]) -> list[Sample]:
@@ -92,9 +94,18 @@ def to_samples(records: npt.NDArray[Any], gaps: npt.NDArray[np.float32], errors:
                 done_ms=float(r["done_ms"]),
                 server_ttft_ms=_none(r["server_ttft_ms"]),
                 side=int(r["side"]),
+                sched_t0=_none(r["sched_t0"]),
             )
         )
     return out
+
+
+def not_sent_times(directory: Path) -> npt.NDArray[np.float64]:
+    """The scheduled times of every open-loop arrival not sent (``max_concurrency`` full), sorted."""
+    if not directory.exists():
+        return np.empty(0)
+    parts = [np.fromfile(p, "<f8", count=_size(p) // 8) for p in sorted(directory.glob("*.unsent"))]
+    return np.sort(np.concatenate(parts)) if parts else np.empty(0)
 
 
 def read_samples(directory: Path) -> Iterator[Sample]:

@@ -17,6 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 from chaoslib_ext.samples import REQUEST, Sample, read_samples, sample_files
+from chaoslib_ext.samples.format import upgrade
+from chaoslib_ext.samples.reader import not_sent_times
 
 __all__ = ["Floats", "GapValues", "Records", "SampleTable", "TokenChunk"]
 
@@ -72,6 +74,15 @@ class _GapSource:
 class SampleTable:
     records: Records  # REQUEST rows
     sources: tuple[_GapSource, ...] = field(default=())
+    not_sent_at: Floats = field(default_factory=lambda: np.empty(0))  # open loop: arrivals not sent
+
+    @property
+    def sched_at(self) -> Floats:  # open loop: when each request was scheduled; NaN in a closed loop
+        return self.records["sched_t0"]
+
+    @cached_property
+    def open_loop(self) -> bool:
+        return bool(np.any(~np.isnan(self.sched_at))) or self.not_sent_at.size > 0
 
     @property
     def start_at(self) -> Floats:
@@ -148,8 +159,9 @@ class SampleTable:
             ttft = np.nan if s.ttft_ms is None else s.ttft_ms
             e2el = np.nan if s.ttft_ms is None else s.ttft_ms + float(np.sum(s.itl_ms))
             server = np.nan if s.server_ttft_ms is None else s.server_ttft_ms
+            sched = np.nan if s.sched_t0 is None else s.sched_t0
             rows.append(
-                (s.t0, ttft, e2el, s.done_ms, server, s.tokens, s.events, len(s.itl_ms), s.status, s.ok, s.side)
+                (s.t0, ttft, e2el, s.done_ms, server, s.tokens, s.events, len(s.itl_ms), s.status, s.ok, s.side, sched)
             )
             gaps.extend(s.itl_ms)
         records = np.array(rows, dtype=REQUEST)
@@ -164,21 +176,21 @@ class SampleTable:
             return cls.from_samples(read_samples(directory))  # written before the binary format, or empty
         parts, sources, first = [], [], 0
         for f in files:
-            records = _complete(f.stem)
+            records = _complete(f.stem, f.dtype)
             parts.append(records)
             sources.append(_GapSource(first, first + len(records), path=f.stem.with_suffix(".itl")))
             first += len(records)
-        return cls(np.concatenate(parts), tuple(sources))
+        return cls(np.concatenate(parts), tuple(sources), not_sent_times(directory))
 
 
-def _complete(stem: Path) -> Records:
+def _complete(stem: Path, dtype: np.dtype[np.void]) -> Records:
     """The records of one writer whose bytes and gaps are all on disk (a killed writer leaves a torn tail)."""
     records = np.fromfile(
-        stem.with_suffix(".req"), REQUEST, count=stem.with_suffix(".req").stat().st_size // REQUEST.itemsize
+        stem.with_suffix(".req"), dtype, count=stem.with_suffix(".req").stat().st_size // dtype.itemsize
     )
     itl = stem.with_suffix(".itl")
     gaps_have = itl.stat().st_size // 4 if itl.exists() else 0
-    return records[: int((np.cumsum(records["gaps"], dtype=np.int64) <= gaps_have).sum())]
+    return upgrade(records[: int((np.cumsum(records["gaps"], dtype=np.int64) <= gaps_have).sum())])
 
 
 def _tokens(records: Records, gaps: GapValues) -> TokenChunk:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import struct
 import time
 from array import array
 from pathlib import Path
@@ -23,6 +24,7 @@ class SampleWriter:
         self._prefix = prefix
         self._flush_every_s = flush_every_s
         self._files: tuple[IO[bytes], IO[bytes], IO[bytes]] | None = None
+        self._unsent: IO[bytes] | None = None
         self._pid = 0
         self._count = 0
         self._last_flush = 0.0
@@ -38,6 +40,7 @@ class SampleWriter:
             req = open(f"{stem}.req", "ab")  # noqa: SIM115 - held open for the process's life
             self._count = req.tell() // REQUEST.itemsize
             self._files = (itl, err, req)
+            self._unsent = None
         return self._files
 
     def write(self, record: dict[str, Any]) -> None:
@@ -62,6 +65,7 @@ class SampleWriter:
                 int(record.get("status", 0)),
                 error is None,
                 int(record.get("side", 0)),
+                _nan(record.get("sched_t0")),
             )
         )
         self._count += 1
@@ -70,12 +74,22 @@ class SampleWriter:
             self.flush()
             self._last_flush = now
 
+    def write_not_sent(self, sched_t0: float) -> None:
+        """Record an open-loop arrival that was not sent (``max_concurrency`` full), by its scheduled time."""
+        self._open()
+        if self._unsent is None:
+            self._unsent = open(self._dir / f"{self._prefix}-{self._pid}.unsent", "ab")  # noqa: SIM115
+        self._unsent.write(struct.pack("<d", sched_t0))
+
     def flush(self) -> None:
+        if self._unsent is not None:
+            self._unsent.flush()
         for f in self._files or ():
             f.flush()  # gaps and errors before the records that refer to them
 
     def close(self) -> None:
         if self._files is not None and self._pid == os.getpid():
-            for f in self._files:
+            for f in (*self._files, *((self._unsent,) if self._unsent else ())):
                 f.close()
         self._files = None
+        self._unsent = None

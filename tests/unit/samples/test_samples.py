@@ -91,6 +91,7 @@ def test_the_table_on_disk_measures_what_the_table_in_memory_measures(tmp_path, 
 
 def test_the_samples_format_is_declared_and_older_directories_still_read(tmp_path):
     from chaoslib_ext.samples import VERSION, check_format
+    from chaoslib_ext.samples.format import RECORD_V2
 
     writer = SampleWriter(tmp_path / "new")
     writer.write({"t0": 1.0, "ttft_ms": 5.0, "itl_ms": [1.0], "tokens": 2, "events": 2, "status": 200})
@@ -98,11 +99,15 @@ def test_the_samples_format_is_declared_and_older_directories_still_read(tmp_pat
     assert json.loads((tmp_path / "new" / "format.json").read_text()) == {"format": "chaosllm/samples",
                                                                         "version": VERSION}  # fmt: skip
     assert check_format(tmp_path / "new") == VERSION
-    unversioned = tmp_path / "old-binary"
+    unversioned = tmp_path / "old-binary"  # version 2: 56-byte records, no format.json, no sched_t0
     unversioned.mkdir()
-    for f in (tmp_path / "new").glob("samples-*"):
-        (unversioned / f.name).write_bytes(f.read_bytes())
-    assert check_format(unversioned) == 2  # binary files from before format.json existed
+    old = np.zeros(1, RECORD_V2)
+    old["t0"], old["ttft_ms"], old["e2el_ms"], old["gaps"], old["ok"], old["status"] = 1.0, 5.0, 6.0, 1, 1, 200
+    old.tofile(unversioned / "samples-1.req")
+    np.array([1.0], "<f4").tofile(unversioned / "samples-1.itl")
+    assert check_format(unversioned) == 2
+    [upgraded] = SampleTable.from_directory(unversioned).records
+    assert (upgraded["ttft_ms"], upgraded["e2el_ms"], np.isnan(upgraded["sched_t0"])) == (5.0, 6.0, True)
     jsonl = tmp_path / "old-jsonl"
     jsonl.mkdir()
     (jsonl / "samples-1.jsonl").write_text(json.dumps({"t0": 1.0, "ttft_ms": 5.0, "itl_ms": [1.0]}) + "\n")
@@ -125,3 +130,18 @@ def test_samples_of_a_newer_format_are_refused_by_name_not_misread(tmp_path):
         list(read_samples(tmp_path))
     with pytest.raises(SamplesFormatError):
         SampleTable.from_directory(tmp_path)
+
+
+def test_an_open_loop_request_keeps_its_scheduled_time_and_a_refused_arrival_is_recorded(tmp_path):
+    writer = SampleWriter(tmp_path)
+    writer.write({"t0": 10.004, "sched_t0": 10.0, "ttft_ms": 5.0, "itl_ms": [1.0], "tokens": 2, "events": 2,
+                  "status": 200})  # fmt: skip
+    writer.write({"t0": 11.0, "ttft_ms": 5.0, "itl_ms": [], "tokens": 1, "events": 1, "status": 200})
+    writer.write_not_sent(10.5)
+    writer.write_not_sent(10.25)
+    writer.close()
+    assert [s.sched_t0 for s in read_samples(tmp_path)] == [10.0, None]
+    table = SampleTable.from_directory(tmp_path)
+    assert table.open_loop
+    assert list(table.not_sent_at) == [10.25, 10.5]
+    assert len(table.records) == 2  # an arrival not sent is no request: counted apart
