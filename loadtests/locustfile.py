@@ -8,6 +8,12 @@ Measurement rules (docs/design.md): the response is read one line at a time with
 (``iter_lines()`` reads 1 KB chunks and adds ~40 ms to TTFT); each line is timestamped with
 ``perf_counter`` *before* it is parsed; only events with non-empty generated text count as tokens.
 
+Closed loop (``users``): each user sends its next request when the last one is done. Open loop
+(``rate``): one sender per load process sends its share of the run's seeded schedule at the scheduled
+times (``chaoslib_ext.load.arrivals``), each request in its own greenlet, recording its scheduled
+time beside the actual one; the schedule's origin is ``CHAOSLLM_SCHEDULE_ORIGIN`` (unix seconds),
+the same for every process.
+
 Two bounds end a request as an error of its own class: ``idle_timeout`` (the socket's: no byte for
 that long) and ``timeout``, the deadline of the whole request, enforced by a gevent timer whatever the
 server sends (a stream trickling a byte every few seconds never trips a socket timeout). TLS is
@@ -31,6 +37,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from chaoslib_ext import secrets
 from chaoslib_ext._processes import start_ticks
+from chaoslib_ext.load.arrivals import Dispatcher, concurrency_share, process_share
 from chaoslib_ext.load.health import HEARTBEATS, HeartbeatWriter
 from chaoslib_ext.load.spec import CONNECT_BUDGET_S, LoadSpec
 from chaoslib_ext.load.sse import LineKind, StreamState, feed_line
@@ -69,14 +76,74 @@ def _tls_context(cafile: str | None = None) -> gevent.ssl.SSLContext:
     return gevent.ssl.create_default_context(cafile=SPEC.ca_bundle or cafile)
 
 
-class StreamingUser(FastHttpUser):
+_IDS = itertools.count()
+
+
+def _send(client: object, side_tag: int, sched_t0: float | None = None) -> None:
+    """One streamed request, measured and written as a sample (``sched_t0``: its scheduled time)."""
+    side = SPEC.side(side_tag)
+    data = json.dumps(SPEC.request_body(f"{os.getpid()}-{next(_IDS)}", side.model)).encode()
+    url = SPEC.endpoint_url(side.url)
+    state = StreamState()
+    times: list[float] = []
+    status, error = 0, None
+    t0 = time.time()
+    start = time.perf_counter()
+    end = start
+    deadline = gevent.Timeout(SPEC.deadline_s, RequestDeadlineError())
+    deadline.start()
+    try:
+        with client.request(  # type: ignore[attr-defined]
+            "POST", url, data=data, headers=HEADERS, stream=True, catch_response=True, name=SPEC.endpoint_path
+        ) as resp:
+            status = resp.status_code or 0
+            try:
+                error = _read(resp, status, state, times)
+            except Exception as exc:  # a reset or timeout mid-stream is a measured failure
+                error = _describe(exc)
+            end = time.perf_counter()
+            resp.request_meta["response_time"] = (end - start) * 1000.0
+            error = None if error is None else secrets.scrub(error)
+            if error is None:
+                resp.success()
+            else:
+                resp.failure(error)
+    except Exception as exc:
+        error = secrets.scrub(error or _describe(exc))
+        end = time.perf_counter()
+    finally:
+        deadline.close()
+    WRITER.write(
+        {
+            "t0": t0,
+            "ttft_ms": round((times[0] - start) * 1000.0, 4) if times else None,
+            "itl_ms": [round((b - a) * 1000.0, 4) for a, b in itertools.pairwise(times)],
+            "tokens": state.usage_tokens if state.usage_tokens is not None else len(times),
+            "events": len(times),
+            "status": status,
+            "error": error,
+            "done_ms": round((end - start) * 1000.0, 4),
+            "server_ttft_ms": state.server_ttft_ms,
+            "side": side_tag,
+            "sched_t0": sched_t0,
+        }
+    )
+
+
+class _Streaming(FastHttpUser):
+    abstract = True
     host = SPEC.url
     network_timeout = SPEC.idle_timeout_s
     connection_timeout = min(SPEC.deadline_s, CONNECT_BUDGET_S)
     insecure = SPEC.insecure
     ssl_context_factory = None if SPEC.insecure else staticmethod(_tls_context)
+
+
+class StreamingUser(_Streaming):
+    """A closed loop: the next request when the last one is done (after ``think_time``)."""
+
+    abstract = SPEC.arrivals is not None
     wait_time = constant(SPEC.think_time_s)
-    _ids = itertools.count()
     _users = itertools.count()
 
     def on_start(self) -> None:
@@ -85,54 +152,41 @@ class StreamingUser(FastHttpUser):
 
     @task
     def stream(self) -> None:
-        side = SPEC.side(self.side)
-        data = json.dumps(SPEC.request_body(f"{os.getpid()}-{next(self._ids)}", side.model)).encode()
-        url = SPEC.endpoint_url(side.url)
-        state = StreamState()
-        times: list[float] = []
-        status, error = 0, None
-        t0 = time.time()
-        start = time.perf_counter()
-        end = start
-        deadline = gevent.Timeout(SPEC.deadline_s, RequestDeadlineError())
-        deadline.start()
-        try:
-            with self.client.request(
-                "POST", url, data=data, headers=HEADERS, stream=True, catch_response=True, name=SPEC.endpoint_path
-            ) as resp:
-                status = resp.status_code or 0
-                try:
-                    error = _read(resp, status, state, times)
-                except Exception as exc:  # a reset or timeout mid-stream is a measured failure
-                    error = _describe(exc)
-                end = time.perf_counter()
-                resp.request_meta["response_time"] = (end - start) * 1000.0
-                error = None if error is None else secrets.scrub(error)
-                if error is None:
-                    resp.success()
-                else:
-                    resp.failure(error)
-        except Exception as exc:
-            error = secrets.scrub(error or _describe(exc))
-            end = time.perf_counter()
-        finally:
-            deadline.close()
-        WRITER.write(
-            {
-                "t0": t0,
-                "ttft_ms": round((times[0] - start) * 1000.0, 4) if times else None,
-                "itl_ms": [round((b - a) * 1000.0, 4) for a, b in itertools.pairwise(times)],
-                "tokens": state.usage_tokens if state.usage_tokens is not None else len(times),
-                "events": len(times),
-                "status": status,
-                "error": error,
-                "done_ms": round((end - start) * 1000.0, 4),
-                "server_ttft_ms": state.server_ttft_ms,
-                "side": self.side,
-            }
-        )
+        _send(self.client, self.side)
         if self.side:
             self.side = 3 - self.side
+
+
+class OpenLoopSender(_Streaming):
+    """An open loop: this process's share of the schedule, each request on time in its own greenlet."""
+
+    abstract = SPEC.arrivals is None
+    wait_time = constant(0)
+    # the connection pool: as many requests in flight as the cap allows (without one, plenty)
+    concurrency = (SPEC.arrivals.max_concurrency if SPEC.arrivals else None) or 1024
+
+    @task
+    def dispatch(self) -> None:
+        arrivals = SPEC.arrivals
+        assert arrivals is not None
+        assert SPEC.duration_s is not None  # the runner bounds every load
+        index = max(0, getattr(self.environment.runner, "worker_index", 0))
+        origin = float(os.environ.get("CHAOSLLM_SCHEDULE_ORIGIN") or time.time())
+        due = origin + process_share(arrivals.schedule(SPEC.shape, SPEC.duration_s), index, SPEC.processes)
+        sides = itertools.cycle((1, 2) if SPEC.alternate else (0,))
+
+        def start(sched_t0: float, done: object) -> None:
+            def request() -> None:
+                try:
+                    _send(self.client, next(sides), sched_t0)
+                finally:
+                    done()  # type: ignore[operator]
+
+            gevent.spawn(request)
+
+        cap = concurrency_share(arrivals.max_concurrency, index, SPEC.processes)
+        Dispatcher(due, cap, time.time, gevent.sleep, start, WRITER.write_not_sent).run()
+        gevent.sleep(SPEC.duration_s + SPEC.deadline_s)  # the schedule is done: the run's end stops this user
 
 
 def _describe(exc: Exception) -> str:

@@ -29,7 +29,13 @@ def register(commands: Any) -> None:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--url", help="URL of the OpenAI-compatible server (base, or ending in the endpoint path)")
     where.add_argument("--target", help="a target file: its gateway's address, path, model, headers and TLS")
-    parser.add_argument("--users", type=int, default=8, help="concurrent streams (default 8)")
+    loop = parser.add_mutually_exclusive_group()
+    loop.add_argument("--users", type=int, help="a closed loop: concurrent streams (default 8)")
+    loop.add_argument("--rate", type=float, help="an open loop: requests/s on a seeded schedule")
+    parser.add_argument("--arrival", help="open loop: poisson (default), gamma or constant")
+    parser.add_argument("--burstiness", type=float, help="open loop, gamma: its shape (1 = Poisson, < 1 burstier)")
+    parser.add_argument("--max-concurrency", type=int, help="open loop: requests in flight at most (refused: counted)")
+    parser.add_argument("--seed", type=int, help="open loop: the schedule's seed (default 0)")
     parser.add_argument("--duration", default="30s", help="measured time after the warmup (default 30s)")
     parser.add_argument("--warmup", help="time left out before measuring (default: spawn time + 2s)")
     parser.add_argument("--spawn-rate", type=float, help="users started per second (default: all in ~1s)")
@@ -65,7 +71,6 @@ def _spec(args: argparse.Namespace) -> LoadSpec:
         except ValueError as exc:
             raise SpecError("shape", f"not JSON: {exc}") from exc
     raw: dict[str, Any] = {
-        "users": args.users,
         "shape": shape,
         "max_tokens": args.max_tokens,
         "processes": args.processes,
@@ -83,6 +88,12 @@ def _spec(args: argparse.Namespace) -> LoadSpec:
         "timeout": args.timeout,
         "idle_timeout": args.idle_timeout,
         "ca_bundle": args.ca_bundle,
+        "users": args.users,
+        "rate": args.rate,
+        "arrival": args.arrival,
+        "burstiness": args.burstiness,
+        "max_concurrency": args.max_concurrency,
+        "seed": args.seed,
     }
     raw.update({k: v for k, v in optional.items() if v is not None})
     return LoadSpec.parse(raw)

@@ -30,12 +30,10 @@ import numpy.typing as npt
 
 from chaoslib_ext.load.profile import Constant, Shape
 
-__all__ = ["ARRIVALS", "LATE_MS", "ArrivalKind", "Arrivals", "Dispatcher", "concurrency_share", "process_share"]
+__all__ = ["ARRIVALS", "ArrivalKind", "Arrivals", "Dispatcher", "concurrency_share", "process_share"]
 
 ArrivalKind = Literal["poisson", "gamma", "constant"]
 ARRIVALS: tuple[ArrivalKind, ...] = get_args(ArrivalKind)
-#: a request sent this much after its scheduled time counts as late
-LATE_MS = 10.0
 #: the resolution at which a shaped rate is integrated (a step or spike edge moves by at most this)
 _GRID_S = 0.001
 

@@ -29,6 +29,8 @@ __all__ = ["LoadProcess", "locustfile", "start_load"]
 
 #: Users finish the request in hand when load stops, for at most this long.
 STOP_TIMEOUT_S = 15.0
+#: An open loop's schedule starts this long after Locust is started (its processes start meanwhile).
+SCHEDULE_LEAD_S = 1.0
 
 
 def locustfile() -> Path:
@@ -135,6 +137,8 @@ def start_load(spec: LoadSpec, samples_dir: Path, load_dir: Path, max_run_s: flo
         "CHAOSLLM_SAMPLES_DIR": str(samples_dir),
         "CHAOSLLM_LOAD_HEADERS": json.dumps(headers),
         "PYTHONUNBUFFERED": "1",
+        # an open loop's schedule starts here, in every load process alike (their start-up is within it)
+        "CHAOSLLM_SCHEDULE_ORIGIN": f"{time.time() + SCHEDULE_LEAD_S:.6f}",
     }
     record = spawn_detached("locust", argv, load_dir / "locust.log", env)
     write_json_atomic(load_dir / "process.json", record.to_json())

@@ -11,24 +11,15 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from chaoslib_ext.metrics.arrivals import arrival_metrics
 from chaoslib_ext.metrics.gaps import GapIndex
 from chaoslib_ext.metrics.goodput import GoodputSLO
-from chaoslib_ext.metrics.record import DISTRIBUTIONS, SCALARS, STATS, Distribution, PhaseMetrics
+from chaoslib_ext.metrics.record import DISTRIBUTIONS, SCALARS, STATS, PhaseMetrics
+from chaoslib_ext.metrics.stats import distribution
 from chaoslib_ext.metrics.windows import Window
-from chaoslib_ext.samples.table import GapValues, SampleTable
+from chaoslib_ext.samples.table import SampleTable
 
 __all__ = ["DISTRIBUTIONS", "SCALARS", "STATS", "distribution", "window_metrics"]
-
-
-def distribution(values: GapValues) -> Distribution:
-    """count, mean, min, p50, p90, p95, p99, max of the non-NaN values (None when there are none)."""
-    v = values[~np.isnan(values)]
-    if v.size == 0:
-        return Distribution(0)
-    p50, p90, p95, p99 = np.percentile(v, [50, 90, 95, 99], overwrite_input=True)
-    return Distribution(
-        int(v.size), float(v.mean()), float(v.min()), float(p50), float(p90), float(p95), float(p99), float(v.max())
-    )
 
 
 def window_metrics(
@@ -64,6 +55,7 @@ def window_metrics(
         itl_ms=index.distribution(window),
         tpot_ms=distribution(table.tpot_ms[ok]),
         e2el_ms=distribution(table.e2el_ms[ok]),
+        arrivals=arrival_metrics(table, window),
     )
 
 

@@ -7,12 +7,16 @@ the whole window, with one ``value(metric)`` that every reader of a metric name 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, TypedDict, get_args
+from typing import Literal, NotRequired, TypedDict, get_args
 
 __all__ = [
+    "ARRIVAL_DISTRIBUTIONS",
+    "ARRIVAL_SCALARS",
     "DISTRIBUTIONS",
     "SCALARS",
     "STATS",
+    "ArrivalMetrics",
+    "ArrivalMetricsJson",
     "Distribution",
     "DistributionJson",
     "PhaseMetrics",
@@ -88,7 +92,69 @@ class Distribution:
         return cls(int(raw["count"]), *(_float(raw.get(s)) for s in STATS))
 
 
+ArrivalDistribution = Literal["send_lag_ms", "ttft_sched_ms", "e2el_sched_ms"]
+ARRIVAL_DISTRIBUTIONS: tuple[ArrivalDistribution, ...] = get_args(ArrivalDistribution)
+ARRIVAL_SCALARS = ("scheduled", "sent", "late", "not_sent", "offered_rate_rps", "achieved_rate_rps")
+
+
+class ArrivalMetricsJson(TypedDict):
+    scheduled: int
+    sent: int
+    late: int
+    not_sent: int
+    offered_rate_rps: float | None
+    achieved_rate_rps: float | None
+    send_lag_ms: DistributionJson
+    ttft_sched_ms: DistributionJson
+    e2el_sched_ms: DistributionJson
+
+
+@dataclass(frozen=True)
+class ArrivalMetrics:
+    scheduled: int
+    sent: int
+    late: int
+    not_sent: int
+    offered_rate_rps: float | None
+    achieved_rate_rps: float | None
+    send_lag_ms: Distribution
+    ttft_sched_ms: Distribution
+    e2el_sched_ms: Distribution
+
+    def value(self, metric: str) -> float | None:
+        head, _, stat = metric.partition(".")
+        if head in ARRIVAL_DISTRIBUTIONS:
+            dist: Distribution = getattr(self, head)
+            return dist.stat(stat) if stat else None
+        if stat or head not in ARRIVAL_SCALARS:
+            return None
+        found = getattr(self, head)
+        return None if found is None else float(found)
+
+    def to_json(self) -> ArrivalMetricsJson:
+        return {
+            "scheduled": self.scheduled,
+            "sent": self.sent,
+            "late": self.late,
+            "not_sent": self.not_sent,
+            "offered_rate_rps": self.offered_rate_rps,
+            "achieved_rate_rps": self.achieved_rate_rps,
+            "send_lag_ms": self.send_lag_ms.to_json(),
+            "ttft_sched_ms": self.ttft_sched_ms.to_json(),
+            "e2el_sched_ms": self.e2el_sched_ms.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, raw: ArrivalMetricsJson) -> ArrivalMetrics:
+        return cls(
+            raw["scheduled"], raw["sent"], raw["late"], raw["not_sent"], raw["offered_rate_rps"],
+            raw["achieved_rate_rps"], Distribution.from_json(raw["send_lag_ms"]),
+            Distribution.from_json(raw["ttft_sched_ms"]), Distribution.from_json(raw["e2el_sched_ms"]),
+        )  # fmt: skip
+
+
 class PhaseMetricsJson(TypedDict):
+    arrivals: NotRequired[ArrivalMetricsJson]  # an open loop's only
     start_at: float | None
     end_at: float | None
     duration_s: float
@@ -125,6 +191,7 @@ class PhaseMetrics:
     itl_ms: Distribution
     tpot_ms: Distribution
     e2el_ms: Distribution
+    arrivals: ArrivalMetrics | None = None  # an open loop's schedule kept (chaoslib_ext.metrics.arrivals)
 
     @property
     def ttft_jitter_ms(self) -> float | None:
@@ -137,6 +204,8 @@ class PhaseMetrics:
     def value(self, metric: str) -> float | None:
         """``ttft_ms.p99``, ``error_rate``, ``itl_jitter_ms`` ...; None when not measured (or not a metric)."""
         head, _, stat = metric.partition(".")
+        if head in ARRIVAL_DISTRIBUTIONS or head in ARRIVAL_SCALARS:
+            return None if self.arrivals is None else self.arrivals.value(metric)
         if head in DISTRIBUTIONS:
             dist: Distribution = getattr(self, head)
             return dist.stat(stat) if stat else None
@@ -146,6 +215,12 @@ class PhaseMetrics:
         return None if found is None else float(found)
 
     def to_json(self) -> PhaseMetricsJson:
+        out = self._to_json()
+        if self.arrivals is not None:
+            out["arrivals"] = self.arrivals.to_json()
+        return out
+
+    def _to_json(self) -> PhaseMetricsJson:
         return {
             "start_at": self.start_at,
             "end_at": self.end_at,
@@ -182,6 +257,7 @@ class PhaseMetrics:
             Distribution.from_json(raw["itl_ms"]),
             Distribution.from_json(raw["tpot_ms"]),
             Distribution.from_json(raw["e2el_ms"]),
+            ArrivalMetrics.from_json(raw["arrivals"]) if "arrivals" in raw else None,
         )
 
 

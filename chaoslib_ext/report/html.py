@@ -13,7 +13,9 @@ from chaoslib_ext.report.htmlkit import html_table, page
 from chaoslib_ext.report.series import CDF_LEVELS, Cdfs, TimeSeries
 from chaoslib_ext.report.svg import Chart, Series
 from chaoslib_ext.report.tables import (
+    ARRIVALS_NOTE,
     PERCENTILE_NOTE,
+    arrival_rows,
     css_class,
     host_lines,
     overhead_sentence,
@@ -113,6 +115,17 @@ def _cdf_charts(cdfs: Cdfs) -> str:
     return '<h2>Distributions</h2><div id="cdfs">' + "".join(out) + "</div>"
 
 
+def _arrivals(summary: RunSummary) -> str:
+    header, rows = arrival_rows(summary)
+    if not rows:
+        return ""
+    classes = [[""] + ["num"] * (len(header) - 1) for _ in rows]
+    return (
+        f'<h2>Arrivals per phase</h2><div id="arrivals">{html_table(header, rows, classes)}</div>'
+        f'<p class="muted">{escape(ARRIVALS_NOTE)}</p>'
+    )
+
+
 def _faults(summary: RunSummary) -> str:
     if not summary.faults:
         return "<h2>Faults</h2><p>No fault was injected.</p>"
@@ -204,6 +217,7 @@ def render_html(
             _timeline_charts(summary, series, events),
             _cdf_charts(cdfs),
             _phases(summary),
+            _arrivals(summary),
             _faults(summary),
             _overhead(summary),
             _host(summary),

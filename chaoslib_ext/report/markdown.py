@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from chaoslib_ext.report.tables import (
+    ARRIVALS_NOTE,
     PERCENTILE_NOTE,
+    arrival_rows,
     fault_line,
     host_lines,
     overhead_sentence,
@@ -37,6 +39,9 @@ def render_markdown(summary: RunSummary) -> str:
         lines += ["", "## Hypotheses", "", *text_table(*verdict_rows(summary))]
     if summary.phases:
         lines += ["", "## Metrics per phase", "", *text_table(*phase_rows(summary)), "", PERCENTILE_NOTE]
+    header, arrivals = arrival_rows(summary)
+    if arrivals:
+        lines += ["", "## Arrivals per phase", "", *text_table(header, arrivals), "", ARRIVALS_NOTE]
     if summary.faults:
         lines += ["", "## Faults", "", *(f"- {fault_line(f)}" for f in summary.faults)]
     if summary.client_overhead_ms is not None:

@@ -11,8 +11,10 @@ from chaoslib_ext.verdict.outcome import RunVerdict
 from chaoslib_ext.verdict.summary import FaultRecord, RunSummary
 
 __all__ = [
+    "ARRIVALS_NOTE",
     "PERCENTILE_NOTE",
     "Rows",
+    "arrival_rows",
     "css_class",
     "fault_line",
     "host_lines",
@@ -28,6 +30,21 @@ __all__ = [
 Rows = tuple[list[str], list[list[str]]]
 
 PERCENTILE_NOTE = "Percentiles are exact (linear interpolation on raw samples); jitter = P99 - P50."
+ARRIVALS_NOTE = (
+    "Open loop: arrivals by their scheduled time; late = sent more than 10 ms after it; not sent = found "
+    "max_concurrency full (counted, not dropped); TTFT from schedule = send lag + TTFT."
+)
+_ARRIVAL_COLUMNS = (
+    ("offered req/s", "offered_rate_rps", "{:.2f}"),
+    ("achieved req/s", "achieved_rate_rps", "{:.2f}"),
+    ("sent", "sent", "{:.0f}"),
+    ("late", "late", "{:.0f}"),
+    ("not sent", "not_sent", "{:.0f}"),
+    ("send lag p50 ms", "send_lag_ms.p50", "{:.2f}"),
+    ("send lag p99 ms", "send_lag_ms.p99", "{:.2f}"),
+    ("TTFT from schedule p50 ms", "ttft_sched_ms.p50", "{:.1f}"),
+    ("TTFT from schedule p99 ms", "ttft_sched_ms.p99", "{:.1f}"),
+)
 
 #: (column title, metric, number format)
 _COLUMNS = (
@@ -87,6 +104,14 @@ def phase_rows(summary: RunSummary) -> Rows:
     shown = [p for p in PHASES if p in summary.phases and summary.phases[p].duration_s > 0]
     rows = [[p] + [_cell(summary.phases[p].value(metric), fmt) for _, metric, fmt in _COLUMNS] for p in shown]
     return ["phase", *(title for title, _, _ in _COLUMNS)], rows
+
+
+def arrival_rows(summary: RunSummary) -> Rows:
+    """An open loop's schedule per phase; no rows for a closed loop."""
+    shown = [p for p in PHASES if p in summary.phases and summary.phases[p].duration_s > 0]
+    shown = [p for p in shown if summary.phases[p].arrivals is not None]
+    rows = [[p] + [_cell(summary.phases[p].value(m), fmt) for _, m, fmt in _ARRIVAL_COLUMNS] for p in shown]
+    return ["phase", *(title for title, _, _ in _ARRIVAL_COLUMNS)], rows
 
 
 def verdict_rows(summary: RunSummary) -> Rows:

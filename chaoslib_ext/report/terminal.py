@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chaoslib_ext.report.tables import PERCENTILE_NOTE, outcome_line, phase_rows, text_table, verdict_rows
+from chaoslib_ext.report.tables import (
+    ARRIVALS_NOTE,
+    PERCENTILE_NOTE,
+    arrival_rows,
+    outcome_line,
+    phase_rows,
+    text_table,
+    verdict_rows,
+)
 from chaoslib_ext.secrets import scrub
 from chaoslib_ext.verdict.summary import RunSummary
 
@@ -15,6 +23,9 @@ def print_summary(summary: RunSummary, run_dir: Path) -> None:
     lines = []
     if summary.phases:
         lines += ["", "Metrics per phase:", *text_table(*phase_rows(summary)), PERCENTILE_NOTE]
+    header, arrivals = arrival_rows(summary)
+    if arrivals:
+        lines += ["", "Arrivals per phase:", *text_table(header, arrivals), ARRIVALS_NOTE]
     if summary.hypotheses:
         lines += ["", "Hypotheses:", *text_table(*verdict_rows(summary))]
     lines += ["", f"Outcome: {outcome_line(summary)}", *(f"  - {reason}" for reason in summary.outcome.reasons)]

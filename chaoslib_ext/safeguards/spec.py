@@ -43,6 +43,10 @@ LIVE_METRICS = (
     "e2el_ms.p99",
     "output_throughput_tps",
     "request_throughput_rps",
+    # an open loop's (chaoslib_ext.metrics.arrivals)
+    "send_lag_ms.p99",
+    "ttft_sched_ms.p99",
+    "achieved_rate_rps",
 )
 
 

@@ -15,11 +15,17 @@ from dataclasses import dataclass
 from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.fields import Fields
 from chaoslib_ext.metrics import DISTRIBUTIONS, PHASES, SCALARS, STATS
+from chaoslib_ext.metrics.record import ARRIVAL_DISTRIBUTIONS, ARRIVAL_SCALARS
 from chaoslib_ext.verdict.expect import Expectation, parse_expect
 
 __all__ = ["METRICS", "Hypothesis", "metric_unit", "parse_hypotheses"]
 
-METRICS = tuple(f"{d}.{s}" for d in DISTRIBUTIONS for s in STATS) + tuple(s for s in SCALARS if s != "duration_s")
+METRICS = (
+    tuple(f"{d}.{s}" for d in DISTRIBUTIONS for s in STATS)
+    + tuple(s for s in SCALARS if s != "duration_s")
+    + tuple(f"{d}.{s}" for d in ARRIVAL_DISTRIBUTIONS for s in STATS)  # an open loop's only
+    + ARRIVAL_SCALARS
+)
 
 
 def metric_unit(metric: str) -> str:

@@ -135,3 +135,34 @@ def test_a_step_shape_drives_the_number_of_streams(calibration_server, tmp_path)
     first = sum(1 for t in starts if t - t0 < 2.5)
     last = sum(1 for t in starts if 6.5 <= t - t0 < 9.0)
     assert last >= 2.2 * first  # 2 streams, then 6: about three times the requests
+
+
+def test_an_open_loop_sends_on_schedule_and_counts_what_max_concurrency_refuses(calibration_server, tmp_path):
+    """100 req/s offered to a server taking ~120 ms a request, at most 4 in flight: about 33 req/s can be
+    sent; every other arrival is counted as not sent, by its scheduled time, and none is lost."""
+    out = tmp_path / "run"
+    result = chaosllm("load", "--url", calibration_server, "--rate", "100", "--arrival", "poisson", "--seed", "3",
+                      "--max-concurrency", "4", "--duration", "8s", "--warmup", "2s", "--max-tokens", "8",
+                      "--out", str(out), timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Arrivals per phase" in result.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["load"]["rate"] == 100.0
+    assert "users" not in summary["load"]
+    arrivals = summary["phases"]["overall"]["arrivals"]
+    seconds = summary["phases"]["overall"]["duration_s"]
+    assert abs(arrivals["scheduled"] - 100 * seconds) < 6 * (100 * seconds) ** 0.5  # Poisson: 6 sigma
+    assert arrivals["scheduled"] == arrivals["sent"] + arrivals["not_sent"]
+    assert arrivals["not_sent"] > arrivals["sent"]  # the cap holds: 4 in flight of ~120 ms each
+    assert arrivals["achieved_rate_rps"] < 4 / 0.110  # never more in flight than the cap
+    samples = list(read_samples(out / "samples"))
+    assert all(s.sched_t0 is not None and s.t0 >= s.sched_t0 for s in samples)
+
+
+def test_rate_and_users_exclude_each_other_with_a_clear_error(tmp_path):
+    result = chaosllm("load", "--url", "http://127.0.0.1:1", "--rate", "5", "--users", "3", timeout=60)
+    assert result.returncode == 2
+    assert "not allowed with argument" in result.stderr
+    result = chaosllm("load", "--url", "http://127.0.0.1:1", "--burstiness", "0.5", timeout=60)
+    assert result.returncode == 2
+    assert "burstiness: applies to an open-loop load only: set rate" in result.stderr

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from chaoslib_ext.metrics.record import Distribution, PhaseMetrics
+from chaoslib_ext.metrics.record import ARRIVAL_DISTRIBUTIONS, ARRIVAL_SCALARS, Distribution, PhaseMetrics
 from chaoslib_ext.verdict.spec import METRICS
 
 RECORDED = Path(__file__).parents[2] / "data" / "runs" / "demo" / "expected" / "summary.json"
@@ -26,8 +26,23 @@ def test_value_reads_every_metric_a_hypothesis_may_name():
     metrics = PhaseMetrics.from_json(raw)
     for name in METRICS:
         head, _, stat = name.partition(".")
+        if head in ARRIVAL_DISTRIBUTIONS or head in ARRIVAL_SCALARS:
+            assert metrics.value(name) is None, f"{name}: a closed loop has no schedule"
+            continue
         expected = raw[head][stat] if stat else raw[head]
         assert metrics.value(name) == (None if expected is None else float(expected)), name
+
+
+def test_value_reads_an_open_loops_arrival_metrics_and_they_round_trip():
+    raw = dict(recorded_phases()["fault"])
+    lag = {"count": 2, "mean": 1.5, "min": 1.0, "p50": 1.5, "p90": 1.9, "p95": 1.95, "p99": 1.99, "max": 2.0}
+    counts = {"scheduled": 10, "sent": 9, "late": 1, "not_sent": 1, "offered_rate_rps": 5.0, "achieved_rate_rps": 4.5}
+    raw["arrivals"] = {**counts, "send_lag_ms": lag, "ttft_sched_ms": lag, "e2el_sched_ms": lag}
+    metrics = PhaseMetrics.from_json(raw)
+    assert metrics.value("send_lag_ms.p99") == 1.99
+    assert metrics.value("not_sent") == 1.0
+    assert metrics.value("achieved_rate_rps") == 4.5
+    assert metrics.to_json() == raw
 
 
 def test_value_is_none_for_what_is_not_a_metric_or_was_not_measured():
