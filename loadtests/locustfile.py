@@ -37,7 +37,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from chaoslib_ext import secrets
 from chaoslib_ext._processes import start_ticks
-from chaoslib_ext.load.arrivals import Dispatcher, concurrency_share, process_share
+from chaoslib_ext.load.arrivals import LEAD_S, SPIN_S, Dispatcher, concurrency_share, process_share, wait_until
 from chaoslib_ext.load.health import HEARTBEATS, HeartbeatWriter
 from chaoslib_ext.load.spec import CONNECT_BUDGET_S, LoadSpec
 from chaoslib_ext.load.sse import LineKind, StreamState, feed_line
@@ -87,6 +87,8 @@ def _send(client: object, side_tag: int, sched_t0: float | None = None) -> None:
     state = StreamState()
     times: list[float] = []
     status, error = 0, None
+    if sched_t0 is not None:  # started a moment early by the dispatcher: send exactly when due
+        wait_until(sched_t0, time.time, gevent.sleep, SPIN_S)
     t0 = time.time()
     start = time.perf_counter()
     end = start
@@ -185,7 +187,7 @@ class OpenLoopSender(_Streaming):
             gevent.spawn(request)
 
         cap = concurrency_share(arrivals.max_concurrency, index, SPEC.processes)
-        Dispatcher(due, cap, time.time, gevent.sleep, start, WRITER.write_not_sent).run()
+        Dispatcher(due, cap, time.time, gevent.sleep, start, WRITER.write_not_sent, LEAD_S).run()
         gevent.sleep(SPEC.duration_s + SPEC.deadline_s)  # the schedule is done: the run's end stops this user
 
 

@@ -30,12 +30,27 @@ import numpy.typing as npt
 
 from chaoslib_ext.load.profile import Constant, Shape
 
-__all__ = ["ARRIVALS", "ArrivalKind", "Arrivals", "Dispatcher", "concurrency_share", "process_share"]
+__all__ = [
+    "ARRIVALS",
+    "LEAD_S",
+    "SPIN_S",
+    "ArrivalKind",
+    "Arrivals",
+    "Dispatcher",
+    "concurrency_share",
+    "process_share",
+    "wait_until",
+]
 
 ArrivalKind = Literal["poisson", "gamma", "constant"]
 ARRIVALS: tuple[ArrivalKind, ...] = get_args(ArrivalKind)
 #: the resolution at which a shaped rate is integrated (a step or spike edge moves by at most this)
 _GRID_S = 0.001
+#: the last stretch before a send is waited by yielding, not by a timer: an event loop's timer wakes up
+#: to 1 ms late (epoll's timeout is in milliseconds), which would bunch sends on a millisecond grid
+SPIN_S = 0.0012
+#: a request is started this long before it is due: it builds its body, then waits the rest itself
+LEAD_S = 0.003
 
 Floats = npt.NDArray[np.float64]
 
@@ -86,6 +101,16 @@ class Arrivals:
         return grid, operational
 
 
+def wait_until(due: float, clock: Callable[[], float], sleep: Callable[[float], None], spin_s: float) -> None:
+    """Sleep until ``due``: by the timer until ``spin_s`` before it, then by yielding (``sleep(0)``:
+    requests in flight are read meanwhile) so the send is not rounded to the timer's millisecond."""
+    left = due - clock()
+    if left > spin_s:
+        sleep(left - spin_s)
+    while clock() < due:
+        sleep(0)
+
+
 def process_share(schedule: Floats, index: int, processes: int) -> Floats:
     """The arrivals load process ``index`` of ``processes`` sends."""
     return schedule[index::processes]
@@ -103,7 +128,9 @@ class Dispatcher:
     ``cap`` requests are already in flight (then it is counted as not sent, with its scheduled time).
 
     Time and concurrency are injected (``clock``, ``sleep``, ``start``) so the logic is tested with a
-    fake clock; the locustfile passes ``time.time``, ``gevent.sleep`` and a greenlet spawn."""
+    fake clock; the locustfile passes ``time.time``, ``gevent.sleep`` and a greenlet spawn. With
+    ``lead_s``, each request is started that long before it is due (it waits the rest itself, with
+    :func:`wait_until`, after building its body)."""
 
     def __init__(
         self,
@@ -113,7 +140,9 @@ class Dispatcher:
         sleep: Callable[[float], None],
         start: Callable[[float, Callable[[], None]], None],
         not_sent: Callable[[float], None],
+        lead_s: float = 0.0,
     ) -> None:
+        self._lead_s = lead_s
         self._due = due
         self._cap = cap
         self._clock = clock
@@ -130,7 +159,7 @@ class Dispatcher:
     def run(self, stop: Callable[[], bool] = lambda: False) -> None:
         """Dispatch every arrival (absolute unix times) in order; ``stop()`` ends it early."""
         for due in self._due:
-            wait = float(due) - self._clock()
+            wait = float(due) - self._lead_s - self._clock()
             if wait > 0:
                 self._sleep(wait)
             if stop():

@@ -43,3 +43,14 @@ def test_compare_rates_runs_real_trials_and_prints_rates():
     tallies = compare_rates.main(["--trials", "1", "--measure-for", "5s"])
     assert all(t.trials == 1 for t in tallies.values())
     assert all(len(t.p99) == 1 for t in tallies.values())
+
+
+@pytest.mark.benchmark
+def test_open_loop_prints_its_figures():
+    from tests.benchmarks import open_loop
+
+    results = open_loop.main(["--rate", "50", "--seconds", "8", "--runs", "1"])
+    [poisson], [gamma] = results["poisson"], results["gamma"]
+    assert poisson.sent > 300
+    assert gamma.sent > 300
+    assert 0 <= poisson.lag_p50_ms <= poisson.lag_p99_ms

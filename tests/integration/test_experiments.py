@@ -72,6 +72,7 @@ def test_the_seed_scenario_on_a_cluster_is_a_delay_a_loss_and_a_bandwidth(k8s_ta
 SANDBOX_RUNS = [
     ("sandbox/network-faults.yaml", ["step=6s", "baseline_for=10s", "recovery_for=15s"]),
     ("sandbox/redis-faults.yaml", ["step=4s", "baseline_for=10s", "recovery_for=10s"]),
+    ("sandbox/redis-latency-open-loop.yaml", []),  # the demo in an open loop, as shipped
     ("compare/releases-redis-stall.yaml", ["baseline_for=10s", "stall_for=4s", "recovery_for=10s"]),
     (
         # recovery P99 over 20 s rests on ~6 requests: CI measured 1.50x baseline once (p50 1.15x);

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from chaoslib_ext.load.arrivals import Arrivals, Dispatcher, concurrency_share, process_share
+from chaoslib_ext.load.arrivals import Arrivals, Dispatcher, concurrency_share, process_share, wait_until
 from chaoslib_ext.load.profile import Constant, Ramp, Spike, Step
 
 
@@ -121,3 +121,29 @@ def test_a_stopped_dispatcher_stops_before_the_next_send():
     d = Dispatcher(1000.0 + np.arange(10.0), None, clock.time, clock.sleep, lambda at, done: sent.append(at), print)
     d.run(stop=lambda: clock.now >= 1003.0)
     assert sent == [1000.0, 1001.0, 1002.0]
+
+
+class TimerClock(FakeClock):
+    """An event loop's timer: a sleep wakes up on the next millisecond; a zero sleep (a yield) costs 0.1 ms."""
+
+    def sleep(self, seconds: float) -> None:
+        self.now = math.ceil((self.now + seconds) * 1000.0) / 1000.0 if seconds > 0 else self.now + 0.0001
+
+
+def test_waiting_the_last_stretch_by_yielding_keeps_sends_off_the_timers_millisecond_grid():
+    for due, late_by_timer in ((1000.0103, 0.7), (1000.0207, 0.3)):
+        clock = TimerClock()
+        wait_until(due, clock.time, clock.sleep, 0.0)  # the timer alone
+        assert (clock.now - due) * 1000.0 == pytest.approx(late_by_timer)
+        clock = TimerClock()
+        wait_until(due, clock.time, clock.sleep, 0.0012)
+        assert 0.0 <= (clock.now - due) * 1000.0 <= 0.1 + 1e-9  # within one yield
+
+
+def test_a_request_is_started_its_lead_before_it_is_due():
+    clock = FakeClock()
+    started: list[float] = []
+    d = Dispatcher(1000.0 + np.array([0.01, 0.02]), None, clock.time, clock.sleep,
+                   lambda at, done: started.append(at - clock.now), print, lead_s=0.003)  # fmt: skip
+    d.run()
+    assert started == pytest.approx([0.003, 0.003])
