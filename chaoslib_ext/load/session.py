@@ -39,10 +39,12 @@ def active_load(run: RunContext) -> LoadSpec | None:
 
 
 def warmup_s(spec: LoadSpec) -> float:
-    """The spec's warmup, else long enough for every user to have started, plus two seconds."""
+    """The spec's warmup, else long enough for every user (an open loop: every sender) to have started,
+    plus two seconds."""
     if spec.warmup_s is not None:
         return spec.warmup_s
-    return float(math.ceil(spec.users / spec.profile().spawn_rate)) + 2.0
+    profile = spec.profile()  # an open loop starts one sender per process at once
+    return float(math.ceil(profile.users / profile.spawn_rate)) + 2.0
 
 
 def begin_load(run: RunContext, spec: LoadSpec, max_run_s: float = MAX_LOAD_S) -> str:

@@ -136,3 +136,11 @@ def test_a_credential_reference_names_env_or_secret():
         LoadSpec.parse({"headers": {"Authorization": {"prefix": "Bearer "}}})
     assert err.value.field == "headers.Authorization"
     assert "{env: VAR} or {secret: NAME}" in (err.value.accepted or "")
+
+
+def test_an_open_loop_warms_up_for_its_senders_not_for_users_it_does_not_have():
+    from chaoslib_ext.load.session import warmup_s
+
+    assert warmup_s(LoadSpec.parse({"rate": 50})) == 3.0  # one sender, started at once, + 2 s
+    assert warmup_s(LoadSpec.parse({"users": 16})) == 3.0
+    assert warmup_s(LoadSpec.parse({"users": 16, "spawn_rate": 4})) == 6.0
