@@ -27,7 +27,7 @@ from chaoslib_ext.faults import lifecycle
 from chaoslib_ext.load.session import end_load
 from chaoslib_ext.proxy.local import stop_local_proxy
 from chaoslib_ext.report.terminal import print_summary
-from chaoslib_ext.report.write import rewrite_outcome, write_reports
+from chaoslib_ext.report.write import write_reports, write_text_reports
 from chaoslib_ext.run.context import RUN_DIR_KEY, RunContext
 from chaoslib_ext.run.rundir import DEFAULT_ROOT, RunDir
 from chaoslib_ext.verdict.outcome import EXIT_INVALID, decide
@@ -159,7 +159,7 @@ def _final_summary(run: RunContext, source: Source, journal: dict[str, Any] | No
     outcome = decide(run.timeline.events(), summary.hypotheses, journal)
     if outcome != summary.outcome:
         summary = summary.with_outcome(outcome)
-        rewrite_outcome(run, summary)
+        write_text_reports(run, summary)
     return summary
 
 

@@ -28,7 +28,7 @@ from typing import Literal, get_args
 import numpy as np
 import numpy.typing as npt
 
-from chaoslib_ext.load.profile import Constant, Shape
+from chaoslib_ext.load.profile import Shape
 
 __all__ = [
     "ARRIVALS",
@@ -44,8 +44,6 @@ __all__ = [
 
 ArrivalKind = Literal["poisson", "gamma", "constant"]
 ARRIVALS: tuple[ArrivalKind, ...] = get_args(ArrivalKind)
-#: the resolution at which a shaped rate is integrated (a step or spike edge moves by at most this)
-_GRID_S = 0.001
 #: the last stretch before a send is waited by yielding, not by a timer: an event loop's timer wakes up
 #: to 1 ms late (epoll's timeout is in milliseconds), which would bunch sends on a millisecond grid
 SPIN_S = 0.0012
@@ -85,20 +83,16 @@ class Arrivals:
             draws.append(chunk)
             have += float(chunk.sum())
         at = np.cumsum(np.concatenate(draws))
-        at = at[at < total]
-        if grid is None:
-            return at / self.rate_rps
-        return np.interp(at, operational, grid)
+        return np.interp(at[at < total], operational, grid)
 
-    def _operational_time(self, shape: Shape, duration_s: float) -> tuple[Floats | None, Floats]:
-        """(clock times, the integral of the rate up to each); no grid for a constant rate."""
-        if isinstance(shape, Constant):
-            return None, np.array([0.0, self.rate_rps * duration_s])
-        grid = np.arange(0.0, duration_s + _GRID_S, _GRID_S)
-        grid[-1] = duration_s
-        rates = np.array([shape.level_at(float(t), self.rate_rps) for t in grid[:-1]])
-        operational = np.concatenate(([0.0], np.cumsum(rates * np.diff(grid))))
-        return grid, operational
+    def _operational_time(self, shape: Shape, duration_s: float) -> tuple[Floats, Floats]:
+        """(the shape's knots, the integral of the rate up to each): exact from the rate at the
+        midpoints, as the rate is constant (or, on a ramp, linear) between knots."""
+        knots = np.array([0.0, *shape.knots(duration_s, self.rate_rps), duration_s])
+        grid = np.unique(np.clip(knots, 0.0, duration_s))
+        mids = (grid[:-1] + grid[1:]) / 2.0
+        rates = np.array([shape.level_at(float(t), self.rate_rps) for t in mids])
+        return grid, np.concatenate(([0.0], np.cumsum(rates * np.diff(grid))))
 
 
 def wait_until(due: float, clock: Callable[[], float], sleep: Callable[[float], None], spin_s: float) -> None:

@@ -5,7 +5,9 @@
     {type: step, step: 4, every: 10s}          ``step`` users, ``step`` more every ``every``, up to ``users``
     {type: spike, to: 64, at: 30s, for: 10s}   ``users``, then ``to`` users from ``at`` for ``for``
 
-An open-loop load (``rate``) reads the same shapes as requests/s: ``level_at(t, rate)``.
+An open-loop load (``rate``) reads the same shapes as requests/s: ``level_at(t, rate)``, and
+``knots(duration, rate)``: the times between which the level is constant or, on a ramp, linear within
+10 ms, so that the level's integral is exact from its values at the midpoints between knots.
 
 Pure Python with no Locust import: the locustfile uses it, and so do tests and the report.
 """
@@ -21,6 +23,9 @@ from chaoslib_ext.fields import Fields
 
 __all__ = ["SHAPES", "Constant", "LoadProfile", "Ramp", "Shape", "Spike", "Step", "parse_shape"]
 
+#: a ramp's level is integrated in steps this long (its integral's error: a few microseconds of arrivals)
+_RAMP_KNOT_S = 0.01
+
 
 @dataclass(frozen=True)
 class Constant:
@@ -29,6 +34,9 @@ class Constant:
 
     def level_at(self, t_s: float, top: float) -> float:
         return top
+
+    def knots(self, duration_s: float, top: float) -> tuple[float, ...]:
+        return ()
 
     def to_json(self) -> dict[str, Any]:
         return {"type": "constant"}
@@ -46,6 +54,9 @@ class Ramp:
         share = min(t_s / self.over_s, 1.0) if self.over_s > 0 else 1.0
         return self.start_users + (top - self.start_users) * share
 
+    def knots(self, duration_s: float, top: float) -> tuple[float, ...]:
+        return (*(i * _RAMP_KNOT_S for i in range(1, int(min(self.over_s, duration_s) / _RAMP_KNOT_S))), self.over_s)
+
     def to_json(self) -> dict[str, Any]:
         return {"type": "ramp", "from": self.start_users, "over": f"{self.over_s}s"}
 
@@ -60,6 +71,10 @@ class Step:
 
     def level_at(self, t_s: float, top: float) -> float:
         return min(top, float(self.step_users * (1 + math.floor(t_s / self.every_s))))
+
+    def knots(self, duration_s: float, top: float) -> tuple[float, ...]:
+        steps = min(math.ceil(top / self.step_users), math.ceil(duration_s / self.every_s))
+        return tuple(k * self.every_s for k in range(1, steps))
 
     def to_json(self) -> dict[str, Any]:
         return {"type": "step", "step": self.step_users, "every": f"{self.every_s}s"}
@@ -76,6 +91,9 @@ class Spike:
 
     def level_at(self, t_s: float, top: float) -> float:
         return float(self.to_users) if self.at_s <= t_s < self.at_s + self.for_s else top
+
+    def knots(self, duration_s: float, top: float) -> tuple[float, ...]:
+        return (self.at_s, self.at_s + self.for_s)
 
     def to_json(self) -> dict[str, Any]:
         return {"type": "spike", "to": self.to_users, "at": f"{self.at_s}s", "for": f"{self.for_s}s"}

@@ -15,6 +15,7 @@ from chaoslib_ext.report.svg import Chart, Series
 from chaoslib_ext.report.tables import (
     ARRIVALS_NOTE,
     PERCENTILE_NOTE,
+    Rows,
     arrival_rows,
     css_class,
     host_lines,
@@ -115,14 +116,15 @@ def _cdf_charts(cdfs: Cdfs) -> str:
     return '<h2>Distributions</h2><div id="cdfs">' + "".join(out) + "</div>"
 
 
-def _arrivals(summary: RunSummary) -> str:
-    header, rows = arrival_rows(summary)
+def _numbers(title: str, anchor: str, table: Rows, note: str) -> str:
+    """A table of numbers per phase (right-aligned) with its note; nothing when it has no row."""
+    header, rows = table
     if not rows:
         return ""
     classes = [[""] + ["num"] * (len(header) - 1) for _ in rows]
     return (
-        f'<h2>Arrivals per phase</h2><div id="arrivals">{html_table(header, rows, classes)}</div>'
-        f'<p class="muted">{escape(ARRIVALS_NOTE)}</p>'
+        f'<h2>{escape(title)}</h2><div id="{anchor}">{html_table(header, rows, classes)}</div>'
+        f'<p class="muted">{escape(note)}</p>'
     )
 
 
@@ -142,17 +144,6 @@ def _faults(summary: RunSummary) -> str:
     header = ["fault", "family", "driver", "target", "state", "injected", "removed", "held", "time to inject"]
     note = '<p class="muted">Times relative to the start of measuring.</p>'
     return f'<h2>Faults</h2><div id="faults">{html_table(header, rows)}</div>{note}'
-
-
-def _phases(summary: RunSummary) -> str:
-    header, rows = phase_rows(summary)
-    if not rows:
-        return ""
-    classes = [[""] + ["num"] * (len(header) - 1) for _ in rows]
-    return (
-        f'<h2>Metrics per phase</h2><div id="phases">{html_table(header, rows, classes)}</div>'
-        f'<p class="muted">{escape(PERCENTILE_NOTE)}</p>'
-    )
 
 
 def _overhead(summary: RunSummary) -> str:
@@ -216,8 +207,8 @@ def render_html(
             _score(summary),
             _timeline_charts(summary, series, events),
             _cdf_charts(cdfs),
-            _phases(summary),
-            _arrivals(summary),
+            _numbers("Metrics per phase", "phases", phase_rows(summary), PERCENTILE_NOTE),
+            _numbers("Arrivals per phase", "arrivals", arrival_rows(summary), ARRIVALS_NOTE),
             _faults(summary),
             _overhead(summary),
             _host(summary),

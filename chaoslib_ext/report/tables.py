@@ -99,19 +99,22 @@ def text_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *(line(r) for r in rows)]
 
 
-def phase_rows(summary: RunSummary) -> Rows:
-    """One row per phase that lasted, in phase order."""
+def _metric_rows(summary: RunSummary, columns: tuple[tuple[str, str, str], ...], open_loop: bool = False) -> Rows:
+    """One row per phase that lasted (``open_loop``: and kept a schedule), in phase order."""
     shown = [p for p in PHASES if p in summary.phases and summary.phases[p].duration_s > 0]
-    rows = [[p] + [_cell(summary.phases[p].value(metric), fmt) for _, metric, fmt in _COLUMNS] for p in shown]
-    return ["phase", *(title for title, _, _ in _COLUMNS)], rows
+    shown = [p for p in shown if not open_loop or summary.phases[p].arrivals is not None]
+    rows = [[p] + [_cell(summary.phases[p].value(metric), fmt) for _, metric, fmt in columns] for p in shown]
+    return ["phase", *(title for title, _, _ in columns)], rows
+
+
+def phase_rows(summary: RunSummary) -> Rows:
+    """The metrics of every phase that lasted."""
+    return _metric_rows(summary, _COLUMNS)
 
 
 def arrival_rows(summary: RunSummary) -> Rows:
     """An open loop's schedule per phase; no rows for a closed loop."""
-    shown = [p for p in PHASES if p in summary.phases and summary.phases[p].duration_s > 0]
-    shown = [p for p in shown if summary.phases[p].arrivals is not None]
-    rows = [[p] + [_cell(summary.phases[p].value(m), fmt) for _, m, fmt in _ARRIVAL_COLUMNS] for p in shown]
-    return ["phase", *(title for title, _, _ in _ARRIVAL_COLUMNS)], rows
+    return _metric_rows(summary, _ARRIVAL_COLUMNS, open_loop=True)
 
 
 def verdict_rows(summary: RunSummary) -> Rows:

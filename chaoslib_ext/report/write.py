@@ -24,7 +24,7 @@ from chaoslib_ext.verdict.judge import judge_run, measure
 from chaoslib_ext.verdict.spec import Hypothesis
 from chaoslib_ext.verdict.summary import RunSummary
 
-__all__ = ["TREND_RUNS", "rewrite_outcome", "write_reports"]
+__all__ = ["TREND_RUNS", "write_reports", "write_text_reports"]
 
 logger = logging.getLogger("chaoslib_ext")
 TREND_RUNS = 20
@@ -46,7 +46,7 @@ def write_reports(run: RunContext, plan: Judged, title: str, journal: Journal | 
     goodput = plan.load.goodput if plan.load else None
     load = plan.load.to_json() if plan.load else None
     summary = judge_run(run, samples, plan.hypotheses, title=title, journal=journal, goodput=goodput, load=load)
-    _write_text_reports(run, summary)
+    write_text_reports(run, summary)
     trend = _record(run, summary)
     table, index = samples.table, samples.index
     series = timeseries(table, index, *samples.window) if samples.window else None
@@ -55,12 +55,8 @@ def write_reports(run: RunContext, plan: Judged, title: str, journal: Journal | 
     return summary
 
 
-def rewrite_outcome(run: RunContext, summary: RunSummary) -> None:
-    """Write ``summary.json``, ``report.md`` and ``junit.xml`` again for an outcome decided later."""
-    _write_text_reports(run, summary)
-
-
-def _write_text_reports(run: RunContext, summary: RunSummary) -> None:
+def write_text_reports(run: RunContext, summary: RunSummary) -> None:
+    """``summary.json``, ``report.md`` and ``junit.xml`` (again, for an outcome decided later)."""
     write_json_atomic(run.run_dir.summary, summary.to_json())
     write_markdown(run.run_dir.report_md, summary)
     write_junit(run.run_dir.junit, summary)

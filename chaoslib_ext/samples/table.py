@@ -129,27 +129,25 @@ class SampleTable:
         with_content = self.ok & ~np.isnan(self.ttft_ms)
         return int(self.records["gaps"][with_content].sum(dtype=np.int64))
 
-    def token_chunks(self) -> Iterator[TokenChunk]:
-        """Token events and gaps of successful requests, a chunk of requests at a time."""
+    def _chunks(self) -> Iterator[tuple[Records, GapValues]]:
+        """Every request with its own gaps, a chunk of requests at a time, in record order."""
         for source in self.sources:
             gap_ends = np.cumsum(self.records["gaps"][source.first : source.end], dtype=np.int64)
             for first in range(source.first, source.end, CHUNK_REQUESTS):
                 end = min(first + CHUNK_REQUESTS, source.end)
                 before = int(gap_ends[first - source.first - 1]) if first > source.first else 0
-                count = int(gap_ends[end - source.first - 1]) - before
-                yield _tokens(self.records[first:end], source.read(before, count))
+                yield self.records[first:end], source.read(before, int(gap_ends[end - source.first - 1]) - before)
+
+    def token_chunks(self) -> Iterator[TokenChunk]:
+        """Token events and gaps of successful requests, a chunk of requests at a time."""
+        for records, gaps in self._chunks():
+            yield _tokens(records, gaps)
 
     def gap_values(self) -> Iterator[GapValues]:
         """The gaps :meth:`token_chunks` yields, in the same order, without computing any time."""
-        for source in self.sources:
-            gap_ends = np.cumsum(self.records["gaps"][source.first : source.end], dtype=np.int64)
-            for first in range(source.first, source.end, CHUNK_REQUESTS):
-                end = min(first + CHUNK_REQUESTS, source.end)
-                before = int(gap_ends[first - source.first - 1]) if first > source.first else 0
-                gaps = source.read(before, int(gap_ends[end - source.first - 1]) - before)
-                records = self.records[first:end]
-                use = (records["ok"] == 1) & ~np.isnan(records["ttft_ms"])
-                yield gaps if use.all() else gaps[np.repeat(use, records["gaps"].astype(np.int64))]
+        for records, gaps in self._chunks():
+            use = (records["ok"] == 1) & ~np.isnan(records["ttft_ms"])
+            yield gaps if use.all() else gaps[np.repeat(use, records["gaps"].astype(np.int64))]
 
     @classmethod
     def from_samples(cls, samples: Iterable[Sample]) -> SampleTable:

@@ -36,6 +36,7 @@ class ProcessDriver:
     picks it); ``remove`` undoes either from its record: resume the stopped one, start the killed one."""
 
     name: ClassVar[str] = "process"
+    expires_by_itself = False  # a killed process is started again by our watchdog (StopProcess: its own)
 
     def __init__(self, target: Target, spec: PodFaultSpec, state_dir: Path) -> None:
         if spec.selector is not None:
@@ -49,8 +50,6 @@ class ProcessDriver:
         self._record = ProcessRecord.from_json(records[process])
         self._state_file = target.state_file
         self._state_dir = state_dir
-
-    expires_by_itself = False
 
     def target(self) -> str:
         return f"process {self._record.name} (pid {self._record.pid}) of service {self._spec.service}"

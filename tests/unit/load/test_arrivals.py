@@ -62,6 +62,18 @@ def test_a_shape_shapes_the_rate_not_the_character_of_the_arrivals():
     assert abs(np.sum((spike >= 5.0) & (spike < 6.0)) - 100) <= 1
 
 
+def test_a_shaped_schedule_is_integrated_between_the_shapes_knots_not_on_a_fine_grid():
+    four_hours = 4 * 3600.0  # the longest a load runs without a duration
+    a = Arrivals(200.0, "poisson", seed=4)
+    for shape, most in ((Constant(), 2), (Step(25, 10.0), 9), (Spike(400, 60.0, 10.0), 4), (Ramp(0, 30.0), 3002)):
+        grid, operational = a._operational_time(shape, four_hours)
+        assert grid.size <= most, shape
+        assert operational[-1] == pytest.approx(200.0 * four_hours, rel=0.01), shape
+    step = Arrivals(100.0, "constant").schedule(Step(50, 1.0), 2.0)  # 50 req/s, then 100 req/s
+    assert np.sum(step < 1.0) == 50  # the edge exactly at 1 s, not a grid step off
+    assert abs(np.sum(step >= 1.0) - 100) <= 1
+
+
 def test_the_processes_shares_make_the_whole_schedule_whatever_their_number():
     schedule = Arrivals(80.0, "poisson", seed=5).schedule(Constant(), 10.0)
     for n in (1, 2, 3, 7):
