@@ -24,6 +24,7 @@ from chaoslib_ext._processes import ProcessRecord, alive, log_tail, reap, spawn_
 from chaoslib_ext.exceptions import LoadError
 from chaoslib_ext.load.spec import LoadSpec
 from chaoslib_ext.samples import read_samples
+from chaoslib_ext.samples.reader import SCHEDULE_FILE
 
 __all__ = ["LoadProcess", "locustfile", "start_load"]
 
@@ -140,6 +141,9 @@ def start_load(spec: LoadSpec, samples_dir: Path, load_dir: Path, max_run_s: flo
         # an open loop's schedule starts here, in every load process alike (their start-up is within it)
         "CHAOSLLM_SCHEDULE_ORIGIN": f"{time.time() + SCHEDULE_LEAD_S:.6f}",
     }
+    if spec.arrivals is not None:  # the whole schedule, so arrivals that never finish are counted too
+        origin = float(env["CHAOSLLM_SCHEDULE_ORIGIN"])
+        (origin + spec.arrivals.schedule(spec.shape, bound)).astype("<f8").tofile(samples_dir / SCHEDULE_FILE)
     record = spawn_detached("locust", argv, load_dir / "locust.log", env)
     write_json_atomic(load_dir / "process.json", record.to_json())
     return LoadProcess(record, samples_dir, load_dir)

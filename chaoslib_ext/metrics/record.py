@@ -94,7 +94,7 @@ class Distribution:
 
 ArrivalDistribution = Literal["send_lag_ms", "ttft_sched_ms", "e2el_sched_ms"]
 ARRIVAL_DISTRIBUTIONS: tuple[ArrivalDistribution, ...] = get_args(ArrivalDistribution)
-ARRIVAL_SCALARS = ("scheduled", "sent", "late", "not_sent", "offered_rate_rps", "achieved_rate_rps")
+ARRIVAL_SCALARS = ("scheduled", "sent", "late", "not_sent", "unfinished", "offered_rate_rps", "achieved_rate_rps")
 
 
 class ArrivalMetricsJson(TypedDict):
@@ -102,6 +102,7 @@ class ArrivalMetricsJson(TypedDict):
     sent: int
     late: int
     not_sent: int
+    unfinished: NotRequired[int]  # absent in summaries written before the schedule was kept
     offered_rate_rps: float | None
     achieved_rate_rps: float | None
     send_lag_ms: DistributionJson
@@ -120,6 +121,7 @@ class ArrivalMetrics:
     send_lag_ms: Distribution
     ttft_sched_ms: Distribution
     e2el_sched_ms: Distribution
+    unfinished: int = 0  # sent, never finished: in flight when the load was stopped
 
     def value(self, metric: str) -> float | None:
         head, _, stat = metric.partition(".")
@@ -137,6 +139,7 @@ class ArrivalMetrics:
             "sent": self.sent,
             "late": self.late,
             "not_sent": self.not_sent,
+            "unfinished": self.unfinished,
             "offered_rate_rps": self.offered_rate_rps,
             "achieved_rate_rps": self.achieved_rate_rps,
             "send_lag_ms": self.send_lag_ms.to_json(),
@@ -150,6 +153,7 @@ class ArrivalMetrics:
             raw["scheduled"], raw["sent"], raw["late"], raw["not_sent"], raw["offered_rate_rps"],
             raw["achieved_rate_rps"], Distribution.from_json(raw["send_lag_ms"]),
             Distribution.from_json(raw["ttft_sched_ms"]), Distribution.from_json(raw["e2el_sched_ms"]),
+            raw.get("unfinished", 0),
         )  # fmt: skip
 
 

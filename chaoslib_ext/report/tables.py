@@ -32,7 +32,8 @@ Rows = tuple[list[str], list[list[str]]]
 PERCENTILE_NOTE = "Percentiles are exact (linear interpolation on raw samples); jitter = P99 - P50."
 ARRIVALS_NOTE = (
     "Open loop: arrivals by their scheduled time; late = sent more than 10 ms after it; not sent = found "
-    "max_concurrency full (counted, not dropped); TTFT from schedule = send lag + TTFT."
+    "max_concurrency full (counted, not dropped); unfinished = sent, still in flight when the load stopped; "
+    "TTFT from schedule = send lag + TTFT."
 )
 _ARRIVAL_COLUMNS = (
     ("offered req/s", "offered_rate_rps", "{:.2f}"),
@@ -40,6 +41,7 @@ _ARRIVAL_COLUMNS = (
     ("sent", "sent", "{:.0f}"),
     ("late", "late", "{:.0f}"),
     ("not sent", "not_sent", "{:.0f}"),
+    ("unfinished", "unfinished", "{:.0f}"),
     ("send lag p50 ms", "send_lag_ms.p50", "{:.2f}"),
     ("send lag p99 ms", "send_lag_ms.p99", "{:.2f}"),
     ("TTFT from schedule p50 ms", "ttft_sched_ms.p50", "{:.1f}"),

@@ -13,7 +13,10 @@ written before this format (``*.jsonl``, one JSON object per request) are still 
 
 An open-loop load (``rate``) adds ``sched_t0``, the unix time the request was scheduled to be sent
 (NaN in a closed loop; ``t0 - sched_t0`` is the send lag), and ``<prefix>-<pid>.unsent``: the
-scheduled times (float64) of the arrivals that found ``max_concurrency`` full and were not sent.
+scheduled times (float64) of the arrivals that found ``max_concurrency`` full and were not sent; and
+``schedule.f64``, written by the runner before the load starts: every arrival's scheduled unix time
+(float64, ascending), so an arrival that was sent but never finished (in flight when the load was
+stopped) is counted too, as scheduled minus sent minus not sent.
 
 The format has a version, declared by ``format.json`` beside the files (:data:`VERSION`): 1 is the
 JSON lines of the first releases, 2 the binary records without ``sched_t0`` (56 bytes; written

@@ -13,7 +13,15 @@ import numpy.typing as npt
 
 from chaoslib_ext.samples.format import REQUEST, Sample, _none, check_format, record_dtype, upgrade
 
-__all__ = ["SampleFile", "not_sent_times", "read_samples", "sample_files", "to_samples"]
+__all__ = [
+    "SCHEDULE_FILE",
+    "SampleFile",
+    "not_sent_times",
+    "read_samples",
+    "sample_files",
+    "schedule_times",
+    "to_samples",
+]
 
 
 @dataclass
@@ -106,6 +114,16 @@ def not_sent_times(directory: Path) -> npt.NDArray[np.float64]:
         return np.empty(0)
     parts = [np.fromfile(p, "<f8", count=_size(p) // 8) for p in sorted(directory.glob("*.unsent"))]
     return np.sort(np.concatenate(parts)) if parts else np.empty(0)
+
+
+#: an open loop's whole schedule, unix seconds ascending (written once, by the runner)
+SCHEDULE_FILE = "schedule.f64"
+
+
+def schedule_times(directory: Path) -> npt.NDArray[np.float64]:
+    """Every scheduled arrival of an open loop (empty for a closed loop or a run written before it)."""
+    path = directory / SCHEDULE_FILE
+    return np.fromfile(path, "<f8", count=_size(path) // 8) if path.is_file() else np.empty(0)
 
 
 def read_samples(directory: Path) -> Iterator[Sample]:

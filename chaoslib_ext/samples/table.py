@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from chaoslib_ext.samples import REQUEST, Sample, read_samples, sample_files
 from chaoslib_ext.samples.format import upgrade
-from chaoslib_ext.samples.reader import not_sent_times
+from chaoslib_ext.samples.reader import not_sent_times, schedule_times
 
 __all__ = ["Floats", "GapValues", "Records", "SampleTable", "TokenChunk"]
 
@@ -75,6 +75,7 @@ class SampleTable:
     records: Records  # REQUEST rows
     sources: tuple[_GapSource, ...] = field(default=())
     not_sent_at: Floats = field(default_factory=lambda: np.empty(0))  # open loop: arrivals not sent
+    scheduled_at: Floats = field(default_factory=lambda: np.empty(0))  # open loop: every arrival's time
 
     @property
     def sched_at(self) -> Floats:  # open loop: when each request was scheduled; NaN in a closed loop
@@ -178,7 +179,7 @@ class SampleTable:
             parts.append(records)
             sources.append(_GapSource(first, first + len(records), path=f.stem.with_suffix(".itl")))
             first += len(records)
-        return cls(np.concatenate(parts), tuple(sources), not_sent_times(directory))
+        return cls(np.concatenate(parts), tuple(sources), not_sent_times(directory), schedule_times(directory))
 
 
 def _complete(stem: Path, dtype: np.dtype[np.void]) -> Records:

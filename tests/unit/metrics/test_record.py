@@ -36,13 +36,17 @@ def test_value_reads_every_metric_a_hypothesis_may_name():
 def test_value_reads_an_open_loops_arrival_metrics_and_they_round_trip():
     raw = dict(recorded_phases()["fault"])
     lag = {"count": 2, "mean": 1.5, "min": 1.0, "p50": 1.5, "p90": 1.9, "p95": 1.95, "p99": 1.99, "max": 2.0}
-    counts = {"scheduled": 10, "sent": 9, "late": 1, "not_sent": 1, "offered_rate_rps": 5.0, "achieved_rate_rps": 4.5}
+    counts = {"scheduled": 12, "sent": 9, "late": 1, "not_sent": 1, "unfinished": 2, "offered_rate_rps": 6.0,
+              "achieved_rate_rps": 4.5}  # fmt: skip
     raw["arrivals"] = {**counts, "send_lag_ms": lag, "ttft_sched_ms": lag, "e2el_sched_ms": lag}
     metrics = PhaseMetrics.from_json(raw)
     assert metrics.value("send_lag_ms.p99") == 1.99
     assert metrics.value("not_sent") == 1.0
+    assert metrics.value("unfinished") == 2.0
     assert metrics.value("achieved_rate_rps") == 4.5
     assert metrics.to_json() == raw
+    older = {k: v for k, v in raw["arrivals"].items() if k != "unfinished"}  # written before the schedule was kept
+    assert PhaseMetrics.from_json({**raw, "arrivals": older}).value("unfinished") == 0.0
 
 
 def test_value_is_none_for_what_is_not_a_metric_or_was_not_measured():

@@ -145,3 +145,20 @@ def test_an_open_loop_request_keeps_its_scheduled_time_and_a_refused_arrival_is_
     assert table.open_loop
     assert list(table.not_sent_at) == [10.25, 10.5]
     assert len(table.records) == 2  # an arrival not sent is no request: counted apart
+
+
+def test_an_arrival_sent_but_never_finished_is_counted_from_the_kept_schedule(tmp_path):
+    from chaoslib_ext.metrics.arrivals import arrival_metrics
+    from chaoslib_ext.samples.reader import SCHEDULE_FILE
+
+    np.array([10.0, 10.25, 10.5, 10.75, 12.0], dtype="<f8").tofile(tmp_path / SCHEDULE_FILE)
+    writer = SampleWriter(tmp_path)
+    writer.write({"t0": 10.0, "sched_t0": 10.0, "ttft_ms": 5.0, "itl_ms": [1.0], "tokens": 2, "events": 2,
+                  "status": 200})  # fmt: skip
+    writer.write_not_sent(10.25)
+    writer.close()  # 10.5 and 10.75 were sent and never finished; 12.0 lies outside the window
+    table = SampleTable.from_directory(tmp_path)
+    arrivals = arrival_metrics(table, Window(((10.0, 11.0),)))
+    assert arrivals is not None
+    assert (arrivals.scheduled, arrivals.sent, arrivals.not_sent, arrivals.unfinished) == (4, 1, 1, 2)
+    assert arrivals.offered_rate_rps == 4.0
