@@ -24,6 +24,7 @@ up (the table there is this list):
     history/     the runs recorded
     report/      renders a RunSummary (and reads the history's trend)
     compare/     two sides' samples and a statistical verdict, rendered with report's kits
+    sweep/       a capacity sweep: open-loop steps of rising rate, judged with compare's bootstrap
     experiment/  the file parsed with each stage's own spec parser, its faults planned
     controls/ | sandbox/ | preflight   the Chaos Toolkit control, the system under test, the checks
     cli/         the ``chaosllm`` command, over everything

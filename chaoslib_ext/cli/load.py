@@ -21,21 +21,14 @@ from chaoslib_ext.run.context import RUN_DIR_KEY, TARGET_KEY, RunContext
 from chaoslib_ext.run.rundir import DEFAULT_ROOT, RunDir
 from chaoslib_ext.verdict.outcome import EXIT_INVALID
 
-__all__ = ["register"]
+__all__ = ["endpoint_arguments", "load_spec", "register"]
 
 
 def register(commands: Any) -> None:
     parser = commands.add_parser("load", help="put streaming load on an endpoint and measure it (no faults)")
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--url", help="URL of the OpenAI-compatible server (base, or ending in the endpoint path)")
-    where.add_argument("--target", help="a target file: its gateway's address, path, model, headers and TLS")
     loop = parser.add_mutually_exclusive_group()
     loop.add_argument("--users", type=int, help="a closed loop: concurrent streams (default 8)")
     loop.add_argument("--rate", type=float, help="an open loop: requests/s on a seeded schedule")
-    parser.add_argument("--arrival", help="open loop: poisson (default), gamma or constant")
-    parser.add_argument("--burstiness", type=float, help="open loop, gamma: its shape (1 = Poisson, < 1 burstier)")
-    parser.add_argument("--max-concurrency", type=int, help="open loop: requests in flight at most (refused: counted)")
-    parser.add_argument("--seed", type=int, help="open loop: the schedule's seed (default 0)")
     parser.add_argument("--duration", default="30s", help="measured time after the warmup (default 30s)")
     parser.add_argument("--warmup", help="time left out before measuring (default: spawn time + 2s)")
     parser.add_argument("--spawn-rate", type=float, help="users started per second (default: all in ~1s)")
@@ -44,6 +37,19 @@ def register(commands: Any) -> None:
         default="constant",
         help='constant, or a JSON shape such as \'{"type": "ramp", "from": 1, "over": "30s"}\'',
     )
+    endpoint_arguments(parser)
+    parser.set_defaults(handler=_load)
+
+
+def endpoint_arguments(parser: argparse.ArgumentParser) -> None:
+    """What ``chaosllm load`` and ``chaosllm sweep`` share: where to send, what, and the open loop's arrivals."""
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--url", help="URL of the OpenAI-compatible server (base, or ending in the endpoint path)")
+    where.add_argument("--target", help="a target file: its gateway's address, path, model, headers and TLS")
+    parser.add_argument("--arrival", help="open loop: poisson (default), gamma or constant")
+    parser.add_argument("--burstiness", type=float, help="open loop, gamma: its shape (1 = Poisson, < 1 burstier)")
+    parser.add_argument("--max-concurrency", type=int, help="open loop: requests in flight at most (refused: counted)")
+    parser.add_argument("--seed", type=int, help="open loop: the schedule's seed (default 0)")
     parser.add_argument("--path", help="/v1/chat/completions (default) or /v1/completions")
     parser.add_argument("--model", help="model name to send")
     parser.add_argument("--max-tokens", type=int, default=64)
@@ -60,11 +66,11 @@ def register(commands: Any) -> None:
     parser.add_argument("--ca-bundle", help="verify TLS with this CA bundle instead of the system's")
     parser.add_argument("--insecure", action="store_true", help="do not verify the server's TLS certificate")
     parser.add_argument("--out", type=Path, help="run directory (default: a new one under reports/)")
-    parser.set_defaults(handler=_load)
 
 
-def _spec(args: argparse.Namespace) -> LoadSpec:
-    shape: Any = args.shape
+def load_spec(args: argparse.Namespace) -> LoadSpec:
+    """The load the options describe; raises SpecError. Options a command lacks count as not given."""
+    shape: Any = getattr(args, "shape", "constant")
     if shape.startswith("{"):
         try:
             shape = json.loads(shape)
@@ -78,23 +84,9 @@ def _spec(args: argparse.Namespace) -> LoadSpec:
         "insecure": args.insecure,
         "headers": _headers(args),
     }
-    optional = {
-        "url": args.url,
-        "path": args.path,
-        "model": args.model,
-        "prompt": args.prompt,
-        "warmup": args.warmup,
-        "spawn_rate": args.spawn_rate,
-        "timeout": args.timeout,
-        "idle_timeout": args.idle_timeout,
-        "ca_bundle": args.ca_bundle,
-        "users": args.users,
-        "rate": args.rate,
-        "arrival": args.arrival,
-        "burstiness": args.burstiness,
-        "max_concurrency": args.max_concurrency,
-        "seed": args.seed,
-    }
+    names = ("url", "path", "model", "prompt", "warmup", "spawn_rate", "timeout", "idle_timeout", "ca_bundle",
+             "users", "rate", "arrival", "burstiness", "max_concurrency", "seed")  # fmt: skip
+    optional = {name: getattr(args, name, None) for name in names}
     raw.update({k: v for k, v in optional.items() if v is not None})
     return LoadSpec.parse(raw)
 
@@ -121,7 +113,7 @@ def _load(args: argparse.Namespace) -> int:
     from chaoslib_ext.durations import parse_duration
 
     try:
-        spec = _spec(args)
+        spec = load_spec(args)
         duration_s = parse_duration(args.duration, "--duration", allow_zero=False)
     except SpecError as exc:
         print(f"chaosllm load: {exc}", file=sys.stderr)

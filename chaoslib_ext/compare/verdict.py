@@ -8,6 +8,7 @@ says whether the interval straddles zero or the change is below the threshold).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -20,7 +21,19 @@ from chaoslib_ext.compare.bootstrap import DEFAULT_GROUP_S, DEFAULT_RESAMPLES, I
 from chaoslib_ext.compare.metrics import DEFAULT_METRICS, Metric, parse_metric, replicates
 from chaoslib_ext.samples.host import STARVED_STEAL
 
-__all__ = ["IMPROVED", "NO_CHANGE", "REGRESSED", "Comparison", "Row", "RowVerdict", "Settings", "compare", "judge"]
+__all__ = [
+    "IMPROVED",
+    "NO_CHANGE",
+    "REGRESSED",
+    "Comparison",
+    "Estimates",
+    "Row",
+    "RowVerdict",
+    "Settings",
+    "compare",
+    "estimates",
+    "judge",
+]
 
 #: a metric's verdict: worse beyond the threshold, better beyond it, neither, or not defined
 RowVerdict = Literal["improved", "regressed", "no detectable change", "n/a"]
@@ -103,7 +116,7 @@ def compare(a: Side, b: Side, settings: Settings) -> Comparison:
         if not (pa and pa.requests and pb and pb.requests):
             rows += [_missing(phase, m, settings, a if not (pa and pa.requests) else b) for m in metrics]
             continue
-        (est_a, rep_a), (est_b, rep_b) = _estimates((pa, pb), metrics, settings, rng, paired)
+        (est_a, rep_a), (est_b, rep_b) = estimates((pa, pb), metrics, settings, rng, paired)
         for m in metrics:
             delta = _delta(m, est_a[m.key], est_b[m.key], rep_a[m.key], rep_b[m.key], settings.confidence)
             verdict, reason = judge(m, delta, settings.threshold(m))
@@ -131,19 +144,19 @@ def _num(value: float) -> float | None:
 Estimates = tuple[dict[str, float], dict[str, npt.NDArray[np.float64]]]
 
 
-def _estimates(
-    sides: tuple[PhaseRequests, PhaseRequests],
+def estimates(
+    sides: Sequence[PhaseRequests],
     metrics: list[Metric],
     settings: Settings,
     rng: np.random.Generator,
-    paired: bool,
-) -> tuple[Estimates, Estimates]:
+    paired: bool = False,
+) -> list[Estimates]:
     """Each side's metrics on the data as measured, and on Poisson-weighted resamples of its request
-    groups (``paired``: the same draw of the same slots for both sides)."""
+    groups (``paired``: the same draw of the same slots for every side)."""
     groups = [p.groups(settings.group_s) for p in sides]
     cells = max(1, max(p.requests for p in sides))
     rows_per_chunk = max(1, _ROW_CELLS // cells)
-    chunks: list[list[dict[str, npt.NDArray[np.float64]]]] = [[], []]
+    chunks: list[list[dict[str, npt.NDArray[np.float64]]]] = [[] for _ in sides]
     for first in range(0, settings.resamples, rows_per_chunk):
         rows = min(rows_per_chunk, settings.resamples - first)
         drawn: npt.NDArray[np.int64] | None = None
@@ -164,7 +177,7 @@ def _estimates(
                 {m.key: np.concatenate([c[m.key] for c in parts]) for m in metrics},
             )
         )
-    return out[0], out[1]
+    return out
 
 
 def _delta(

@@ -37,12 +37,15 @@ from chaoslib_ext.ctk import Configuration, Secrets
 from chaoslib_ext.exceptions import LoadError, SpecError, TargetError
 from chaoslib_ext.experiment.plan import Plan
 from chaoslib_ext.faults import lifecycle
-from chaoslib_ext.load.session import begin_load, end_load
+from chaoslib_ext.history import History, history_path
+from chaoslib_ext.load.session import begin_load, effective_load, end_load
+from chaoslib_ext.load.spec import LoadSpec
 from chaoslib_ext.proxy.local import start_local_proxy, stop_local_proxy
 from chaoslib_ext.registry import register_run
 from chaoslib_ext.report.write import write_reports
 from chaoslib_ext.run.context import RUN_DIR_KEY, TARGET_KEY, RunContext
 from chaoslib_ext.run.rundir import DEFAULT_ROOT, RunDir
+from chaoslib_ext.sweep.result import resolve_rate
 from chaoslib_ext.target import SANDBOX, load_target
 
 __all__ = [
@@ -75,7 +78,12 @@ def before_experiment_control(
     _start_local_proxy(run)
     if plan.load is not None:
         try:
-            begin_load(run, plan.load)
+            load = _resolved_rate(run, plan.load)
+        except (SpecError, TargetError) as exc:
+            run.timeline.record_load_failed(str(exc))
+            raise InterruptExecution(f"load could not start: {exc}") from exc
+        try:
+            begin_load(run, load)
         except LoadError as exc:
             raise InterruptExecution(f"load could not start: {exc}") from exc
     if plan.safeguards is not None:
@@ -193,3 +201,11 @@ def after_experiment_control(
         state["chaosllm"] = {"run_dir": str(run.run_dir.path), **summary.outcome.to_json()}
         if summary.outcome.exit_code != 0:
             state["deviated"] = True
+
+
+def _resolved_rate(run: RunContext, spec: LoadSpec) -> LoadSpec:
+    """The load with ``rate: N% of sweep`` (or of a sweep directory) as requests/s, from the history
+    beside the run directories; raises SpecError when no matching sweep found a knee."""
+    if spec.rate_share is None:
+        return spec
+    return resolve_rate(effective_load(run, spec), History(history_path(run.run_dir.path.parent)))

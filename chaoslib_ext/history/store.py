@@ -3,7 +3,9 @@
 The store is ``$CHAOSLLM_HISTORY`` if set, else ``history.sqlite`` beside the run directories
 (``reports/history.sqlite``). A run is recorded when its reports are written; writing them again
 (``chaosllm report``) replaces its rows, so a run is never counted twice. Metrics are named
-``<phase>.<metric>[.<stat>]`` (``fault.ttft_ms.p99``) plus ``resilience.score``.
+``<phase>.<metric>[.<stat>]`` (``fault.ttft_ms.p99``) plus ``resilience.score``. A capacity sweep
+(``chaosllm sweep``) adds one row to ``sweeps``: its endpoint, model and knee, so an experiment can
+load at a share of the latest knee of the same endpoint and model.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 from chaoslib_ext.secrets import scrub
 from chaoslib_ext.verdict.summary import RunSummary
 
-__all__ = ["ENV", "History", "HistoryRun", "flatten", "history_path"]
+__all__ = ["ENV", "History", "HistoryRun", "SweepEntry", "flatten", "history_path"]
 
 ENV = "CHAOSLLM_HISTORY"
 _SCHEMA = """
@@ -32,6 +34,9 @@ CREATE TABLE IF NOT EXISTS metrics (
     PRIMARY KEY (run_id, name)
 );
 CREATE INDEX IF NOT EXISTS runs_by_experiment ON runs (experiment, started_at);
+CREATE TABLE IF NOT EXISTS sweeps (
+    path TEXT PRIMARY KEY, endpoint TEXT NOT NULL, model TEXT NOT NULL, finished_at REAL NOT NULL, knee_rps REAL
+);
 """
 
 
@@ -63,6 +68,17 @@ def flatten(summary: RunSummary) -> dict[str, float]:
     if summary.resilience.score is not None:
         out["resilience.score"] = float(summary.resilience.score)
     return out
+
+
+@dataclass(frozen=True)
+class SweepEntry:
+    """One capacity sweep: where it is, what it loaded (endpoint URL without credentials, model) and its knee."""
+
+    path: str
+    endpoint: str
+    model: str  # "" when the load named none (the server's default)
+    finished_at: float
+    knee_rps: float | None
 
 
 class History:
@@ -115,3 +131,18 @@ class History:
                 metrics = dict(db.execute("SELECT name, value FROM metrics WHERE run_id = ?", (run_id,)).fetchall())
                 out.append(HistoryRun(run_id, started_at, target, verdict, exit_code, metrics))
             return out
+
+    def record_sweep(self, entry: SweepEntry) -> None:
+        with self._db() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO sweeps VALUES (?, ?, ?, ?, ?)",
+                (entry.path, scrub(entry.endpoint), entry.model, entry.finished_at, entry.knee_rps),
+            )
+
+    def sweeps(self) -> list[SweepEntry]:
+        """Every recorded sweep, latest first."""
+        if not self.path.exists():
+            return []
+        with self._db() as db:
+            rows = db.execute("SELECT * FROM sweeps ORDER BY finished_at DESC").fetchall()
+        return [SweepEntry(*row) for row in rows]

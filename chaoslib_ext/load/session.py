@@ -54,6 +54,8 @@ def begin_load(run: RunContext, spec: LoadSpec, max_run_s: float = MAX_LOAD_S) -
     """
     try:
         spec = effective_load(run, spec)
+        if spec.rate_share is not None:
+            raise SpecError("rate", f"{spec.rate_share.text!r} was not resolved to requests/s (chaoslib_ext.sweep)")
         url = spec.endpoint_url()
         _ACTIVE[str(run.run_dir.path)] = spec
         load = start_load(spec, run.run_dir.samples, run.run_dir.load, max_run_s)

@@ -26,6 +26,7 @@ load:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -50,7 +51,9 @@ __all__ = [
     "SIDES",
     "Alternate",
     "LoadSpec",
+    "RateShare",
     "SideTarget",
+    "parse_share",
     "split_endpoint",
 ]
 
@@ -90,6 +93,8 @@ _FIELDS = (
     "seed",
 )
 _OPEN_LOOP = ("arrival", "burstiness", "max_concurrency", "seed")
+#: ``rate: 70% of sweep`` (the latest sweep of the same endpoint and model) or ``70% of DIR``
+_SHARE = re.compile(r"^\s*(?P<pct>\d+(\.\d+)?)\s*%\s+of\s+(?P<source>.+?)\s*$")
 #: the side tags a request's sample carries: 0 no side, 1 side A, 2 side B
 SIDES = {"A": 1, "B": 2}
 
@@ -170,6 +175,7 @@ class LoadSpec:
     goodput: GoodputSLO | None = None
     alternate: Alternate | None = None
     arrivals: Arrivals | None = None  # an open loop: requests/s on a schedule, instead of users
+    rate_share: RateShare | None = None  # ``rate: 70% of sweep``, until chaoslib_ext.sweep resolves it
 
     @classmethod
     def parse(cls, raw: object, where: str = "") -> LoadSpec:
@@ -183,7 +189,8 @@ class LoadSpec:
             path = path or url_path
         goodput_raw = f.mapping("goodput", None)
         alternate_raw = f.mapping("alternate", None)
-        arrivals = _arrivals(f, where)
+        share = parse_share(f.raw["rate"]) if isinstance(f.raw.get("rate"), str) else None
+        arrivals = _arrivals(f if share is None else _with_rate(f, 1.0), where)
         return cls(
             url=url,
             path=path,
@@ -210,6 +217,7 @@ class LoadSpec:
             if alternate_raw is None
             else Alternate.parse(alternate_raw, f"{where}.alternate".lstrip(".")),
             arrivals=arrivals,
+            rate_share=share,
         )
 
     def profile(self) -> LoadProfile:
@@ -265,7 +273,8 @@ class LoadSpec:
         if self.arrivals is None:
             return closed
         open_loop = {k: v for k, v in closed.items() if k not in ("users", "spawn_rate", "think_time")}
-        return {**open_loop, **_arrivals_json(self.arrivals)}
+        rate = {"rate": self.rate_share.text} if self.rate_share else {}
+        return {**open_loop, **_arrivals_json(self.arrivals), **rate}
 
     def _to_json(self) -> dict[str, Any]:
         return {
@@ -316,6 +325,26 @@ class LoadSpec:
             body["stream_options"] = {"include_usage": True}
         body.update(self.extra_body)
         return body
+
+
+@dataclass(frozen=True)
+class RateShare:
+    """A rate given as a share of a capacity sweep's knee: ``source`` is ``sweep`` or a sweep directory."""
+
+    fraction: float
+    source: str
+    text: str
+
+
+def parse_share(text: str) -> RateShare | None:
+    """``"70% of sweep"`` -> RateShare(0.7, "sweep"); None for what is not a share of a sweep."""
+    m = _SHARE.match(text)
+    return None if m is None else RateShare(float(m["pct"]) / 100.0, m["source"], text.strip())
+
+
+def _with_rate(f: Fields, rate: float) -> Fields:
+    """``f`` with its rate set to a placeholder until the share is resolved."""
+    return Fields({**f.raw, "rate": rate}, _FIELDS, f.where)
 
 
 def _arrivals(f: Fields, where: str) -> Arrivals | None:

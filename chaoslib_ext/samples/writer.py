@@ -19,7 +19,10 @@ __all__ = ["SampleWriter"]
 class SampleWriter:
     """Appends samples to ``<dir>/<prefix>-<pid>.*``; opened lazily so each forked process gets its own."""
 
-    def __init__(self, directory: Path, prefix: str = "samples", flush_every_s: float = 1.0) -> None:
+    #: flush after every record by default: Locust's SIGTERM shutdown fires ``quitting`` (which closes
+    #: this writer) and then ends the process without closing what was reopened or still buffered, and a
+    #: 1 s flush interval lost the last second of every load (measured: 42 of 171 arrivals at 50 req/s)
+    def __init__(self, directory: Path, prefix: str = "samples", flush_every_s: float = 0.0) -> None:
         self._dir = directory
         self._prefix = prefix
         self._flush_every_s = flush_every_s
@@ -80,6 +83,8 @@ class SampleWriter:
         if self._unsent is None:
             self._unsent = open(self._dir / f"{self._prefix}-{self._pid}.unsent", "ab")  # noqa: SIM115
         self._unsent.write(struct.pack("<d", sched_t0))
+        if self._flush_every_s <= 0:
+            self._unsent.flush()
 
     def flush(self) -> None:
         if self._unsent is not None:

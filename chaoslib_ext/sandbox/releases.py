@@ -1,7 +1,13 @@
 """Latency models of the sandbox's model releases: what ``model`` a request names decides how it decodes.
 
 A release is a continuous-batching engine in miniature: a prefill per request (its TTFT share), then
-decode steps in which every running sequence gets one token, each step longer the more sequences run.
+decode steps in which every running sequence gets one token. Its capacity is fixed, a property of the
+server and not of the machine it runs on: at most ``max_num_seqs`` sequences (prefilling or decoding)
+at once, a decode step of a fixed ``step_base_ms`` whatever their number, the rest waiting in a FIFO
+queue. With max_tokens 32 and a 20-word prompt a sequence holds its slot for about 43 + 31 x 12 =
+415 ms, so v1 completes at most about 16 / 0.415 = 38 req/s; past that, arrivals queue and TTFT
+grows without bound (``chaosllm sweep`` finds the knee below it: README, capacity sweep). The machine
+carries that with room to spare (about 1,200 tokens/s through Kafka and the gateway).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ class Release:
     prefill_jitter_ms: float  # uniform ± noise on each prefill
     cached_prefill_ms: float  # prefill when the prompt cache hits
     step_base_ms: float  # one decode step with a single running sequence
-    step_per_seq_ms: float  # added per running sequence
+    step_per_seq_ms: float  # added per running sequence (0: a fixed step time)
     step_jitter_ms: float  # uniform ± noise on each step
     max_num_seqs: int  # requests beyond this wait for a free slot
 
@@ -40,9 +46,9 @@ RELEASES: dict[str, Release] = {
         prefill_jitter_ms=8.0,
         cached_prefill_ms=8.0,
         step_base_ms=12.0,
-        step_per_seq_ms=0.15,
+        step_per_seq_ms=0.0,
         step_jitter_ms=1.5,
-        max_num_seqs=64,
+        max_num_seqs=16,
     ),
     # v2: a release whose prefill got 10 ms slower (same decode): on the sandbox under the compare load
     # (experiments/compare/releases.yaml) that is TTFT P99 +10.0 % on average over 9 runs (README:
@@ -54,8 +60,8 @@ RELEASES: dict[str, Release] = {
         prefill_jitter_ms=8.0,
         cached_prefill_ms=8.8,
         step_base_ms=12.0,
-        step_per_seq_ms=0.15,
+        step_per_seq_ms=0.0,
         step_jitter_ms=1.5,
-        max_num_seqs=64,
+        max_num_seqs=16,
     ),
 }

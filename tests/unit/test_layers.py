@@ -24,6 +24,7 @@ LAYERS: list[set[str]] = [
     {"history"},
     {"report"},
     {"compare"},
+    {"sweep"},
     {"experiment"},
     {"controls", "sandbox", "preflight"},
     {"cli"},

@@ -1,0 +1,87 @@
+"""Run a sweep: steps one after another (chaoslib_ext.sweep.search picks each rate), ``sweep.json``
+rewritten after each, the report written at the end, the knee recorded in the history."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from chaoslib_ext.exceptions import LoadError
+from chaoslib_ext.history.store import History
+from chaoslib_ext.load.spec import LoadSpec
+from chaoslib_ext.secrets import redact_url
+from chaoslib_ext.sweep.result import SweepResult
+from chaoslib_ext.sweep.search import Stopped, next_rate
+from chaoslib_ext.sweep.spec import SweepPlan
+from chaoslib_ext.sweep.step import StepResult, run_step
+
+__all__ = ["StepRunner", "run_sweep", "sweep_identity"]
+
+log = logging.getLogger("chaoslib_ext.sweep")
+#: run one step: (rate, step number) -> its result; raises LoadError
+StepRunner = Callable[[float, int], StepResult]
+
+
+def sweep_identity(spec: LoadSpec) -> tuple[str, str]:  # the key chaoslib_ext.sweep.result.resolve_rate looks up
+    """What a sweep is of: the endpoint URL (credentials removed) and the model ("" for the server's default)."""
+    return redact_url(spec.endpoint_url()), spec.model or ""
+
+
+def run_sweep(
+    spec: LoadSpec,
+    plan: SweepPlan,
+    out: Path,
+    target: str | None,
+    history: History | None,
+    runner: StepRunner | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> SweepResult:
+    """Step the rate of ``spec`` until the knee is resolved or a limit is reached. ``runner`` stands in
+    for the real steps (tests); ``clock`` measures the time limit."""
+    endpoint, model = sweep_identity(spec)
+    steps_dir = out / "steps"
+
+    def real_step(rate: float, number: int) -> StepResult:
+        return run_step(spec, rate, plan, number, steps_dir, target)
+
+    step = runner or real_step
+    began, started_at = clock(), time.time()
+    steps: list[StepResult] = []
+    stopped: Stopped | None = None
+    while True:
+        decision = next_rate(plan, steps, clock() - began)
+        if decision.rate_rps is None:
+            stopped = decision.stopped
+            break
+        print(f"sweep: step {len(steps) + 1} at {decision.rate_rps:.4g} req/s", flush=True)
+        try:
+            done = step(decision.rate_rps, len(steps) + 1)
+        except KeyboardInterrupt:
+            stopped = "interrupted"
+            break
+        except LoadError as exc:
+            log.error("sweep stopped: %s", exc)
+            print(f"sweep: stopped: {exc}", flush=True)
+            stopped = "load_failed"
+            break
+        steps.append(done)
+        print(f"sweep: {_line(done)}", flush=True)
+        SweepResult(endpoint, model, plan.to_json(), tuple(steps), started_at, None, None).write(out)
+    result = SweepResult(endpoint, model, plan.to_json(), tuple(steps), started_at, time.time(), stopped)
+    result.write(out)
+    if history is not None:
+        history.record_sweep(result.entry(out))
+    return result
+
+
+def _line(step: StepResult) -> str:
+    verdict = "pass" if step.passed else "FAIL"
+    why = f" ({step.saturated})" if step.saturated else ""
+    checks = ", ".join(f"{c.slo} bound {_num(c.bound)}" for c in step.checks)
+    return f"{step.rate_rps:.4g} req/s: {verdict}{why}; {checks}; completed {_num(step.completed_rps)} req/s"
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"
