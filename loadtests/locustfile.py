@@ -39,6 +39,7 @@ from chaoslib_ext import secrets
 from chaoslib_ext._processes import start_ticks
 from chaoslib_ext.load.arrivals import LEAD_S, SPIN_S, Dispatcher, concurrency_share, process_share, wait_until
 from chaoslib_ext.load.health import HEARTBEATS, HeartbeatWriter
+from chaoslib_ext.load.prompts import Prompts
 from chaoslib_ext.load.spec import CONNECT_BUDGET_S, LoadSpec
 from chaoslib_ext.load.sse import LineKind, StreamState, feed_line
 from chaoslib_ext.samples import SampleWriter
@@ -77,12 +78,34 @@ def _tls_context(cafile: str | None = None) -> gevent.ssl.SSLContext:
 
 
 _IDS = itertools.count()
+#: a workload's prompts (chaoslib_ext.load.prompts), from the file the runner prepared
+PROMPTS = (
+    Prompts.read(Path(os.environ["CHAOSLLM_WORKLOAD"]), SPEC.endpoint_path == "/v1/chat/completions")
+    if SPEC.workload is not None
+    else None
+)
+
+
+def _body(side_model: str | None) -> tuple[bytes, int | None, int | None]:
+    """The next request's body, and the input and output lengths its workload asked for."""
+    n = next(_IDS)
+    body = SPEC.request_body(f"{os.getpid()}-{n}", side_model)
+    if PROMPTS is None:
+        return json.dumps(body).encode(), None, None
+    # request n of this process is request n * processes + index of the run: each asked once
+    worker = max(0, getattr(getattr(_ENVIRONMENT, "runner", None), "worker_index", 0))
+    request = PROMPTS.request(n * SPEC.processes + worker)
+    body.pop("messages", None)
+    body.pop("prompt", None)
+    body.update(PROMPTS.body(request, side_model or SPEC.model))
+    body.update(SPEC.extra_body)
+    return json.dumps(body).encode(), request.want_in, request.want_out
 
 
 def _send(client: object, side_tag: int, sched_t0: float | None = None) -> None:
     """One streamed request, measured and written as a sample (``sched_t0``: its scheduled time)."""
     side = SPEC.side(side_tag)
-    data = json.dumps(SPEC.request_body(f"{os.getpid()}-{next(_IDS)}", side.model)).encode()
+    data, want_in, want_out = _body(side.model)
     url = SPEC.endpoint_url(side.url)
     state = StreamState()
     times: list[float] = []
@@ -128,6 +151,9 @@ def _send(client: object, side_tag: int, sched_t0: float | None = None) -> None:
             "server_ttft_ms": state.server_ttft_ms,
             "side": side_tag,
             "sched_t0": sched_t0,
+            "in_tokens": state.prompt_tokens,
+            "want_in": want_in,
+            "want_out": want_out,
         }
     )
 
@@ -280,3 +306,13 @@ def _beat(environment: Environment, **_kwargs: object) -> None:
     role = "worker" if isinstance(runner, WorkerRunner) else "master" if isinstance(runner, MasterRunner) else "local"
     folder = Path(os.environ["CHAOSLLM_LOAD_SPEC"]).parent / HEARTBEATS
     gevent.spawn(HeartbeatWriter(folder, role, start_ticks(os.getpid())).run, gevent.sleep)
+
+
+_ENVIRONMENT: Environment | None = None
+
+
+@events.init.add_listener
+def _remember_environment(environment: Environment, **_kwargs: object) -> None:
+    """The runner, for a --processes worker's index (a workload's request numbers)."""
+    global _ENVIRONMENT
+    _ENVIRONMENT = environment

@@ -41,9 +41,12 @@ def register(commands: Any) -> None:
     parser.set_defaults(handler=_load)
 
 
-def endpoint_arguments(parser: argparse.ArgumentParser) -> None:
-    """What ``chaosllm load`` and ``chaosllm sweep`` share: where to send, what, and the open loop's arrivals."""
+def endpoint_arguments(parser: argparse.ArgumentParser, experiment: bool = False) -> None:
+    """What ``chaosllm load`` and ``chaosllm sweep`` share: where to send, what, and the open loop's arrivals
+    (``experiment``: or an experiment file's load and target instead of the endpoint options)."""
     where = parser.add_mutually_exclusive_group(required=True)
+    if experiment:
+        where.add_argument("--experiment", help="an experiment file: its load block, target and sweep block")
     where.add_argument("--url", help="URL of the OpenAI-compatible server (base, or ending in the endpoint path)")
     where.add_argument("--target", help="a target file: its gateway's address, path, model, headers and TLS")
     parser.add_argument("--arrival", help="open loop: poisson (default), gamma or constant")
@@ -53,6 +56,10 @@ def endpoint_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--path", help="/v1/chat/completions (default) or /v1/completions")
     parser.add_argument("--model", help="model name to send")
     parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument(
+        "--workload",
+        help='token lengths or a dataset, as JSON: \'{"input_tokens": 256, "output_tokens": 64}\' (see the README)',
+    )
     parser.add_argument("--prompt", help="prompt text (a request id is appended unless --same-prompt)")
     parser.add_argument("--same-prompt", action="store_true", help="send the prompt unchanged (cache hits)")
     parser.add_argument("--processes", type=int, default=1, help="Locust processes to spread users over")
@@ -88,6 +95,11 @@ def load_spec(args: argparse.Namespace) -> LoadSpec:
              "users", "rate", "arrival", "burstiness", "max_concurrency", "seed")  # fmt: skip
     optional = {name: getattr(args, name, None) for name in names}
     raw.update({k: v for k, v in optional.items() if v is not None})
+    if args.workload:
+        try:
+            raw["workload"] = json.loads(args.workload)
+        except ValueError as exc:
+            raise SpecError("workload", f"not JSON: {exc}") from exc
     return LoadSpec.parse(raw)
 
 

@@ -9,6 +9,7 @@ It lives in Chaos Toolkit's ``extensions`` list, so the file stays a valid Chaos
         safeguards: {...}    # chaoslib_ext.safeguards.spec
         deadline: 1h         # the whole run, default 1h: past it the run is stopped (exit 3)
         compare: {...}       # chaoslib_ext.compare.spec: the sides chaosllm bench alternates
+        sweep: {...}         # chaoslib_ext.sweep.spec: what chaosllm sweep --experiment steps and checks
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from chaoslib_ext.experiment.variables import configuration_values, substitute
 from chaoslib_ext.fields import Fields
 from chaoslib_ext.load.spec import LoadSpec
 from chaoslib_ext.safeguards.spec import Safeguards
+from chaoslib_ext.sweep.spec import SweepPlan
 from chaoslib_ext.verdict.spec import Hypothesis, parse_hypotheses
 
 __all__ = ["DEFAULT_DEADLINE_S", "EXTENSION_NAME", "Plan"]
@@ -38,6 +40,7 @@ class Plan:
     safeguards: Safeguards | None = None
     deadline_s: float = DEFAULT_DEADLINE_S
     compare: CompareSpec | None = None
+    sweep: SweepPlan | None = None
 
     @classmethod
     def from_experiment(cls, experiment: Mapping[str, Any], variables: Mapping[str, Any] | None = None) -> Plan:
@@ -54,7 +57,7 @@ class Plan:
         index, raw = found[0]
         raw = substitute(raw, configuration_values(experiment) if variables is None else variables)
         where = f"extensions[{index}]"
-        f = Fields(raw, ["name", "load", "hypotheses", "safeguards", "deadline", "compare"], where)
+        f = Fields(raw, ["name", "load", "hypotheses", "safeguards", "deadline", "compare", "sweep"], where)
         load = LoadSpec.parse(f.raw["load"], f"{where}.load") if f.has("load") else None
         hypotheses = parse_hypotheses(f.raw["hypotheses"], f"{where}.hypotheses") if f.has("hypotheses") else []
         if hypotheses and load is None:
@@ -64,4 +67,7 @@ class Plan:
             raise SpecError(f"{where}.safeguards", "a metric condition needs a load block to measure it")
         deadline_s = f.duration("deadline", DEFAULT_DEADLINE_S, positive=True)
         compare = CompareSpec.parse(f.raw["compare"], f"{where}.compare") if f.has("compare") else None
-        return cls(load, tuple(hypotheses), safeguards, deadline_s, compare)
+        sweep = SweepPlan.parse(f.raw["sweep"], f"{where}.sweep") if f.has("sweep") else None
+        if sweep is not None and load is None:
+            raise SpecError(f"{where}.sweep", "a sweep needs a load block to step")
+        return cls(load, tuple(hypotheses), safeguards, deadline_s, compare, sweep)

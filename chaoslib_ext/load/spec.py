@@ -18,6 +18,7 @@ load:
   headers: {Authorization: {env: OPENAI_API_KEY, prefix: "Bearer "}}   # or a literal, or {secret: NAME};
                                   # on top of the target endpoint's headers
   extra_body: {temperature: 0}    # merged into every request body
+  workload: {input_tokens: 256, output_tokens: 64}   # token lengths or a dataset: chaoslib_ext.load.workload
   goodput: {ttft_ms: 500, tpot_ms: 50, e2el_ms: 10000}   # per-request SLOs for goodput
   alternate:                      # two sides in one run: each user alternates A, B, A, B request by request
     a: {model: sandbox-v1}        # model and/or url of side A (default: the load's own)
@@ -36,6 +37,7 @@ from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.fields import Fields
 from chaoslib_ext.load.arrivals import ARRIVALS, Arrivals
 from chaoslib_ext.load.profile import Constant, LoadProfile, Shape, parse_shape
+from chaoslib_ext.load.workload import Workload
 from chaoslib_ext.metrics.goodput import GoodputSLO
 from chaoslib_ext.secrets import REDACTED, Credential, SecretRef, is_credential_header
 
@@ -91,6 +93,7 @@ _FIELDS = (
     "burstiness",
     "max_concurrency",
     "seed",
+    "workload",
 )
 _OPEN_LOOP = ("arrival", "burstiness", "max_concurrency", "seed")
 #: ``rate: 70% of sweep`` (the latest sweep of the same endpoint and model) or ``70% of DIR``
@@ -176,6 +179,7 @@ class LoadSpec:
     alternate: Alternate | None = None
     arrivals: Arrivals | None = None  # an open loop: requests/s on a schedule, instead of users
     rate_share: RateShare | None = None  # ``rate: 70% of sweep``, until chaoslib_ext.sweep resolves it
+    workload: Workload | None = None  # prompt and output lengths, or a dataset (chaoslib_ext.load.workload)
 
     @classmethod
     def parse(cls, raw: object, where: str = "") -> LoadSpec:
@@ -190,6 +194,9 @@ class LoadSpec:
         goodput_raw = f.mapping("goodput", None)
         alternate_raw = f.mapping("alternate", None)
         share = parse_share(f.raw["rate"]) if isinstance(f.raw.get("rate"), str) else None
+        workload = Workload.parse(f.raw["workload"], f"{where}.workload".lstrip(".")) if f.has("workload") else None
+        if workload is not None and f.has("prompt"):
+            raise SpecError(f"{where}.prompt".lstrip("."), "a workload makes its own prompts", "prompt or workload")
         arrivals = _arrivals(f if share is None else _with_rate(f, 1.0), where)
         return cls(
             url=url,
@@ -218,6 +225,7 @@ class LoadSpec:
             else Alternate.parse(alternate_raw, f"{where}.alternate".lstrip(".")),
             arrivals=arrivals,
             rate_share=share,
+            workload=workload,
         )
 
     def profile(self) -> LoadProfile:
@@ -270,6 +278,8 @@ class LoadSpec:
     def to_json(self) -> dict[str, Any]:
         """The wire form handed to the Locust process; ``from_json`` reads it back."""
         closed = self._to_json()
+        if self.workload is not None:
+            del closed["prompt"]  # a workload makes its own
         if self.arrivals is None:
             return closed
         open_loop = {k: v for k, v in closed.items() if k not in ("users", "spawn_rate", "think_time")}
@@ -300,6 +310,7 @@ class LoadSpec:
             "extra_body": self.extra_body,
             "goodput": None if self.goodput is None else {k: v for k, v in vars(self.goodput).items() if v is not None},
             "alternate": None if self.alternate is None else self.alternate.to_json(),
+            **({"workload": self.workload.to_json()} if self.workload else {}),
         }
 
     @classmethod

@@ -14,6 +14,7 @@ import numpy.typing as npt
 from chaoslib_ext.metrics.arrivals import arrival_metrics
 from chaoslib_ext.metrics.gaps import GapIndex
 from chaoslib_ext.metrics.goodput import GoodputSLO
+from chaoslib_ext.metrics.lengths import length_metrics
 from chaoslib_ext.metrics.record import DISTRIBUTIONS, SCALARS, STATS, PhaseMetrics
 from chaoslib_ext.metrics.stats import distribution
 from chaoslib_ext.metrics.windows import Window
@@ -56,6 +57,7 @@ def window_metrics(
         tpot_ms=distribution(table.tpot_ms[ok]),
         e2el_ms=distribution(table.e2el_ms[ok]),
         arrivals=arrival_metrics(table, window),
+        lengths=length_metrics(table, window),
     )
 
 

@@ -19,6 +19,8 @@ __all__ = [
     "ArrivalMetricsJson",
     "Distribution",
     "DistributionJson",
+    "LengthMetrics",
+    "LengthMetricsJson",
     "PhaseMetrics",
     "PhaseMetricsJson",
     "Stat",
@@ -157,8 +159,69 @@ class ArrivalMetrics:
         )  # fmt: skip
 
 
+LENGTH_DISTRIBUTIONS = ("input_tokens", "requested_input_tokens", "output_tokens", "requested_output_tokens")
+LENGTH_SCALARS = ("input_overhead_tokens", "input_error", "output_error")
+
+
+class LengthMetricsJson(TypedDict):
+    input_tokens: DistributionJson
+    requested_input_tokens: DistributionJson
+    input_overhead_tokens: float | None
+    input_error: float | None
+    output_tokens: DistributionJson
+    requested_output_tokens: DistributionJson
+    output_error: float | None
+
+
+@dataclass(frozen=True)
+class LengthMetrics:
+    """The token lengths served, and how close they came to those a workload asked for
+    (chaoslib_ext.metrics.lengths)."""
+
+    input_tokens: Distribution  # usage.prompt_tokens of successful requests
+    requested_input_tokens: Distribution
+    input_overhead_tokens: float | None  # median served - requested: a chat template's tokens, a BOS
+    input_error: float | None  # median |served - overhead - requested| / requested
+    output_tokens: Distribution  # usage.completion_tokens (else content events)
+    requested_output_tokens: Distribution
+    output_error: float | None  # median |served - requested| / requested
+
+    def value(self, metric: str) -> float | None:
+        head, _, stat = metric.partition(".")
+        if head in LENGTH_DISTRIBUTIONS:
+            dist: Distribution = getattr(self, head)
+            return dist.stat(stat) if stat else None
+        found = getattr(self, head) if head in LENGTH_SCALARS and not stat else None
+        return None if found is None else float(found)
+
+    @property
+    def requested(self) -> bool:
+        """A workload asked lengths of these requests."""
+        return bool(self.requested_input_tokens.count or self.requested_output_tokens.count)
+
+    def to_json(self) -> LengthMetricsJson:
+        return {
+            "input_tokens": self.input_tokens.to_json(),
+            "requested_input_tokens": self.requested_input_tokens.to_json(),
+            "input_overhead_tokens": self.input_overhead_tokens,
+            "input_error": self.input_error,
+            "output_tokens": self.output_tokens.to_json(),
+            "requested_output_tokens": self.requested_output_tokens.to_json(),
+            "output_error": self.output_error,
+        }
+
+    @classmethod
+    def from_json(cls, raw: LengthMetricsJson) -> LengthMetrics:
+        return cls(
+            Distribution.from_json(raw["input_tokens"]), Distribution.from_json(raw["requested_input_tokens"]),
+            raw["input_overhead_tokens"], raw["input_error"], Distribution.from_json(raw["output_tokens"]),
+            Distribution.from_json(raw["requested_output_tokens"]), raw["output_error"],
+        )  # fmt: skip
+
+
 class PhaseMetricsJson(TypedDict):
     arrivals: NotRequired[ArrivalMetricsJson]  # an open loop's only
+    lengths: NotRequired[LengthMetricsJson]  # when the server reported prompt tokens or a workload asked lengths
     start_at: float | None
     end_at: float | None
     duration_s: float
@@ -196,6 +259,7 @@ class PhaseMetrics:
     tpot_ms: Distribution
     e2el_ms: Distribution
     arrivals: ArrivalMetrics | None = None  # an open loop's schedule kept (chaoslib_ext.metrics.arrivals)
+    lengths: LengthMetrics | None = None  # token lengths served and asked (chaoslib_ext.metrics.lengths)
 
     @property
     def ttft_jitter_ms(self) -> float | None:
@@ -210,6 +274,8 @@ class PhaseMetrics:
         head, _, stat = metric.partition(".")
         if head in ARRIVAL_DISTRIBUTIONS or head in ARRIVAL_SCALARS:
             return None if self.arrivals is None else self.arrivals.value(metric)
+        if head in LENGTH_DISTRIBUTIONS or head in LENGTH_SCALARS:
+            return None if self.lengths is None else self.lengths.value(metric)
         if head in DISTRIBUTIONS:
             dist: Distribution = getattr(self, head)
             return dist.stat(stat) if stat else None
@@ -222,6 +288,8 @@ class PhaseMetrics:
         out = self._to_json()
         if self.arrivals is not None:
             out["arrivals"] = self.arrivals.to_json()
+        if self.lengths is not None:
+            out["lengths"] = self.lengths.to_json()
         return out
 
     def _to_json(self) -> PhaseMetricsJson:
@@ -262,6 +330,7 @@ class PhaseMetrics:
             Distribution.from_json(raw["tpot_ms"]),
             Distribution.from_json(raw["e2el_ms"]),
             ArrivalMetrics.from_json(raw["arrivals"]) if "arrivals" in raw else None,
+            LengthMetrics.from_json(raw["lengths"]) if "lengths" in raw else None,
         )
 
 

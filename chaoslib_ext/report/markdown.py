@@ -10,6 +10,8 @@ from chaoslib_ext.report.tables import (
     arrival_rows,
     fault_line,
     host_lines,
+    length_rows,
+    lengths_note,
     overhead_sentence,
     phase_rows,
     text_table,
@@ -42,6 +44,9 @@ def render_markdown(summary: RunSummary) -> str:
     header, arrivals = arrival_rows(summary)
     if arrivals:
         lines += ["", "## Arrivals per phase", "", *text_table(header, arrivals), "", ARRIVALS_NOTE]
+    header, lengths = length_rows(summary)
+    if lengths:
+        lines += ["", "## Token lengths per phase", "", *text_table(header, lengths), "", lengths_note(summary)]
     if summary.faults:
         lines += ["", "## Faults", "", *(f"- {fault_line(f)}" for f in summary.faults)]
     if summary.client_overhead_ms is not None:

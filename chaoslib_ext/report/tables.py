@@ -4,20 +4,25 @@ shared by the Markdown, HTML and terminal reports, and a plain-text table. Rende
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chaoslib_ext.metrics import PHASES
-from chaoslib_ext.metrics.record import Distribution
+from chaoslib_ext.metrics.record import Distribution, PhaseMetrics
 from chaoslib_ext.verdict.evaluate import VerdictStatus, bound_text
 from chaoslib_ext.verdict.outcome import RunVerdict
 from chaoslib_ext.verdict.summary import FaultRecord, RunSummary
 
 __all__ = [
     "ARRIVALS_NOTE",
+    "LENGTHS_NOTE",
     "PERCENTILE_NOTE",
     "Rows",
     "arrival_rows",
     "css_class",
     "fault_line",
     "host_lines",
+    "length_rows",
+    "lengths_note",
     "outcome_line",
     "overhead_sentence",
     "phase_rows",
@@ -46,6 +51,22 @@ _ARRIVAL_COLUMNS = (
     ("send lag p99 ms", "send_lag_ms.p99", "{:.2f}"),
     ("TTFT from schedule p50 ms", "ttft_sched_ms.p50", "{:.1f}"),
     ("TTFT from schedule p99 ms", "ttft_sched_ms.p99", "{:.1f}"),
+)
+
+LENGTHS_NOTE = (
+    "Token lengths by request start, successful requests; served = the server's usage counts; input error = "
+    "median |served - overhead - asked| / asked, overhead = median served - asked (template tokens)."
+)
+_LENGTH_COLUMNS = (
+    ("input asked p50", "requested_input_tokens.p50", "{:.0f}"),
+    ("input served p50", "input_tokens.p50", "{:.0f}"),
+    ("input served p99", "input_tokens.p99", "{:.0f}"),
+    ("overhead", "input_overhead_tokens", "{:.0f}"),
+    ("input error", "input_error", "{:.1%}"),
+    ("output asked p50", "requested_output_tokens.p50", "{:.0f}"),
+    ("output served p50", "output_tokens.p50", "{:.0f}"),
+    ("output served p99", "output_tokens.p99", "{:.0f}"),
+    ("output error", "output_error", "{:.1%}"),
 )
 
 #: (column title, metric, number format)
@@ -101,10 +122,12 @@ def text_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *(line(r) for r in rows)]
 
 
-def _metric_rows(summary: RunSummary, columns: tuple[tuple[str, str, str], ...], open_loop: bool = False) -> Rows:
-    """One row per phase that lasted (``open_loop``: and kept a schedule), in phase order."""
+def _metric_rows(
+    summary: RunSummary, columns: tuple[tuple[str, str, str], ...], only: Callable[[PhaseMetrics], bool] | None = None
+) -> Rows:
+    """One row per phase that lasted (and for which ``only`` holds), in phase order."""
     shown = [p for p in PHASES if p in summary.phases and summary.phases[p].duration_s > 0]
-    shown = [p for p in shown if not open_loop or summary.phases[p].arrivals is not None]
+    shown = [p for p in shown if only is None or only(summary.phases[p])]
     rows = [[p] + [_cell(summary.phases[p].value(metric), fmt) for _, metric, fmt in columns] for p in shown]
     return ["phase", *(title for title, _, _ in columns)], rows
 
@@ -116,7 +139,34 @@ def phase_rows(summary: RunSummary) -> Rows:
 
 def arrival_rows(summary: RunSummary) -> Rows:
     """An open loop's schedule per phase; no rows for a closed loop."""
-    return _metric_rows(summary, _ARRIVAL_COLUMNS, open_loop=True)
+    return _metric_rows(summary, _ARRIVAL_COLUMNS, lambda p: p.arrivals is not None)
+
+
+def length_rows(summary: RunSummary) -> Rows:
+    """A workload's token lengths per phase, served against asked; no rows without a workload."""
+    return _metric_rows(summary, _LENGTH_COLUMNS, lambda p: p.lengths is not None and p.lengths.requested)
+
+
+def lengths_note(summary: RunSummary) -> str:
+    """How the lengths were made and held (chaoslib_ext.load.prepare's record), for the table's foot."""
+    made = (summary.load or {}).get("workload_made")
+    if not isinstance(made, dict):
+        return LENGTHS_NOTE
+    control = made.get("output_control")
+    held = {
+        "ignore_eos": "held with ignore_eos and min_tokens",
+        "logit_bias": "held with a -100 logit_bias on the end-of-sequence tokens",
+    }.get(str(control), "NOT controlled (the server may stop early at end-of-sequence)")
+    template = made.get("template_tokens")
+    extra = "unknown (no usage)" if template is None else f"{template}"
+    served = _number(made.get("served_median_error"))
+    requests = made.get("served_requests")
+    checked = "" if served is None else f"; {requests} requests before the load: within {served:.1%} (median)"
+    return (
+        f"{LENGTHS_NOTE} Prompts made with the {made.get('tokenizer')} tokenizer (checked: median error "
+        f"{_cell(_number(made.get('median_error')), '{:.1%}')}{checked}); tokens the server adds to a prompt "
+        f"(chat template, BOS): {extra}; output lengths {held}."
+    )
 
 
 def verdict_rows(summary: RunSummary) -> Rows:
@@ -169,3 +219,7 @@ def host_lines(summary: RunSummary) -> list[str]:
             "host's CPU; latencies of requests in flight then measure this host, not the target."
         )
     return lines
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

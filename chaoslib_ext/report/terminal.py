@@ -8,6 +8,8 @@ from chaoslib_ext.report.tables import (
     ARRIVALS_NOTE,
     PERCENTILE_NOTE,
     arrival_rows,
+    length_rows,
+    lengths_note,
     outcome_line,
     phase_rows,
     text_table,
@@ -26,6 +28,9 @@ def print_summary(summary: RunSummary, run_dir: Path) -> None:
     header, arrivals = arrival_rows(summary)
     if arrivals:
         lines += ["", "Arrivals per phase:", *text_table(header, arrivals), ARRIVALS_NOTE]
+    header, lengths = length_rows(summary)
+    if lengths:
+        lines += ["", "Token lengths per phase:", *text_table(header, lengths), lengths_note(summary)]
     if summary.hypotheses:
         lines += ["", "Hypotheses:", *text_table(*verdict_rows(summary))]
     lines += ["", f"Outcome: {outcome_line(summary)}", *(f"  - {reason}" for reason in summary.outcome.reasons)]

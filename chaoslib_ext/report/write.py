@@ -9,10 +9,11 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Protocol
 
-from chaoslib_ext._jsonfile import write_json_atomic
+from chaoslib_ext._jsonfile import JsonObject, read_json, write_json_atomic
 from chaoslib_ext.ctk import Journal
 from chaoslib_ext.history import History, history_path
 from chaoslib_ext.history.store import HistoryRun
+from chaoslib_ext.load.prompts import WORKLOAD_FILE
 from chaoslib_ext.load.spec import LoadSpec
 from chaoslib_ext.report.html import render_html
 from chaoslib_ext.report.junit import write_junit
@@ -44,7 +45,7 @@ def write_reports(run: RunContext, plan: Judged, title: str, journal: Journal | 
     """Judge the run and write every report of it; the summary they were written from."""
     samples = measure(run, plan.hypotheses)
     goodput = plan.load.goodput if plan.load else None
-    load = plan.load.to_json() if plan.load else None
+    load = _load_json(run, plan.load) if plan.load else None
     summary = judge_run(run, samples, plan.hypotheses, title=title, journal=journal, goodput=goodput, load=load)
     write_text_reports(run, summary)
     trend = _record(run, summary)
@@ -53,6 +54,19 @@ def write_reports(run: RunContext, plan: Judged, title: str, journal: Journal | 
     page = render_html(summary, series, cdfs(table, index, samples.windows), run.timeline.events(), trend)
     run.run_dir.report_html.write_text(scrub(page), encoding="utf-8")
     return summary
+
+
+def _load_json(run: RunContext, spec: LoadSpec) -> JsonObject:
+    """The load as run: its spec, and how a workload's lengths were made (``load/workload.json``)."""
+    out: JsonObject = dict(spec.to_json())
+    made = run.run_dir.load / WORKLOAD_FILE
+    if spec.workload is not None and made.is_file():
+        raw = read_json(made)
+        keys = ("tokenizer", "output_control", "template_tokens")
+        served = {f"served_{k}": v for k, v in (raw.get("served_check") or {}).items()}
+        made_keys = {k: raw.get(k) for k in keys}
+        out["workload_made"] = {**made_keys, **(raw.get("made") or {}), **served, "words": len(raw["words"])}
+    return out
 
 
 def write_text_reports(run: RunContext, summary: RunSummary) -> None:

@@ -18,11 +18,15 @@ scheduled times (float64) of the arrivals that found ``max_concurrency`` full an
 (float64, ascending), so an arrival that was sent but never finished (in flight when the load was
 stopped) is counted too, as scheduled minus sent minus not sent.
 
+Version 4 adds the request's token lengths: ``in_tokens``, the prompt tokens the server counted
+(``usage.prompt_tokens``), and ``want_in`` / ``want_out``, the input and output lengths a workload
+asked for (chaoslib_ext.load.workload); -1 where absent.
+
 The format has a version, declared by ``format.json`` beside the files (:data:`VERSION`): 1 is the
 JSON lines of the first releases, 2 the binary records without ``sched_t0`` (56 bytes; written
-without ``format.json`` until it existed), 3 these (64 bytes). Readers read every older version and
-refuse a newer one with :class:`SamplesFormatError`, rather than misread records whose layout they
-do not know.
+without ``format.json`` until it existed), 3 with it (64 bytes), 4 these (80 bytes). Readers read
+every older version and refuse a newer one with :class:`SamplesFormatError`, rather than misread
+records whose layout they do not know.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ __all__ = [
     "FORMAT",
     "FORMAT_FILE",
     "RECORD_V2",
+    "RECORD_V3",
     "REQUEST",
     "VERSION",
     "Sample",
@@ -52,7 +57,7 @@ __all__ = [
 ]
 
 FORMAT = "chaosllm/samples"
-VERSION = 3
+VERSION = 4
 FORMAT_FILE = "format.json"
 
 _V2_FIELDS = [
@@ -69,24 +74,27 @@ _V2_FIELDS = [
     ("side", "u1"),  # 0, or the side (1 A, 2 B) of a load that alternates two
 ]
 RECORD_V2 = np.dtype(_V2_FIELDS)
-REQUEST = np.dtype([*_V2_FIELDS, ("sched_t0", "<f8")])  # version 3: NaN in a closed loop
-_PACK = struct.Struct("<dddddIIIHBBd")
-assert _PACK.size == REQUEST.itemsize == 64
+RECORD_V3 = np.dtype([*_V2_FIELDS, ("sched_t0", "<f8")])  # NaN in a closed loop
+#: version 4: token lengths, -1 where absent (the pad keeps records 8-byte aligned)
+REQUEST = np.dtype([*RECORD_V3.descr, ("in_tokens", "<i4"), ("want_in", "<i4"), ("want_out", "<i4"), ("pad", "<u4")])
+_PACK = struct.Struct("<dddddIIIHBBdiiiI")
+assert _PACK.size == REQUEST.itemsize == 80
+_ABSENT = {"sched_t0": np.nan, "in_tokens": -1, "want_in": -1, "want_out": -1, "pad": 0}
 
 
 def record_dtype(version: int) -> np.dtype[np.void]:
-    """The binary record of samples format ``version`` (2 or 3)."""
-    return RECORD_V2 if version == 2 else REQUEST
+    """The binary record of samples format ``version`` (2, 3 or 4)."""
+    return {2: RECORD_V2, 3: RECORD_V3}.get(version, REQUEST)
 
 
 def upgrade(records: np.ndarray[Any, np.dtype[np.void]]) -> np.ndarray[Any, np.dtype[np.void]]:
-    """Records of an older binary version as the current ones (fields they lack: NaN)."""
+    """Records of an older binary version as the current ones (fields they lack: NaN or -1)."""
     if records.dtype == REQUEST:
         return records
     out = np.zeros(records.shape, REQUEST)
-    for name in records.dtype.names or ():
-        out[name] = records[name]
-    out["sched_t0"] = np.nan
+    have = set(records.dtype.names or ())
+    for name in REQUEST.names or ():
+        out[name] = records[name] if name in have else _ABSENT[name]
     return out
 
 
@@ -111,6 +119,9 @@ class Sample:
     server_ttft_ms: float | None = None
     side: int = 0
     sched_t0: float | None = None  # open loop: when it was scheduled to be sent
+    in_tokens: int | None = None  # prompt tokens the server counted (usage.prompt_tokens)
+    want_in: int | None = None  # a workload's requested input tokens
+    want_out: int | None = None  # a workload's requested output tokens
 
     @property
     def ok(self) -> bool:
@@ -133,6 +144,9 @@ class Sample:
             "server_ttft_ms": self.server_ttft_ms,
             "side": self.side,
             "sched_t0": self.sched_t0,
+            "in_tokens": self.in_tokens,
+            "want_in": self.want_in,
+            "want_out": self.want_out,
         }
 
     @classmethod
@@ -149,7 +163,15 @@ class Sample:
             server_ttft_ms=None if raw.get("server_ttft_ms") is None else float(raw["server_ttft_ms"]),
             side=int(raw.get("side", 0)),
             sched_t0=None if raw.get("sched_t0") is None else float(raw["sched_t0"]),
+            in_tokens=_count(raw.get("in_tokens")),
+            want_in=_count(raw.get("want_in")),
+            want_out=_count(raw.get("want_out")),
         )
+
+
+def _count(value: object) -> int | None:
+    """A token count, None for what is absent (None, or -1 in a binary record)."""
+    return None if value is None or int(value) < 0 else int(value)  # type: ignore[call-overload]
 
 
 def declare_format(directory: Path) -> None:

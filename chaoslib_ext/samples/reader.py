@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from chaoslib_ext.samples.format import REQUEST, Sample, _none, check_format, record_dtype, upgrade
+from chaoslib_ext.samples.format import REQUEST, Sample, _count, _none, check_format, record_dtype, upgrade
 
 __all__ = [
     "SCHEDULE_FILE",
@@ -87,6 +87,7 @@ def sample_files(directory: Path) -> list[SampleFile]:
 
 def to_samples(records: npt.NDArray[Any], gaps: npt.NDArray[np.float32], errors: dict[int, str]) -> list[Sample]:
     ends = np.cumsum(records["gaps"], dtype=np.int64)
+    names = set(records.dtype.names or ())
     out = []
     for i, r in enumerate(records):
         own = gaps[ends[i] - r["gaps"] : ends[i]]
@@ -102,7 +103,10 @@ def to_samples(records: npt.NDArray[Any], gaps: npt.NDArray[np.float32], errors:
                 done_ms=float(r["done_ms"]),
                 server_ttft_ms=_none(r["server_ttft_ms"]),
                 side=int(r["side"]),
-                sched_t0=_none(r["sched_t0"]),
+                sched_t0=_none(r["sched_t0"]) if "sched_t0" in names else None,
+                in_tokens=_count(r["in_tokens"]) if "in_tokens" in names else None,
+                want_in=_count(r["want_in"]) if "want_in" in names else None,
+                want_out=_count(r["want_out"]) if "want_out" in names else None,
             )
         )
     return out

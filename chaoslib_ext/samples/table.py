@@ -86,6 +86,18 @@ class SampleTable:
         return bool(np.any(~np.isnan(self.sched_at))) or self.not_sent_at.size > 0
 
     @property
+    def in_tokens(self) -> npt.NDArray[np.int32]:  # prompt tokens the server counted, -1 unknown
+        return self.records["in_tokens"]
+
+    @property
+    def want_in(self) -> npt.NDArray[np.int32]:  # a workload's requested input tokens, -1 none
+        return self.records["want_in"]
+
+    @property
+    def want_out(self) -> npt.NDArray[np.int32]:  # a workload's requested output tokens, -1 none
+        return self.records["want_out"]
+
+    @property
     def start_at(self) -> Floats:
         return self.records["t0"]
 
@@ -159,9 +171,11 @@ class SampleTable:
             e2el = np.nan if s.ttft_ms is None else s.ttft_ms + float(np.sum(s.itl_ms))
             server = np.nan if s.server_ttft_ms is None else s.server_ttft_ms
             sched = np.nan if s.sched_t0 is None else s.sched_t0
+            lengths = tuple(-1 if v is None else v for v in (s.in_tokens, s.want_in, s.want_out))
             rows.append(
-                (s.t0, ttft, e2el, s.done_ms, server, s.tokens, s.events, len(s.itl_ms), s.status, s.ok, s.side, sched)
-            )
+                (s.t0, ttft, e2el, s.done_ms, server, s.tokens, s.events, len(s.itl_ms), s.status, s.ok, s.side, sched,
+                 *lengths, 0)
+            )  # fmt: skip
             gaps.extend(s.itl_ms)
         records = np.array(rows, dtype=REQUEST)
         source = _GapSource(0, len(records), gaps=np.asarray(gaps, dtype=np.float64))

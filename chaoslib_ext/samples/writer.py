@@ -69,6 +69,10 @@ class SampleWriter:
                 error is None,
                 int(record.get("side", 0)),
                 _nan(record.get("sched_t0")),
+                _minus1(record.get("in_tokens")),
+                _minus1(record.get("want_in")),
+                _minus1(record.get("want_out")),
+                0,
             )
         )
         self._count += 1
@@ -98,3 +102,7 @@ class SampleWriter:
                 f.close()
         self._files = None
         self._unsent = None
+
+
+def _minus1(value: int | None) -> int:
+    return -1 if value is None else int(value)

@@ -5,6 +5,12 @@ for the decoder worker, and streams back the tokens the worker publishes on Kafk
 both on every request's path, so their faults show in TTFT, inter-token latency and throughput.
 
     POST /v1/chat/completions   POST /v1/completions   GET /v1/models   GET /health
+    POST /tokenize              (vLLM's: {"prompt"} or {"messages"} -> {"count", "tokens"})
+
+Its tokenizer is whitespace: a prompt's tokens are its words (a chat request's: its messages' contents
+joined by spaces), as ``usage.prompt_tokens`` counts them; every request decodes exactly
+``max_tokens`` tokens (the decoder has no end-of-sequence), so ``ignore_eos`` and ``min_tokens`` are
+accepted and change nothing.
 
 With ``--api-key-env VAR`` every ``/v1/`` request must carry ``Authorization: Bearer <$VAR>`` (401 with
 OpenAI's error body otherwise), as a real gateway with keys does; the key is read from the environment,
@@ -22,6 +28,7 @@ import os
 import sys
 import time
 import uuid
+import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,6 +135,7 @@ def make_app(config: GatewayConfig) -> web.Application:
     app.router.add_post("/v1/completions", _completions)
     app.router.add_get("/v1/models", _models)
     app.router.add_get("/health", _health)
+    app.router.add_post("/tokenize", _tokenize)
     app.on_startup.append(_start)
     app.on_cleanup.append(_stop)
     return app
@@ -153,6 +161,23 @@ async def _stop(app: web.Application) -> None:
 async def _health(request: web.Request) -> web.Response:
     gw = request.app[_STATE]
     return web.json_response({"ok": True, "in_flight": len(gw.pending), **gw.counters})
+
+
+async def _tokenize(request: web.Request) -> web.Response:
+    try:
+        body = await request.json()
+    except json.JSONDecodeError:
+        return _error_response(_BadRequestError("request body is not valid JSON"))
+    if not isinstance(body, dict):
+        return _error_response(_BadRequestError("request body must be a JSON object"))
+    if isinstance(body.get("messages"), list):
+        text = " ".join(_text(m.get("content")) for m in body["messages"] if isinstance(m, dict))
+    elif isinstance(body.get("prompt"), str):
+        text = body["prompt"]
+    else:
+        return _error_response(_BadRequestError("prompt must be a string (or messages a list)", "prompt"))
+    tokens = [zlib.crc32(word.encode()) % 50257 for word in text.split()]
+    return web.json_response({"count": len(tokens), "tokens": tokens, "max_model_len": _MAX_TOKENS_LIMIT})
 
 
 async def _models(request: web.Request) -> web.Response:

@@ -115,15 +115,16 @@ class SweepPlan:
         )
 
     def to_json(self) -> dict[str, object]:
+        """The YAML form (``parse`` reads it back)."""
         return {
             "slo": [s.text for s in self.slos],
             "start": self.start,
             "factor": self.factor,
             "resolution": self.resolution,
-            "step_s": self.step_s,
-            "warmup_s": self.warmup_s,
+            "step": f"{self.step_s:g}s",
+            "warmup": f"{self.warmup_s:g}s",
             "max_steps": self.max_steps,
-            "time_limit_s": self.time_limit_s,
+            "time_limit": f"{self.time_limit_s:g}s",
             "confidence": self.confidence,
             "saturation": self.saturation,
             "max_concurrency": self.max_concurrency,

