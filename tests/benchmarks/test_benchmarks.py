@@ -54,3 +54,28 @@ def test_open_loop_prints_its_figures():
     assert poisson.sent > 300
     assert gamma.sent > 300
     assert 0 <= poisson.lag_p50_ms <= poisson.lag_p99_ms
+
+
+@pytest.mark.benchmark
+def test_open_vs_closed_runs_a_round_of_each():
+    from tests.benchmarks import open_vs_closed
+
+    [r] = open_vs_closed.main(["--runs", "1"])
+    assert r.rate > 5
+    assert r.closed_p99 > 0
+    assert r.open_sched_p99 > 0
+
+
+@pytest.mark.benchmark
+def test_sweep_repeat_finds_a_knee():
+    from tests.benchmarks import sweep_repeat
+
+    [knee] = sweep_repeat.main(["--runs", "1", "--step", "5s"])
+    assert knee is not None
+
+
+@pytest.mark.benchmark
+def test_workload_lengths_prints_both_servers():
+    from tests.benchmarks import workload_lengths
+
+    workload_lengths.main(["--runs", "1", "--seconds", "6"])

@@ -114,3 +114,26 @@ def test_sigterm_to_the_bench_lets_the_running_block_roll_back_and_exits_3(sandb
     assert (run / "summary.json").exists()  # the block finished its report: it was not killed
     load = json.loads((run / "load" / "process.json").read_text())
     assert not alive(ProcessRecord.from_json(load))
+
+
+def test_an_open_loop_bench_offers_both_sides_the_same_schedule_and_prompts(sandbox, tmp_path):
+    import numpy as np
+
+    from chaoslib_ext.samples import read_samples
+    from chaoslib_ext.samples.reader import schedule_times
+
+    out = tmp_path / "bench"
+    experiment = RELEASES.with_name("releases-open-loop.yaml")
+    result = chaosllm("bench", str(experiment), "--blocks", "2", "--var", "measure_for=3s", "--out", str(out))
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    bench = json.loads((out / "bench.json").read_text())
+    runs = [Path(b["run_dir"]) for b in bench["blocks"]]
+    schedules = [schedule_times(r / "samples") for r in runs]
+    assert schedules[0].size == schedules[1].size > 100
+    assert np.allclose(schedules[0] - schedules[0][0], schedules[1] - schedules[1][0])  # one schedule, shifted
+    asked = [sorted((s.sched_t0 - sched[0], s.want_in, s.want_out) for s in read_samples(r / "samples"))
+             for r, sched in zip(runs, schedules, strict=True)]  # fmt: skip
+    first = [(round(t, 6), i, o) for t, i, o in asked[0][:20]]
+    assert first == [(round(t, 6), i, o) for t, i, o in asked[1][:20]]  # the same arrivals ask the same lengths
+    compare = json.loads((out / "compare.json").read_text())
+    assert {r["phase"] for r in compare["rows"]} == {"baseline"}

@@ -83,3 +83,32 @@ def test_a_server_without_a_tokenizer_is_refused_naming_the_way_out(calibration_
     assert result.returncode == 2
     assert "has no tokenize endpoint" in result.stdout + result.stderr
     assert "tokenizer.json" in result.stdout + result.stderr
+
+
+def _word_tokenizer(path: Path, words: list[str]) -> Path:
+    """A tokenizer.json of the ``tokenizers`` package: one token per whitespace-separated known word."""
+    from tokenizers import Tokenizer
+    from tokenizers.models import WordLevel
+    from tokenizers.pre_tokenizers import Whitespace
+
+    vocab = {"[UNK]": 0, **{w: i + 1 for i, w in enumerate(words)}}
+    tokenizer = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = Whitespace()
+    tokenizer.save(str(path))
+    return path
+
+
+def test_a_local_tokenizer_json_makes_the_prompts_and_uncontrolled_outputs_are_said(sandbox, tmp_path):
+    from chaoslib_ext.load.prepare import CANDIDATE_WORDS
+
+    tok = _word_tokenizer(tmp_path / "tokenizer.json", list(CANDIDATE_WORDS))
+    out = tmp_path / "run"
+    workload = {"input_tokens": {"dist": "normal", "mean": 80, "sd": 20, "min": 20, "max": 200}, "tokenizer": str(tok)}
+    result = chaosllm("load", "--target", "sandbox", "--model", "sandbox-v1", "--users", "2", "--max-tokens", "16",
+                      "--duration", "4s", "--warmup", "1s", "--workload", json.dumps(workload), "--out", str(out),
+                      timeout=180)  # fmt: skip
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    lengths, made = _lengths(out)
+    assert (made["tokenizer"], made["output_control"]) == ("file", "none")
+    assert lengths["input_error"] == 0.0  # whitespace words either way
+    assert "output lengths NOT controlled" in (out / "report.md").read_text()
