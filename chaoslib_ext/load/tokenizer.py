@@ -67,7 +67,7 @@ class FileTokenizer:
 
     def __init__(self, path: Path) -> None:
         try:
-            from tokenizers import Tokenizer as HfTokenizer  # type: ignore[import-not-found]
+            from tokenizers import Tokenizer as HfTokenizer
         except ImportError as exc:
             raise LoadError(
                 f"tokenizer {path}: the tokenizers package is not installed (pip install tokenizers)"

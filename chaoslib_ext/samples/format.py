@@ -1,6 +1,6 @@
 """Raw per-request samples: one record per finished request, three files per load process.
 
-``<prefix>-<pid>.req``: fixed 56-byte little-endian records (:data:`REQUEST`), one per request;
+``<prefix>-<pid>.req``: fixed 80-byte little-endian records (:data:`REQUEST`), one per request;
 ``<prefix>-<pid>.itl``: the inter-token gaps of every request, float32 milliseconds, in record order
 (a record's ``gaps`` says how many are its own); ``<prefix>-<pid>.err.jsonl``: ``{"n": record, "error":
 text}`` for the failed ones. Times in ms from the request start; ``t0`` in unix seconds, taken just

@@ -4,10 +4,12 @@ A release is a continuous-batching engine in miniature: a prefill per request (i
 decode steps in which every running sequence gets one token. Its capacity is fixed, a property of the
 server and not of the machine it runs on: at most ``max_num_seqs`` sequences (prefilling or decoding)
 at once, a decode step of a fixed ``step_base_ms`` whatever their number, the rest waiting in a FIFO
-queue. With max_tokens 32 and a 20-word prompt a sequence holds its slot for about 43 + 31 x 12 =
-415 ms, so v1 completes at most about 16 / 0.415 = 38 req/s; past that, arrivals queue and TTFT
-grows without bound (``chaosllm sweep`` finds the knee below it: README, capacity sweep). The machine
-carries that with room to spare (about 1,200 tokens/s through Kafka and the gateway).
+queue. With max_tokens 32 and a 20-word prompt a sequence holds its slot for about 43 + 31 x 14 =
+477 ms, so v1 completes at most about 16 / 0.477 = 33.5 req/s; past that, arrivals queue and TTFT
+grows without bound (``chaosllm sweep`` finds the knee below it: README, capacity sweep). The 14 ms
+step is what the batch-dependent step of earlier releases took at 16 sequences, so the experiments'
+closed loops (at most 16 users) load the machine as they did: about 1,070 tokens/s through Kafka and
+the gateway, which it carries with room to spare.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ RELEASES: dict[str, Release] = {
         prefill_per_token_ms=0.4,
         prefill_jitter_ms=8.0,
         cached_prefill_ms=8.0,
-        step_base_ms=12.0,
+        step_base_ms=14.0,
         step_per_seq_ms=0.0,
         step_jitter_ms=1.5,
         max_num_seqs=16,
@@ -59,7 +61,7 @@ RELEASES: dict[str, Release] = {
         prefill_per_token_ms=0.4,
         prefill_jitter_ms=8.0,
         cached_prefill_ms=8.8,
-        step_base_ms=12.0,
+        step_base_ms=14.0,
         step_per_seq_ms=0.0,
         step_jitter_ms=1.5,
         max_num_seqs=16,

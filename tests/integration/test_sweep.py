@@ -16,8 +16,8 @@ from tests.integration.helpers import chaosllm
 
 @pytest.fixture(scope="module")
 def swept(sandbox_state, tmp_path_factory):
-    """A short sweep: 8 then 16 then 32 req/s (16 sequences of ~415 ms: the sandbox completes about
-    38 req/s), 4 s a step, TTFT P99 under 500 ms; at most 3 steps."""
+    """A short sweep: 8 then 16 then 32 req/s (16 sequences of ~477 ms: the sandbox completes about
+    33.5 req/s), 4 s a step, TTFT P99 under 500 ms; at most 3 steps."""
     state_dir, _ = sandbox_state
     out = tmp_path_factory.mktemp("sweep") / "sweep"
     history = out.parent / "history.sqlite"
