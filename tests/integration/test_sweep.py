@@ -78,3 +78,21 @@ def test_bad_sweep_input_exits_2_naming_the_field(tmp_path):
                       timeout=60)  # fmt: skip
     assert result.returncode == 2
     assert "sweep.resolution" in result.stderr
+
+
+def test_a_sweep_reads_its_load_target_and_plan_from_an_experiment(sandbox, tmp_path):
+    from tests.integration.helpers import ROOT
+
+    out = tmp_path / "sweep"
+    env = {"CHAOSLLM_HISTORY": str(tmp_path / "history.sqlite")}
+    experiment = ROOT / "experiments" / "sandbox" / "capacity-sweep.yaml"
+    result = chaosllm("sweep", "--experiment", str(experiment), "--max-steps", "1", "--step", "3s",
+                      "--step-warmup", "1s", "--out", str(out), env=env, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    record = json.loads((out / "sweep.json").read_text())
+    assert record["plan"]["slo"] == ["ttft_ms.p99<=500", "error_rate<=0.01"]  # the file's
+    assert (record["plan"]["step"], record["plan"]["max_steps"]) == ("3s", 1)  # the options' on top
+    assert record["model"] == "sandbox-v1"
+    assert [s["rate_rps"] for s in record["steps"]] == [8.0]
+    load = json.loads((out / "steps" / "step-01-8rps" / "load" / "spec.json").read_text())
+    assert (load["seed"], load["max_tokens"]) == (3, 32)
