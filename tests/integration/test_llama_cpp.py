@@ -86,12 +86,16 @@ def llama_target(tmp_path: Path, llama_server: dict) -> Path:
 
 
 def delay_experiment(target: Path) -> dict:
-    delay = {"link": "gateway", "action": "delay", "delay": {"latency": "200ms"}, "direction": "to", "duration": "10s"}
+    # 300 ms against a 150 ms check: with one user on 2 shared cores a noisy baseline lifts its median by tens of
+    # ms (CI measured +148 ms under a 200 ms delay once, baseline p50 143 ms against recovery's 118)
+    delay = {"link": "gateway", "action": "delay", "delay": {"latency": "300ms"}, "direction": "to", "duration": "10s"}
     hypotheses = [
         {"name": "the delay shows in TTFT", "phase": "fault", "metric": "ttft_ms.p50", "expect": ">= baseline + 150ms"},
-        {"name": "TTFT back after it", "phase": "recovery", "metric": "ttft_ms.p50", "expect": "<= 150% of baseline"},
+        # absolute, half the delay: this one-at-a-time server's median moves between phases by tens of ms
+        # (measured here: baseline 54 ms, recovery 130 ms, no fault in either)
+        {"name": "TTFT back after it", "phase": "recovery", "metric": "ttft_ms.p50", "expect": "<= baseline + 150ms"},
         {"name": "no request fails", "phase": "overall", "metric": "error_rate", "expect": "<= 0.01"},
-        # must fail: the delay is 200 ms, not under 50
+        # must fail: the delay is 300 ms, not under 50
         {"name": "deliberately wrong", "phase": "fault", "metric": "ttft_ms.p50", "expect": "<= baseline + 50ms"},
     ]
     return experiment(
@@ -126,7 +130,7 @@ def test_a_delay_in_front_of_llama_cpp_is_judged_right(llama_server, tmp_path):
     phases = summary["phases"]
     added = phases["fault"]["ttft_ms"]["p50"] - phases["baseline"]["ttft_ms"]["p50"]
     p50 = {name: phases[name]["ttft_ms"]["p50"] for name in ("baseline", "fault", "recovery")}
-    print(f"\nllama.cpp: TTFT p50 baseline {p50['baseline']:.1f} ms, under a 200 ms delay {p50['fault']:.1f} ms "
+    print(f"\nllama.cpp: TTFT p50 baseline {p50['baseline']:.1f} ms, under a 300 ms delay {p50['fault']:.1f} ms "
           f"(+{added:.1f}), recovery {p50['recovery']:.1f} ms")  # fmt: skip
     assert 150 <= added <= 500, added
     assert json.loads((run / "journal.json").read_text())["steady_states"]["before"]["steady_state_met"] is True
