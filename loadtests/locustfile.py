@@ -11,8 +11,8 @@ Measurement rules (docs/design.md): the response is read one line at a time with
 Closed loop (``users``): each user sends its next request when the last one is done. Open loop
 (``rate``): one sender per load process sends its share of the run's seeded schedule at the scheduled
 times (``chaoslib_ext.load.arrivals``), each request in its own greenlet, recording its scheduled
-time beside the actual one; the schedule's origin is ``CHAOSLLM_SCHEDULE_ORIGIN`` (unix seconds),
-the same for every process.
+time beside the actual one; the schedule (unix seconds) is the one the runner wrote in
+``samples/schedule.f64``, the same for every process.
 
 Two bounds end a request as an error of its own class: ``idle_timeout`` (the socket's: no byte for
 that long) and ``timeout``, the deadline of the whole request, enforced by a gevent timer whatever the
@@ -44,6 +44,7 @@ from chaoslib_ext.load.spec import CONNECT_BUDGET_S, LoadSpec
 from chaoslib_ext.load.sse import LineKind, StreamState, feed_line
 from chaoslib_ext.samples import SampleWriter
 from chaoslib_ext.samples.host import HostRecorder
+from chaoslib_ext.samples.reader import schedule_times
 
 
 def _load_spec() -> LoadSpec:
@@ -199,8 +200,7 @@ class OpenLoopSender(_Streaming):
         assert arrivals is not None
         assert SPEC.duration_s is not None  # the runner bounds every load
         index = max(0, getattr(self.environment.runner, "worker_index", 0))
-        origin = float(os.environ.get("CHAOSLLM_SCHEDULE_ORIGIN") or time.time())
-        due = origin + process_share(arrivals.schedule(SPEC.shape, SPEC.duration_s), index, SPEC.processes)
+        due = process_share(schedule_times(SAMPLES_DIR), index, SPEC.processes)
         sides = itertools.cycle((1, 2) if SPEC.alternate else (0,))
 
         def start(sched_t0: float, done: object) -> None:

@@ -107,13 +107,10 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _from_experiment(path: Path) -> tuple[LoadSpec, SweepPlan | None, str]:
-    """An experiment's load (as an open loop), its sweep block and its target; raises SpecError."""
+    """An experiment's load, its sweep block and its target; raises SpecError."""
     source = load_source(path)
     variables = configuration_values(source.data, anchored_target(source.file, source.data, {}))
     plan = Plan.from_experiment(source.data, variables)
     if plan.load is None:
         raise SpecError("extensions", f"{path}: no chaosllm load block to sweep")
-    load = plan.load
-    if load.arrivals is None:
-        load = replace(load, arrivals=Arrivals(rate_rps=1.0))
-    return load, plan.sweep, str(variables.get(TARGET_KEY) or SANDBOX)
+    return plan.load, plan.sweep, str(variables.get(TARGET_KEY) or SANDBOX)

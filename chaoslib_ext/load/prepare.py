@@ -12,12 +12,10 @@ where its streams report no usage (llama-cpp-python's do not).
 
 from __future__ import annotations
 
-import json
+import functools
 import logging
 import statistics
-import urllib.error
-import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +23,9 @@ import numpy as np
 
 from chaoslib_ext._jsonfile import write_json_atomic
 from chaoslib_ext.exceptions import LoadError
-from chaoslib_ext.load.prompts import WORKLOAD_FILE, PromptRequest, Prompts
-from chaoslib_ext.load.tokenizer import EOS_CANDIDATES, Tokenizer, open_tokenizer
+from chaoslib_ext.load.prompts import WORKLOAD_FILE, Prompts
+from chaoslib_ext.load.spec import LoadSpec
+from chaoslib_ext.load.tokenizer import EOS_CANDIDATES, Tokenizer, open_tokenizer, post_json, tls_context
 from chaoslib_ext.load.workload import Workload
 
 __all__ = ["CANDIDATE_WORDS", "CHECKS", "SERVED_CHECKS", "prepare_workload"]
@@ -56,19 +55,14 @@ evidence population site training fire future wind cache queue stream token serv
 )
 
 
-def prepare_workload(
-    workload: Workload,
-    endpoint_url: str,
-    base: str,
-    model: str | None,
-    headers: Mapping[str, str],
-    chat: bool,
-    seed: int,
-    max_tokens: int,
-    load_dir: Path,
-) -> Path:
+def prepare_workload(spec: LoadSpec, headers: Mapping[str, str], load_dir: Path) -> Path:
     """Build ``workload.json`` in ``load_dir``; raises LoadError when the server cannot say how it counts."""
-    tokenizer = open_tokenizer(workload.tokenizer, base, model, headers)
+    workload, base, model = spec.workload, spec.url, spec.model
+    assert workload is not None
+    assert base is not None
+    seed, max_tokens = spec.arrivals.seed if spec.arrivals else 0, spec.max_tokens
+    tls = tls_context(spec.ca_bundle, spec.insecure)
+    tokenizer = open_tokenizer(workload.tokenizer, base, model, headers, tls)
     empty = len(tokenizer.ids(""))
     words = _single_token_words(tokenizer, empty)
     if len(words) < 32:
@@ -85,9 +79,10 @@ def prepare_workload(
         "logit_bias": bias,
         "entries": entries,
     }
-    prompts = Prompts(raw, chat)
+    prompts = Prompts(raw, spec.endpoint_path == "/v1/chat/completions")
     raw["made"] = _check(prompts, tokenizer, empty)
-    raw["template_tokens"], raw["served_check"] = _served(prompts, endpoint_url, model, headers, tokenizer, empty)
+    post = functools.partial(post_json, spec.endpoint_url(), headers=headers, tls=tls, timeout_s=60.0)
+    raw["template_tokens"], raw["served_check"] = _served(prompts, post, model, tokenizer, empty)
     path = load_dir / WORKLOAD_FILE
     write_json_atomic(path, raw)
     log.info("workload: %s tokenizer, %d words, output %s, made %s", tokenizer.kind, len(words), control, raw["made"])
@@ -152,17 +147,24 @@ def _check(prompts: Prompts, tokenizer: Tokenizer, empty: int) -> dict[str, floa
 
 
 def _served(
-    prompts: Prompts, endpoint_url: str, model: str | None, headers: Mapping[str, str], tokenizer: Tokenizer, empty: int
+    prompts: Prompts,
+    post: Callable[[dict[str, Any]], dict[str, object]],
+    model: str | None,
+    tokenizer: Tokenizer,
+    empty: int,
 ) -> tuple[int | None, dict[str, float | int | None]]:
     """What the server counts: ``SERVED_CHECKS`` real requests (not streamed, max_tokens 1) of the
     workload's first prompts; the tokens it adds to a prompt (the first request's ``usage.prompt_tokens``
     minus the prompt's own: the chat template, a BOS) and how far the others land from their target
-    after that overhead. (None, no check) when the server reports no usage."""
+    after that overhead. (None, no check) when the server reports no usage. Raises LoadError."""
     counted = []
     for i in range(SERVED_CHECKS):
         request = prompts.request(i)
-        served = _usage_prompt_tokens(prompts, request, endpoint_url, model, headers)
-        if served is None:
+        body = {**prompts.body(request, model), "max_tokens": 1, "stream": False}
+        body.pop("min_tokens", None)
+        usage = post(body).get("usage")
+        served = usage.get("prompt_tokens") if isinstance(usage, dict) else None
+        if not isinstance(served, int):
             return None, {"requests": 0, "median_error": None, "max_error": None}
         counted.append((served, _count(tokenizer, request.text, empty), request.want_in))
     overhead = counted[0][0] - counted[0][1]
@@ -170,19 +172,3 @@ def _served(
     check = {"requests": len(counted), "median_error": statistics.median(errors) if errors else None,
              "max_error": max(errors) if errors else None}  # fmt: skip
     return overhead, check
-
-
-def _usage_prompt_tokens(
-    prompts: Prompts, request: PromptRequest, endpoint_url: str, model: str | None, headers: Mapping[str, str]
-) -> int | None:
-    body = {**prompts.body(request, model), "max_tokens": 1, "stream": False}
-    body.pop("min_tokens", None)
-    data = json.dumps(body).encode()
-    http = urllib.request.Request(endpoint_url, data, {"Content-Type": "application/json", **headers}, method="POST")
-    try:
-        with urllib.request.urlopen(http, timeout=60) as response:
-            usage = json.loads(response.read()).get("usage") or {}
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise LoadError(f"{endpoint_url}: the request checking the served prompt length failed: {exc}") from exc
-    served = usage.get("prompt_tokens")
-    return int(served) if isinstance(served, int) else None

@@ -138,27 +138,16 @@ def start_load(spec: LoadSpec, samples_dir: Path, load_dir: Path, max_run_s: flo
         "CHAOSLLM_SAMPLES_DIR": str(samples_dir),
         "CHAOSLLM_LOAD_HEADERS": json.dumps(headers),
         "PYTHONUNBUFFERED": "1",
-        # an open loop's schedule starts here, in every load process alike (their start-up is within it)
-        "CHAOSLLM_SCHEDULE_ORIGIN": f"{time.time() + SCHEDULE_LEAD_S:.6f}",
     }
     if spec.workload is not None:  # the prompts' words, checked with the server's tokenizer, before any load
-        env["CHAOSLLM_WORKLOAD"] = str(_prepare(spec, headers, load_dir))
-    if spec.arrivals is not None:  # the whole schedule, so arrivals that never finish are counted too
-        origin = float(env["CHAOSLLM_SCHEDULE_ORIGIN"])
+        from chaoslib_ext.load.prepare import prepare_workload  # only a workload needs its tokenizer
+
+        env["CHAOSLLM_WORKLOAD"] = str(prepare_workload(spec, headers, load_dir))
+    if spec.arrivals is not None:
+        # the whole schedule, once: every load process sends its share of this file, and arrivals that
+        # never finish are counted from it; it starts SCHEDULE_LEAD_S from now (the processes start meanwhile)
+        origin = time.time() + SCHEDULE_LEAD_S
         (origin + spec.arrivals.schedule(spec.shape, bound)).astype("<f8").tofile(samples_dir / SCHEDULE_FILE)
     record = spawn_detached("locust", argv, load_dir / "locust.log", env)
     write_json_atomic(load_dir / "process.json", record.to_json())
     return LoadProcess(record, samples_dir, load_dir)
-
-
-def _prepare(spec: LoadSpec, headers: dict[str, str], load_dir: Path) -> Path:
-    """The workload file of ``spec`` (chaoslib_ext.load.prepare); raises LoadError."""
-    from chaoslib_ext.load.prepare import prepare_workload  # only a workload needs its tokenizer
-
-    assert spec.workload is not None
-    assert spec.url is not None
-    seed = spec.arrivals.seed if spec.arrivals else 0
-    chat = spec.endpoint_path == "/v1/chat/completions"
-    return prepare_workload(
-        spec.workload, spec.endpoint_url(), spec.url, spec.model, headers, chat, seed, spec.max_tokens, load_dir
-    )

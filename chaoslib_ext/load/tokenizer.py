@@ -11,6 +11,7 @@ measured on the empty text and taken off.
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -20,13 +21,21 @@ from typing import Literal, Protocol
 
 from chaoslib_ext.exceptions import LoadError
 
-__all__ = ["EOS_CANDIDATES", "FileTokenizer", "ServerTokenizer", "Tokenizer", "TokenizerKind", "open_tokenizer"]
+__all__ = [
+    "EOS_CANDIDATES",
+    "FileTokenizer",
+    "ServerTokenizer",
+    "Tokenizer",
+    "TokenizerKind",
+    "open_tokenizer",
+    "post_json",
+    "tls_context",
+]
 
 TokenizerKind = Literal["vllm", "llama-cpp", "file"]
 #: end-of-sequence texts of common chat models; those one token long in a vocabulary are its EOS tokens
 EOS_CANDIDATES = ("<|im_end|>", "<|endoftext|>", "</s>", "<|eot_id|>", "<|end_of_text|>", "<|end|>", "<end_of_turn>",
                   "<eos>")  # fmt: skip
-_TIMEOUT_S = 10.0
 
 
 class Tokenizer(Protocol):
@@ -43,7 +52,7 @@ class ServerTokenizer:
     kind: TokenizerKind
     model: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
-    insecure: bool = False
+    tls: ssl.SSLContext | None = None
 
     def ids(self, text: str) -> list[int]:
         if self.kind == "vllm":
@@ -53,7 +62,7 @@ class ServerTokenizer:
             body, path = {"input": text}, "/extras/tokenize"
         if self.model:
             body["model"] = self.model
-        reply = _post(self.base + path, body, self.headers)
+        reply = post_json(self.base + path, body, self.headers, self.tls)
         tokens = reply.get("tokens")
         if not isinstance(tokens, list):
             raise LoadError(f"{self.base}{path} answered without a token list: {str(reply)[:200]}")
@@ -80,11 +89,28 @@ class FileTokenizer:
         return list(self._tok.encode(text, add_special_tokens=False).ids)
 
 
-def _post(url: str, body: Mapping[str, object], headers: Mapping[str, str]) -> dict[str, object]:
+def tls_context(ca_bundle: str | None, insecure: bool) -> ssl.SSLContext:
+    """The load's TLS settings for these side requests: verified (against ``ca_bundle`` if named) unless
+    ``insecure``."""
+    context = ssl.create_default_context(cafile=ca_bundle)
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def post_json(
+    url: str,
+    body: Mapping[str, object],
+    headers: Mapping[str, str],
+    tls: ssl.SSLContext | None,
+    timeout_s: float = 10.0,
+) -> dict[str, object]:
+    """POST ``body`` as JSON; the JSON object answered ({} for another value). Raises LoadError."""
     data = json.dumps(body).encode()
     request = urllib.request.Request(url, data, {"Content-Type": "application/json", **headers}, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=_TIMEOUT_S) as response:
+        with urllib.request.urlopen(request, timeout=timeout_s, context=tls) as response:
             reply = json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise LoadError(f"{url}: {exc}") from exc
@@ -92,7 +118,7 @@ def _post(url: str, body: Mapping[str, object], headers: Mapping[str, str]) -> d
 
 
 def open_tokenizer(
-    setting: str, base: str, model: str | None, headers: Mapping[str, str], insecure: bool = False
+    setting: str, base: str, model: str | None, headers: Mapping[str, str], tls: ssl.SSLContext | None = None
 ) -> Tokenizer:
     """``setting`` ``server``: the server's endpoint, whichever of vLLM's or llama-cpp-python's answers;
     else a tokenizer.json path. Raises LoadError naming what was tried."""
@@ -102,7 +128,7 @@ def open_tokenizer(
     tried = []
     kinds: tuple[TokenizerKind, ...] = ("vllm", "llama-cpp")
     for kind in kinds:
-        candidate = ServerTokenizer(root, kind, model, headers, insecure)
+        candidate = ServerTokenizer(root, kind, model, headers, tls)
         try:
             candidate.ids("hello")
             return candidate

@@ -8,7 +8,7 @@ token events and gaps, as in vLLM's ``bench serve``; failures still count in ``e
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -185,8 +185,9 @@ class SampleTable:
     def from_directory(cls, directory: Path) -> SampleTable:
         """Every sample of a run's ``samples/``; the gaps stay on disk until a window asks for them."""
         files = sample_files(directory)
-        if not files:
-            return cls.from_samples(read_samples(directory))  # written before the binary format, or empty
+        if not files:  # written before the binary format, or no request finished (yet): its schedule still counts
+            found = cls.from_samples(read_samples(directory))
+            return replace(found, not_sent_at=not_sent_times(directory), scheduled_at=schedule_times(directory))
         parts, sources, first = [], [], 0
         for f in files:
             records = _complete(f.stem, f.dtype)

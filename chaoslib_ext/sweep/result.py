@@ -19,7 +19,7 @@ from chaoslib_ext.secrets import redact_url
 from chaoslib_ext.sweep.search import Stopped, knee
 from chaoslib_ext.sweep.step import StepResult
 
-__all__ = ["SCHEMA", "SWEEP_FILE", "SweepResult", "rate_from_sweep", "resolve_rate"]
+__all__ = ["SCHEMA", "SWEEP_FILE", "SweepResult", "rate_from_sweep", "resolve_rate", "sweep_identity"]
 
 log = logging.getLogger("chaoslib_ext.sweep")
 
@@ -82,14 +82,19 @@ class SweepResult:
         return SweepEntry(str(directory.resolve()), self.endpoint, self.model, self.finished_at or 0.0, self.knee_rps)
 
 
+def sweep_identity(spec: LoadSpec) -> tuple[str, str]:
+    """What a sweep is of, and what a share of one must match: the endpoint URL (credentials removed)
+    and the model ("" for the server's default)."""
+    return redact_url(spec.endpoint_url()), spec.model or ""
+
+
 def resolve_rate(spec: LoadSpec, history: History) -> LoadSpec:
     """``spec`` with its ``rate: N% of ...`` turned into requests/s (unchanged without one); raises
     SpecError when there is no such sweep, it found no knee, or it swept another endpoint or model."""
     share = spec.rate_share
     if share is None or spec.arrivals is None:
         return spec
-    endpoint, model = redact_url(spec.endpoint_url()), spec.model or ""
-    rate = rate_from_sweep(share, endpoint, model, history)
+    rate = rate_from_sweep(share, *sweep_identity(spec), history)
     log.info("load rate %s = %.4g req/s", share.text, rate)
     return replace(spec, arrivals=replace(spec.arrivals, rate_rps=rate), rate_share=None)
 

@@ -18,24 +18,18 @@ from chaoslib_ext.exceptions import LoadError
 from chaoslib_ext.history.store import History
 from chaoslib_ext.load.probes import stream_check
 from chaoslib_ext.load.spec import LoadSpec
-from chaoslib_ext.secrets import redact_url
-from chaoslib_ext.sweep.result import SweepResult
+from chaoslib_ext.sweep.result import SweepResult, sweep_identity
 from chaoslib_ext.sweep.search import Stopped, next_rate
 from chaoslib_ext.sweep.spec import SweepPlan
 from chaoslib_ext.sweep.step import StepResult, run_step
 
-__all__ = ["StepRunner", "run_sweep", "sweep_identity"]
+__all__ = ["StepRunner", "run_sweep"]
 
 log = logging.getLogger("chaoslib_ext.sweep")
 #: run one step: (rate, step number) -> its result; raises LoadError
 StepRunner = Callable[[float, int], StepResult]
 #: the longest a sweep waits for a server to drain the backlog of a failed step
 DRAIN_LIMIT_S = 120.0
-
-
-def sweep_identity(spec: LoadSpec) -> tuple[str, str]:  # the key chaoslib_ext.sweep.result.resolve_rate looks up
-    """What a sweep is of: the endpoint URL (credentials removed) and the model ("" for the server's default)."""
-    return redact_url(spec.endpoint_url()), spec.model or ""
 
 
 def run_sweep(

@@ -67,11 +67,6 @@ class Slo:
     def text(self) -> str:
         return f"{self.metric.key}{self.op}{self.bound:g}"
 
-    @property
-    def tail(self) -> float:
-        """The percentile of the bootstrap replicates that is the bound to check: the upper one for ``<=``."""
-        return 1.0 if self.op == "<=" else 0.0
-
     def met(self, bound: float | None) -> bool:
         if bound is None:
             return False

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from chaoslib_ext.compare.arms import load_side
+from chaoslib_ext.compare.bootstrap import interval
 from chaoslib_ext.compare.verdict import Settings, estimates
 from chaoslib_ext.exceptions import LoadError
 from chaoslib_ext.load.arrivals import Arrivals
@@ -29,7 +30,6 @@ from chaoslib_ext.metrics.record import PhaseMetrics
 from chaoslib_ext.report.write import write_text_reports
 from chaoslib_ext.run.context import RUN_DIR_KEY, TARGET_KEY, RunContext
 from chaoslib_ext.run.rundir import RunDir
-from chaoslib_ext.samples import read_samples
 from chaoslib_ext.samples.table import SampleTable
 from chaoslib_ext.sweep.spec import Slo, SweepPlan
 from chaoslib_ext.verdict.judge import judge_run, measure
@@ -118,19 +118,18 @@ def _watch(run: RunContext, rate: float, step_s: float) -> str | None:
     while time.monotonic() < deadline:
         if not run.wait(min(_WATCH_S, deadline - time.monotonic())):
             raise LoadError(f"the load stopped during the step: {run.stopped}")
-        in_flight = _in_flight(run.run_dir.samples, rate)
+        in_flight = _in_flight(run.run_dir.samples)
         if in_flight > rate * BACKLOG_S + 10:
             return f"{in_flight} requests in flight, over {BACKLOG_S:g} s of arrivals: the server fell behind"
     return None
 
 
-def _in_flight(samples_dir: Path, rate: float) -> int:
-    """Arrivals scheduled so far minus those finished (or refused): an estimate from the finished ones."""
-    finished = [s.sched_t0 for s in read_samples(samples_dir) if s.sched_t0 is not None]
-    if not finished:
-        return 0
-    scheduled = int((time.time() - min(finished)) * rate)
-    return scheduled - len(finished)
+def _in_flight(samples_dir: Path) -> int:
+    """Arrivals due by now (the runner's schedule) minus those finished or refused; reads the records
+    only (the gaps stay on disk)."""
+    table = SampleTable.from_directory(samples_dir)
+    due = int((table.scheduled_at <= time.time()).sum())
+    return due - len(table.records) - int(table.not_sent_at.size)
 
 
 def _checks(run_dir: Path, plan: SweepPlan) -> tuple[SloCheck, ...]:
@@ -143,13 +142,10 @@ def _checks(run_dir: Path, plan: SweepPlan) -> tuple[SloCheck, ...]:
 
 
 def _check(slo: Slo, point: float, reps: np.ndarray, confidence: float) -> SloCheck:
-    finite = reps[np.isfinite(reps)]
-    estimate = float(point) if np.isfinite(point) else None
-    if estimate is None or finite.size < max(20, reps.size // 2):
-        return SloCheck(slo.text, estimate, None, False)
-    q = confidence if slo.op == "<=" else 1.0 - confidence
-    bound = float(np.percentile(finite, q * 100.0))
-    return SloCheck(slo.text, estimate, bound, slo.met(bound))
+    """The one-sided ``confidence`` bound: an edge of the two-sided interval at 2 x confidence - 1."""
+    two_sided = interval(float(point), reps, 2.0 * confidence - 1.0)
+    bound = two_sided.high if slo.op == "<=" else two_sided.low
+    return SloCheck(slo.text, two_sided.estimate, bound, slo.met(bound))
 
 
 def _saturated(phase: PhaseMetrics, table: SampleTable, plan: SweepPlan) -> str | None:
