@@ -44,6 +44,7 @@ from chaoslib_ext.load.spec import CONNECT_BUDGET_S, LoadSpec
 from chaoslib_ext.load.sse import LineKind, StreamState, feed_line
 from chaoslib_ext.samples import SampleWriter
 from chaoslib_ext.samples.host import HostRecorder
+from chaoslib_ext.samples.lag import LagProbe
 from chaoslib_ext.samples.reader import schedule_times
 
 
@@ -297,6 +298,16 @@ def _record_host(environment: Environment, **_kwargs: object) -> None:
     recorder = HostRecorder(SAMPLES_DIR)
     if recorder.available:
         gevent.spawn(recorder.run, gevent.sleep)
+
+
+@events.init.add_listener
+def _probe_lag(environment: Environment, **_kwargs: object) -> None:
+    """How late this process's hub runs a 50 Hz timer, in samples/lag.jsonl (chaoslib_ext.samples.lag);
+    in every process that sends requests (not the master of --processes, which sends none)."""
+    if not isinstance(environment.runner, MasterRunner):
+        probe = LagProbe(SAMPLES_DIR)
+        gevent.spawn(probe.run, gevent.sleep)
+        events.quitting.add_listener(lambda **_kw: probe.write_line())  # the last part of a second
 
 
 @events.init.add_listener

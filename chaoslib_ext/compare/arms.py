@@ -27,9 +27,11 @@ from chaoslib_ext.compare.bootstrap import WeightedValues
 from chaoslib_ext.exceptions import SideError
 from chaoslib_ext.load.spec import SIDES
 from chaoslib_ext.metrics import PHASES, phase_windows
+from chaoslib_ext.metrics.validity import ValidityPolicy, unmeasurable
 from chaoslib_ext.run.rundir import RunDir
 from chaoslib_ext.run.timeline import Timeline
 from chaoslib_ext.samples.host import read_host
+from chaoslib_ext.samples.lag import read_lag
 from chaoslib_ext.samples.table import Records, SampleTable
 
 __all__ = [
@@ -173,7 +175,7 @@ class RunPhase:
 
 def read_run(path: Path, max_steal: float | None = None) -> dict[str, RunPhase]:
     """The requests of each phase of one run (none when its load never started); ``max_steal``: without
-    the seconds the load generator was starved and the requests in flight then."""
+    the seconds the load generator was starved or lagged and the requests in flight then."""
     run = RunDir(path)
     timeline = Timeline(run.timeline)
     window = timeline.measure_window()
@@ -182,8 +184,9 @@ def read_run(path: Path, max_steal: float | None = None) -> dict[str, RunPhase]:
     table = SampleTable.from_directory(run.samples)
     windows = phase_windows(window[0], window[1], timeline.fault_intervals())
     starved: list[tuple[float, float]] = []
-    if max_steal is not None and (host := read_host(run.samples)) is not None:
-        starved = host.starved(max_steal)
+    if max_steal is not None:  # the starved and the lagged seconds (chaoslib_ext.metrics.validity)
+        policy = ValidityPolicy(max_steal=max_steal)
+        starved = list(unmeasurable(read_host(run.samples), read_lag(run.samples), policy))
     hit = _in_flight(table.start_at, table.end_at, starved)
     used = table.ok & ~np.isnan(table.ttft_ms)
     all_gaps = np.concatenate([np.zeros(0), *(g.astype(np.float64) for g in table.gap_values())])

@@ -15,6 +15,7 @@ load:
   ca_bundle: /path/ca.pem         # TLS is verified by default; this CA instead of the system's
   insecure: false                 # true: do not verify the server's certificate
   processes: 1                    # Locust processes (one core saturates near 15k SSE events/s)
+  max_client_lag: 5ms             # a phase whose load client lags more (p99) is not measurable
   headers: {Authorization: {env: OPENAI_API_KEY, prefix: "Bearer "}}   # or a literal, or {secret: NAME};
                                   # on top of the target endpoint's headers
   extra_body: {temperature: 0}    # merged into every request body
@@ -39,6 +40,7 @@ from chaoslib_ext.load.arrivals import ARRIVALS, Arrivals
 from chaoslib_ext.load.profile import Constant, LoadProfile, Shape, parse_shape
 from chaoslib_ext.load.workload import Workload
 from chaoslib_ext.metrics.goodput import GoodputSLO
+from chaoslib_ext.metrics.validity import MAX_CLIENT_LAG_MS
 from chaoslib_ext.secrets import REDACTED, Credential, SecretRef, is_credential_header
 
 if TYPE_CHECKING:
@@ -84,6 +86,7 @@ _FIELDS = (
     "ca_bundle",
     "insecure",
     "processes",
+    "max_client_lag",
     "headers",
     "extra_body",
     "goodput",
@@ -173,6 +176,7 @@ class LoadSpec:
     ca_bundle: str | None = None
     insecure: bool = False
     processes: int = 1
+    max_client_lag_ms: float = MAX_CLIENT_LAG_MS  # chaoslib_ext.metrics.validity
     headers: dict[str, Credential] = field(default_factory=dict)
     extra_body: dict[str, Any] = field(default_factory=dict)
     goodput: GoodputSLO | None = None
@@ -217,6 +221,7 @@ class LoadSpec:
             ca_bundle=f.string("ca_bundle", None),
             insecure=f.boolean("insecure", False),
             processes=f.integer("processes", 1, minimum=1, maximum=64),
+            max_client_lag_ms=f.duration("max_client_lag", MAX_CLIENT_LAG_MS / 1000.0, positive=True) * 1000.0,
             headers=parse_headers(f.mapping("headers", {}), f"{where}.headers".lstrip(".")),
             extra_body=dict(f.mapping("extra_body", {})),
             goodput=GoodputSLO.parse(goodput_raw, f"{where}.goodput".lstrip(".")) if goodput_raw is not None else None,
@@ -306,6 +311,7 @@ class LoadSpec:
             "ca_bundle": self.ca_bundle,
             "insecure": self.insecure,
             "processes": self.processes,
+            "max_client_lag": f"{self.max_client_lag_ms:g}ms",
             "headers": {name: _header_json(name, value) for name, value in self.headers.items()},
             "extra_body": self.extra_body,
             "goodput": None if self.goodput is None else {k: v for k, v in vars(self.goodput).items() if v is not None},

@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from chaoslib_ext.run.timeline import FaultInterval
 
-__all__ = ["PHASES", "FaultInterval", "Window", "phase_windows"]
+__all__ = ["PHASES", "FaultInterval", "Window", "phase_windows", "union"]
 
 PHASES = ("baseline", "fault", "recovery", "overall")
 
@@ -52,7 +52,7 @@ class Window:
         return Window(tuple((max(a, cut), b) for a, b in self.intervals if b > cut))
 
 
-def _union(intervals: Iterable[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
+def union(intervals: Iterable[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
     merged: list[tuple[float, float]] = []
     for a, b in sorted(i for i in intervals if i[1] > i[0]):
         if merged and a <= merged[-1][1]:
@@ -69,7 +69,7 @@ def phase_windows(start_at: float, end_at: float, faults: Iterable[FaultInterval
         (max(f.injected_at, start_at), min(f.removed_at if f.removed_at is not None else end_at, end_at))
         for f in faults
     ]
-    fault = _union(clipped)
+    fault = union(clipped)
     overall = ((start_at, end_at),) if end_at > start_at else ()
     if not fault:
         return {"baseline": Window(overall), "fault": Window(()), "recovery": Window(()), "overall": Window(overall)}

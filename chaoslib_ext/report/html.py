@@ -24,6 +24,8 @@ from chaoslib_ext.report.tables import (
     overhead_sentence,
     phase_rows,
     seconds,
+    validity_note,
+    validity_rows,
     verdict_rows,
 )
 from chaoslib_ext.run.timeline import TimelineEvent
@@ -213,6 +215,7 @@ def render_html(
             _numbers("Arrivals per phase", "arrivals", arrival_rows(summary), ARRIVALS_NOTE),
             _numbers("Token lengths per phase", "lengths", length_rows(summary), lengths_note(summary)),
             _faults(summary),
+            _numbers("Measurement validity", "validity", validity_rows(summary), validity_note(summary)),
             _overhead(summary),
             _host(summary),
             _trend(trend),

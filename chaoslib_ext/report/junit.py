@@ -37,7 +37,7 @@ def render_junit(summary: RunSummary) -> str:
         name=name,
         tests=str(len(verdicts) + 1),
         failures=str(sum(v.status == "fail" for v in verdicts) + (code == 1)),
-        errors=str(sum(v.status == "no-data" for v in verdicts) + (code >= 2)),
+        errors=str(sum(v.status in ("no-data", "error") for v in verdicts) + (code >= 2)),
         skipped="0",
         time=f"{window_s:.3f}",
         timestamp=time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(summary.started_at or 0)),
@@ -52,6 +52,8 @@ def render_junit(summary: RunSummary) -> str:
             ET.SubElement(case, "failure", message=v.message, type="HypothesisFailed").text = v.message
         elif v.status == "no-data":
             ET.SubElement(case, "error", message=v.message, type="NoData").text = v.message
+        elif v.status == "error":
+            ET.SubElement(case, "error", message=v.message, type="NotMeasurable").text = v.message
         else:
             ET.SubElement(case, "system-out").text = v.message
     lines = [f"outcome: {outcome.verdict}, {outcome.cause} (exit code {code})", *outcome.reasons]

@@ -15,6 +15,8 @@ from chaoslib_ext.report.tables import (
     overhead_sentence,
     phase_rows,
     text_table,
+    validity_note,
+    validity_rows,
     verdict_rows,
 )
 from chaoslib_ext.secrets import scrub
@@ -51,6 +53,9 @@ def render_markdown(summary: RunSummary) -> str:
         lines += ["", "## Faults", "", *(f"- {fault_line(f)}" for f in summary.faults)]
     if summary.client_overhead_ms is not None:
         lines += ["", overhead_sentence(summary.client_overhead_ms)]
+    header, validity = validity_rows(summary)
+    if validity:
+        lines += ["", "## Measurement validity", "", *text_table(header, validity), "", validity_note(summary)]
     host = host_lines(summary)
     if host:
         lines += ["", *host]

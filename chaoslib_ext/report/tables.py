@@ -28,6 +28,8 @@ __all__ = [
     "phase_rows",
     "seconds",
     "text_table",
+    "validity_note",
+    "validity_rows",
     "verdict_rows",
 ]
 
@@ -83,7 +85,7 @@ _COLUMNS = (
     ("tok/s", "output_throughput_tps", "{:.1f}"),
     ("seconds", "duration_s", "{:.1f}"),
 )
-_MARK: dict[VerdictStatus, str] = {"pass": "PASS", "fail": "FAIL", "no-data": "NO DATA"}
+_MARK: dict[VerdictStatus, str] = {"pass": "PASS", "fail": "FAIL", "no-data": "NO DATA", "error": "ERROR"}
 #: the one style vocabulary of verdicts and outcomes (a no-data verdict is an error, as in JUnit)
 _CLASS: dict[VerdictStatus | RunVerdict, str] = {
     "pass": "pass",
@@ -219,6 +221,43 @@ def host_lines(summary: RunSummary) -> list[str]:
             "host's CPU; latencies of requests in flight then measure this host, not the target."
         )
     return lines
+
+
+def validity_rows(summary: RunSummary) -> Rows:
+    """How exact each phase's record is (chaoslib_ext.metrics.validity); no rows when nothing was measured."""
+    header = ["phase", "measurable", "client lag p50 ms", "client lag p99 ms", "client CPU", "starved s",
+              "lagged s", "measurable s"]  # fmt: skip
+    validity = summary.validity
+    if validity is None:
+        return header, []
+    rows = []
+    for phase in PHASES:
+        v = validity.phases.get(phase)
+        if v is None:
+            continue
+        lag = v.client_lag_ms
+        rows.append([
+            phase, "yes" if v.measurable else "NO", _cell(lag.p50 if lag else None, "{:.2f}"),
+            _cell(lag.p99 if lag else None, "{:.2f}"), _cell(v.client_cpu, "{:.0%}"), f"{v.starved_s:g}",
+            f"{v.lagged_s:g}", f"{v.measurable_s:g} of {v.seconds:g}",
+        ])  # fmt: skip
+    return header, rows
+
+
+def validity_note(summary: RunSummary) -> str:
+    """The policy the validity table was judged by, and why a phase was not measurable."""
+    validity = summary.validity
+    if validity is None:
+        return ""
+    p = validity.policy
+    why = "".join(f" {phase}: {reason}." for phase, reason in validity.not_measurable().items())
+    return (
+        f"Client lag: how late each load process's 50 Hz timer ran (samples/lag.jsonl); client CPU: the "
+        f"busiest load process's share of one core. A second is unmeasurable when the host's steal reached "
+        f"{p.max_steal:.0%} (starved) or a load process's lag p99 in it exceeded {p.max_client_lag_ms:g} ms "
+        f"(lagged); a phase is not measurable when its lag p99 exceeds {p.max_client_lag_ms:g} ms or fewer "
+        f"than {p.min_measurable:.0%} of its seconds are measurable, and its hypotheses are errors (exit 2)." + why
+    )
 
 
 def _number(value: object) -> float | None:

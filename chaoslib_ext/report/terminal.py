@@ -13,6 +13,8 @@ from chaoslib_ext.report.tables import (
     outcome_line,
     phase_rows,
     text_table,
+    validity_note,
+    validity_rows,
     verdict_rows,
 )
 from chaoslib_ext.secrets import scrub
@@ -31,6 +33,9 @@ def print_summary(summary: RunSummary, run_dir: Path) -> None:
     header, lengths = length_rows(summary)
     if lengths:
         lines += ["", "Token lengths per phase:", *text_table(header, lengths), lengths_note(summary)]
+    header, validity = validity_rows(summary)
+    if validity and summary.validity and summary.validity.not_measurable():  # the table when it matters
+        lines += ["", "Measurement validity:", *text_table(header, validity), validity_note(summary)]
     if summary.hypotheses:
         lines += ["", "Hypotheses:", *text_table(*verdict_rows(summary))]
     lines += ["", f"Outcome: {outcome_line(summary)}", *(f"  - {reason}" for reason in summary.outcome.reasons)]

@@ -15,6 +15,7 @@ from chaoslib_ext.history import History, history_path
 from chaoslib_ext.history.store import HistoryRun
 from chaoslib_ext.load.prompts import WORKLOAD_FILE
 from chaoslib_ext.load.spec import LoadSpec
+from chaoslib_ext.metrics.validity import ValidityPolicy
 from chaoslib_ext.report.html import render_html
 from chaoslib_ext.report.junit import write_junit
 from chaoslib_ext.report.markdown import write_markdown
@@ -46,7 +47,10 @@ def write_reports(run: RunContext, plan: Judged, title: str, journal: Journal | 
     samples = measure(run, plan.hypotheses)
     goodput = plan.load.goodput if plan.load else None
     load = _load_json(run, plan.load) if plan.load else None
-    summary = judge_run(run, samples, plan.hypotheses, title=title, journal=journal, goodput=goodput, load=load)
+    policy = ValidityPolicy(plan.load.max_client_lag_ms) if plan.load else ValidityPolicy()
+    summary = judge_run(
+        run, samples, plan.hypotheses, title=title, journal=journal, goodput=goodput, load=load, policy=policy
+    )
     write_text_reports(run, summary)
     trend = _record(run, summary)
     table, index = samples.table, samples.index

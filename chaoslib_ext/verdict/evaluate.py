@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, TypedDict
 
 from chaoslib_ext.metrics.record import PhaseMetrics
 from chaoslib_ext.verdict.spec import Hypothesis
 
-__all__ = ["Bound", "Verdict", "VerdictJson", "VerdictStatus", "bound_text", "evaluate", "no_data"]
+__all__ = [
+    "Bound",
+    "Verdict",
+    "VerdictJson",
+    "VerdictStatus",
+    "bound_text",
+    "evaluate",
+    "no_data",
+    "not_measurable",
+]
 
 #: pass: the expectation holds; fail: it does not; no-data: nothing to judge (counted as a failure:
-#: a missing measurement never passes)
-VerdictStatus = Literal["pass", "fail", "no-data"]
+#: a missing measurement never passes); error: its phase was not measurable (the load client's own
+#: error, chaoslib_ext.metrics.validity): neither a pass nor a fail, the run exits 2
+VerdictStatus = Literal["pass", "fail", "no-data", "error"]
 #: an upper or lower bound, or the (low, high) of ``within``
 Bound = tuple[float, float] | float
 
@@ -106,6 +116,11 @@ def _verdict(
 def no_data(hypothesis: Hypothesis, message: str) -> Verdict:
     """The verdict of a hypothesis with nothing measured to judge it on."""
     return _verdict(hypothesis, "no-data", None, None, None, message)
+
+
+def not_measurable(verdict: Verdict, phase: str, reason: str) -> Verdict:
+    """``verdict`` voided: ``phase`` (its own or its reference) was not measurable, for ``reason``."""
+    return replace(verdict, status="error", message=f"not measurable: {phase}: {reason} (was: {verdict.message})")
 
 
 def _value(phase: PhaseMetrics | None, metric: str) -> float | None:

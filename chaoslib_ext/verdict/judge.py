@@ -15,11 +15,13 @@ from chaoslib_ext.metrics import Window, distribution, phase_windows, window_met
 from chaoslib_ext.metrics.gaps import GapIndex, bucket_grid
 from chaoslib_ext.metrics.goodput import GoodputSLO
 from chaoslib_ext.metrics.record import PhaseMetrics
+from chaoslib_ext.metrics.validity import DEFAULT_POLICY, Validity, ValidityPolicy, run_validity
 from chaoslib_ext.run.context import RunContext
 from chaoslib_ext.run.environment import environment
 from chaoslib_ext.samples.host import STARVED_STEAL, read_host
+from chaoslib_ext.samples.lag import read_lag
 from chaoslib_ext.samples.table import SampleTable
-from chaoslib_ext.verdict.evaluate import Verdict, evaluate, no_data
+from chaoslib_ext.verdict.evaluate import Verdict, evaluate, no_data, not_measurable
 from chaoslib_ext.verdict.outcome import decide
 from chaoslib_ext.verdict.score import resilience_score
 from chaoslib_ext.verdict.spec import Hypothesis
@@ -60,9 +62,14 @@ def judge_run(
     journal: Journal | None,
     goodput: GoodputSLO | None = None,
     load: JsonObject | None = None,
+    policy: ValidityPolicy = DEFAULT_POLICY,
 ) -> RunSummary:
-    """Measure every phase, judge every hypothesis and decide the outcome of ``run``."""
+    """Measure every phase, judge every hypothesis and decide the outcome of ``run``; a hypothesis on a
+    phase the load client could not measure (``policy``, chaoslib_ext.metrics.validity) is an error."""
     phases, verdicts = _judge(samples, hypotheses, goodput)
+    directory = run.run_dir.samples
+    validity = run_validity(samples.windows, read_host(directory), read_lag(directory), policy)
+    verdicts = _void(verdicts, validity)
     events = run.timeline.events()
     overhead = samples.table.ttft_ms - samples.table.server_ttft_ms
     return RunSummary(
@@ -80,6 +87,7 @@ def judge_run(
         faults=tuple(FaultRecord.of(e) for e in run.ledger.entries()),
         client_overhead_ms=distribution(overhead) if np.any(~np.isnan(overhead)) else None,
         load_host=_load_host(run, samples.windows),
+        validity=validity if validity.phases else None,
         resilience=resilience_score(phases),
         environment=environment(run.run_dir.environment),
     )
@@ -97,6 +105,17 @@ def _judge(
         return window_metrics(table, windows[phase].after(after_s), goodput, index)
 
     return phases, tuple(evaluate(h, phases, trimmed) for h in hypotheses)
+
+
+def _void(verdicts: tuple[Verdict, ...], validity: Validity) -> tuple[Verdict, ...]:
+    """The verdicts, those on a phase (or against a reference phase) that was not measurable voided."""
+    bad = validity.not_measurable()
+
+    def judged(v: Verdict) -> Verdict:
+        phase = next((p for p in (v.phase, v.reference_phase) if p in bad), None)
+        return v if phase is None or v.status == "no-data" else not_measurable(v, phase, bad[phase])
+
+    return tuple(judged(v) for v in verdicts)
 
 
 def _load_host(run: RunContext, windows: dict[str, Window]) -> LoadHost | None:

@@ -54,6 +54,7 @@ Cause = Literal[
     "fault_not_removed",
     "load_unreachable",
     "load_died",
+    "not_measurable",
     "activity_failed",
     "engine_error",
     "operator_abort",
@@ -103,6 +104,12 @@ CAUSES: dict[Cause, CauseInfo] = {
     ),
     "load_died": CauseInfo(
         EXIT_INVALID, "a load process died or stopped beating mid-run: its seconds are not measured", "rerun"
+    ),
+    "not_measurable": CauseInfo(
+        EXIT_INVALID,
+        "a phase a hypothesis judges was not measurable: the load client lagged or was starved (its error, not "
+        "the target's); its hypotheses are errors",
+        "give the load more processes or a quieter host (`chaosllm calibrate`), then rerun",
     ),
     "activity_failed": CauseInfo(
         EXIT_INVALID, "an activity or a rollback of the experiment raised", "fix the experiment"
@@ -168,6 +175,9 @@ def decide(events: Sequence[TimelineEvent], verdicts: Sequence[Verdict], journal
         could_not_run.append(
             ("engine_error", "Chaos Toolkit aborted the method on an unexpected error (see chaosllm.log)")
         )
+    could_not_run += [
+        ("not_measurable", f"hypothesis {v.name!r}: {v.message}") for v in verdicts if v.status == "error"
+    ]
     if could_not_run:
         return Outcome(_first_listed([c for c, _ in could_not_run]), tuple(r for _, r in could_not_run))
     failed = [f"hypothesis {v.name!r}: {v.message}" for v in verdicts if not v.passed]

@@ -13,6 +13,7 @@ from typing import Literal, TypedDict
 
 from chaoslib_ext._jsonfile import JsonObject
 from chaoslib_ext.metrics.record import Distribution, DistributionJson, PhaseMetrics, PhaseMetricsJson
+from chaoslib_ext.metrics.validity import Validity, ValidityJson
 from chaoslib_ext.run.environment import Environment, EnvironmentJson
 from chaoslib_ext.run.ledger import FaultState, LedgerEntry
 from chaoslib_ext.samples.host import HostCpu, HostCpuJson
@@ -34,7 +35,7 @@ __all__ = [
 ]
 
 SCHEMA: Literal["chaosllm/summary"] = "chaosllm/summary"
-VERSION = 3
+VERSION = 4
 SCHEMA_PATH = Path(__file__).with_name("schemas") / "summary.schema.json"
 
 
@@ -161,6 +162,7 @@ class SummaryJson(TypedDict):
     faults: list[FaultRecordJson]
     client_overhead_ms: DistributionJson | None
     load_host: LoadHostJson | None
+    validity: ValidityJson | None
     resilience: ResilienceJson
     environment: EnvironmentJson
 
@@ -183,6 +185,7 @@ class RunSummary:
     faults: tuple[FaultRecord, ...]
     client_overhead_ms: Distribution | None  # TTFT measured by the client minus TTFT the server reported
     load_host: LoadHost | None
+    validity: Validity | None  # how exact each phase's record is (chaoslib_ext.metrics.validity)
     resilience: Resilience
     environment: Environment
 
@@ -212,6 +215,7 @@ class RunSummary:
             "faults": [f.to_json() for f in self.faults],
             "client_overhead_ms": None if self.client_overhead_ms is None else self.client_overhead_ms.to_json(),
             "load_host": None if self.load_host is None else self.load_host.to_json(),
+            "validity": None if self.validity is None else self.validity.to_json(),
             "resilience": self.resilience.to_json(),
             "environment": self.environment.to_json(),
         }
@@ -239,6 +243,7 @@ class RunSummary:
             faults=tuple(FaultRecord.from_json(f) for f in raw["faults"]),
             client_overhead_ms=None if overhead is None else Distribution.from_json(overhead),
             load_host=None if host is None else LoadHost.from_json(host),
+            validity=None if (validity := raw.get("validity")) is None else Validity.from_json(validity),
             resilience=Resilience.from_json(raw["resilience"]),
             environment=Environment.from_json(raw["environment"]),
         )

@@ -86,9 +86,9 @@ def measure(pgid: int, server_pgid: int, seconds: float) -> tuple[tuple[float, f
 
 def run_locust(url: str, server_pid: int, streams: int, seconds: float, work: Path, processes: int = 1) -> Result:
     spec = LoadSpec.parse(
-        {"users": streams, "max_tokens": 32, "spawn_rate": streams, "warmup": "0s", "processes": processes}
+        {"users": streams, "max_tokens": 32, "spawn_rate": streams, "warmup": "0s", "processes": processes, "url": url}
     )
-    load = start_load(spec, url, work / "samples", work / "load", max_run_s=WARMUP_S + seconds + 60)
+    load = start_load(spec, work / "samples", work / "load", max_run_s=WARMUP_S + seconds + 60)
     try:
         load.wait_flowing()
         window, cpu_s, server_s = measure(load.record.pid, server_pid, seconds)

@@ -136,3 +136,32 @@ def test_a_note_written_with_chaosllm_note_is_drawn_on_the_report(tmp_path, hist
     assert page.count("p99 looks high") == 6  # a mark (its line titled, and labelled) on each of the 3 timelines
     notes = [e for e in json.loads((run / "timeline.json").read_text())["events"] if e["kind"] == "note"]
     assert [n["text"] for n in notes] == ["operator: paging looks fine", "p99 looks high"]
+
+
+def test_a_phase_the_load_client_could_not_measure_makes_its_hypotheses_errors_and_the_run_2(tmp_path, history):
+    started = 1_795_300_000.0
+    run = make_run(tmp_path, started)
+    fault = (started + 2.0 + 30.0, started + 2.0 + 60.0)  # make_run's fault third
+    with (run / "samples" / "lag.jsonl").open("w") as f:
+        for second in range(int(started), int(started) + 93):
+            late = 9.0 if fault[0] <= second < fault[1] else 0.3  # the client lagged through the fault
+            f.write(json.dumps({"at": second + 1.0, "s": 1.0, "pid": 5, "cpu": 0.9, "lag_ms": [late] * 50}) + "\n")
+    assert main(["report", str(run)]) == 2
+    summary = json.loads((run / "summary.json").read_text())
+    jsonschema.validate(summary, json.loads(SCHEMA_PATH.read_text()))
+    assert summary["outcome"]["cause"] == "not_measurable"
+    status = {h["name"]: h["status"] for h in summary["hypotheses"]}
+    # the fault phase's own hypotheses are errors; baseline's and recovery's (against baseline) stand
+    assert status["throughput holds"] == status["fault TTFT p99 under 250 ms"] == "error"
+    assert status["baseline TTFT p99 under 200 ms"] == "pass"
+    assert status["recovered"] in ("pass", "fail")
+    validity = summary["validity"]["phases"]
+    assert validity["fault"]["measurable"] is False
+    assert "client lag p99 9.0 ms > 5 ms" in validity["fault"]["reason"]
+    assert validity["baseline"]["measurable"] is True
+    assert validity["baseline"]["client_lag_ms"]["p99"] == pytest.approx(0.3)
+    suite = next(iter(JUnitXml.fromfile(str(run / "junit.xml"))))
+    errors = [c.name for c in suite if c.result and isinstance(c.result[0], Error)]
+    assert errors == ["throughput holds", "fault TTFT p99 under 250 ms", "run outcome"]
+    assert "Measurement validity" in (run / "report.md").read_text()
+    assert 'id="validity"' in (run / "report.html").read_text()

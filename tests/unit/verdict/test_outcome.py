@@ -122,3 +122,10 @@ def test_each_ending_has_its_cause():
     assert decide([died], [], journal()).reasons == (
         "load process locust worker 2 (pid 9) died: no heartbeat for 3.2 s",
     )
+
+
+def test_a_hypothesis_on_a_phase_that_was_not_measurable_is_2_even_beside_a_failure():
+    void = verdict("c", "error", "not measurable: fault: client lag p99 9.0 ms > 5 ms")
+    outcome = decide([], [PASS, FAIL, void], journal())
+    assert (outcome.exit_code, outcome.cause) == (2, "not_measurable")
+    assert "client lag p99 9.0 ms" in outcome.reasons[0]
