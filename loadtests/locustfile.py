@@ -22,11 +22,13 @@ verified unless the spec says ``insecure`` (Locust's own default is not to verif
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import gevent
@@ -39,6 +41,7 @@ from chaoslib_ext import secrets
 from chaoslib_ext._processes import start_ticks
 from chaoslib_ext.load.arrivals import LEAD_S, SPIN_S, Dispatcher, concurrency_share, process_share, wait_until
 from chaoslib_ext.load.health import HEARTBEATS, HeartbeatWriter
+from chaoslib_ext.load.http1 import Connection, ConnectionPool, Endpoint, HttpError
 from chaoslib_ext.load.prompts import Prompts
 from chaoslib_ext.load.spec import CONNECT_BUDGET_S, LoadSpec
 from chaoslib_ext.load.sse import LineKind, StreamState, feed_line
@@ -67,7 +70,7 @@ HEADERS = {
 }
 for _name, _value in HEADERS.items():
     secrets.register_header(_name, _value)  # an error body that echoes a key is scrubbed before any write
-_CONTENT, _DONE, _ERROR = LineKind.CONTENT, LineKind.DONE, LineKind.ERROR
+_CONTENT = LineKind.CONTENT
 _ORPHAN_GRACE_S = 20.0
 
 
@@ -77,6 +80,15 @@ class RequestDeadlineError(Exception):
 
 def _tls_context(cafile: str | None = None) -> gevent.ssl.SSLContext:
     return gevent.ssl.create_default_context(cafile=SPEC.ca_bundle or cafile)
+
+
+def _socket_tls() -> gevent.ssl.SSLContext:
+    """TLS for chaoslib_ext.load.http1: verified against ``ca_bundle`` or the system's CAs, unless ``insecure``."""
+    context = gevent.ssl.create_default_context(cafile=SPEC.ca_bundle)
+    if SPEC.insecure:
+        context.check_hostname = False
+        context.verify_mode = gevent.ssl.CERT_NONE
+    return context
 
 
 _IDS = itertools.count()
@@ -104,47 +116,38 @@ def _body(side_model: str | None) -> tuple[bytes, int | None, int | None]:
     return json.dumps(body).encode(), request.want_in, request.want_out
 
 
-def _send(client: object, side_tag: int, sched_t0: float | None = None) -> None:
+def _send(user: _Streaming, side_tag: int, sched_t0: float | None = None) -> None:
     """One streamed request, measured and written as a sample (``sched_t0``: its scheduled time)."""
     side = SPEC.side(side_tag)
     data, want_in, want_out = _body(side.model)
     url = SPEC.endpoint_url(side.url)
     state = StreamState()
     times: list[float] = []
-    status, error = 0, None
     if sched_t0 is not None:  # started a moment early by the dispatcher: send exactly when due
         wait_until(sched_t0, time.time, gevent.sleep, SPIN_S)
     t0 = time.time()
     start = time.perf_counter()
-    end = start
     deadline = gevent.Timeout(SPEC.deadline_s, RequestDeadlineError())
     deadline.start()
     try:
-        with client.request(  # type: ignore[attr-defined]
-            "POST", url, data=data, headers=HEADERS, stream=True, catch_response=True, name=SPEC.endpoint_path
-        ) as resp:
-            status = resp.status_code or 0
-            try:
-                error = _read(resp, status, state, times)
-            except Exception as exc:  # a reset or timeout mid-stream is a measured failure
-                error = _describe(exc)
-            end = time.perf_counter()
-            resp.request_meta["response_time"] = (end - start) * 1000.0
-            error = None if error is None else secrets.scrub(error)
-            if error is None:
-                resp.success()
-            else:
-                resp.failure(error)
-    except Exception as exc:
-        error = secrets.scrub(error or _describe(exc))
-        end = time.perf_counter()
+        if SPEC.client == "socket":
+            status, error = _stream(user.pool(url), data, state, times)
+        else:
+            status, error = _stream_fasthttp(user.client, url, data, start, state, times)
     finally:
         deadline.close()
+    end = time.perf_counter()
+    error = None if error is None else secrets.scrub(error)
+    if SPEC.client == "socket":  # Locust's own stats (FastHttpUser fires this itself)
+        user.environment.events.request.fire(
+            request_type="POST", name=SPEC.endpoint_path, response_time=(end - start) * 1000.0, response_length=0,
+            exception=None if error is None else StreamError(error), context={}, url=url,
+        )  # fmt: skip
     WRITER.write(
         {
             "t0": t0,
             "ttft_ms": round((times[0] - start) * 1000.0, 4) if times else None,
-            "itl_ms": [round((b - a) * 1000.0, 4) for a, b in itertools.pairwise(times)],
+            "itl_ms": [(b - a) * 1000.0 for a, b in itertools.pairwise(times)],  # kept as float32
             "tokens": state.usage_tokens if state.usage_tokens is not None else len(times),
             "events": len(times),
             "status": status,
@@ -160,13 +163,130 @@ def _send(client: object, side_tag: int, sched_t0: float | None = None) -> None:
     )
 
 
+class StreamError(Exception):
+    """A request's error, for Locust's stats."""
+
+
+def _stream(pool: ConnectionPool, data: bytes, state: StreamState, times: list[float]) -> tuple[int, str | None]:
+    """Send on a pooled connection and read the stream (chaoslib_ext.load.http1); (status, error).
+    A reused connection the server closed while idle fails before any byte: retried once on a new one."""
+    head = pool.head(HEADERS, len(data))
+    for retry in (False, True):
+        try:
+            conn = pool.take()
+        except (RequestDeadlineError, TimeoutError) as exc:
+            return 0, _describe(exc)
+        except OSError as exc:
+            return 0, f"connection failed: {exc}"
+        reused, status, body = conn.requests > 0, 0, b""
+        _READING[gevent.getcurrent()] = conn
+        try:
+            for now, lines, reader in conn.request(head, data):
+                status = reader.status
+                if status != 200:
+                    body = (body + b"\n".join(lines))[:300]
+                    continue
+                for line in lines:
+                    if feed_line(line, state) == _CONTENT:
+                        times.append(now)
+        except (OSError, HttpError, RequestDeadlineError) as exc:
+            if reused and not status and not retry and not isinstance(exc, RequestDeadlineError | TimeoutError):
+                continue
+            return status, _describe(exc)
+        finally:
+            _READING.pop(gevent.getcurrent(), None)
+            pool.give_back(conn)
+        return status, f"HTTP {status}: {body.decode(errors='replace')}" if status != 200 else _verdict(state, times)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _verdict(state: StreamState, times: list[float]) -> str | None:
+    """The error of a 200 response read to its end, if any."""
+    if state.error is not None:
+        return f"error event: {state.error}"
+    if not state.done:
+        return "stream ended before [DONE]"
+    if not times:
+        return "no content in the stream"
+    return None
+
+
+def _stream_fasthttp(
+    client: object, url: str, data: bytes, start: float, state: StreamState, times: list[float]
+) -> tuple[int, str | None]:
+    """The same through Locust's FastHttpUser (``load.client: fasthttp``): ``readline(b"\\n")`` per line."""
+    status, error = 0, None
+    try:
+        with client.request(  # type: ignore[attr-defined]
+            "POST", url, data=data, headers=HEADERS, stream=True, catch_response=True, name=SPEC.endpoint_path
+        ) as resp:
+            status = resp.status_code or 0
+            try:
+                error = _read(resp, status, state, times)
+            except Exception as exc:  # a reset or timeout mid-stream is a measured failure
+                error = _describe(exc)
+            resp.request_meta["response_time"] = (time.perf_counter() - start) * 1000.0
+            error = None if error is None else secrets.scrub(error)
+            if error is None:
+                resp.success()
+            else:
+                resp.failure(error)
+    except Exception as exc:
+        error = error or _describe(exc)
+    return status, error
+
+
 class _Streaming(FastHttpUser):
+    """A streaming user: its connections (``load.client: socket``) or Locust's client (``fasthttp``)."""
+
     abstract = True
     host = SPEC.url
     network_timeout = SPEC.idle_timeout_s
     connection_timeout = min(SPEC.deadline_s, CONNECT_BUDGET_S)
     insecure = SPEC.insecure
     ssl_context_factory = None if SPEC.insecure else staticmethod(_tls_context)
+
+    def pool(self, url: str) -> ConnectionPool:
+        """This user's keep-alive connections to ``url``'s server (one pool per side's URL)."""
+        pools: dict[str, ConnectionPool] = self.__dict__.setdefault("_pools", {})
+        if url not in pools:
+            endpoint = Endpoint.parse(url)
+            tls = _socket_tls() if endpoint.tls else None
+            pools[url] = ConnectionPool(endpoint, self.connection_timeout, SPEC.idle_timeout_s, tls, _hub_waiter)
+        return pools[url]
+
+
+def _hub_waiter(sock: socket.socket) -> Callable[[], None]:
+    """Waits in the hub until ``sock`` is readable: one io watcher per connection, armed per wait."""
+    hub = gevent.get_hub()
+    return functools.partial(hub.wait, hub.loop.io(sock.fileno(), 1))
+
+
+class IdleTimeoutError(TimeoutError):
+    """No byte came on a request's connection for ``idle_timeout`` (found by :func:`_watch_idle`)."""
+
+
+#: the requests reading a connection now, by greenlet: their connections have no socket timeout (a
+#: timer armed per wait costs more than a token's parsing); one watcher ends those idle too long
+_READING: dict[gevent.Greenlet, Connection] = {}
+_IDLE_CHECK_S = 0.1
+
+
+def _watch_idle() -> None:
+    """End every request whose connection has been silent for ``idle_timeout`` (checked 10 times a second)."""
+    hub = gevent.get_hub()
+    while True:
+        gevent.sleep(_IDLE_CHECK_S)
+        now = time.perf_counter()
+        for glet, conn in list(_READING.items()):
+            if now - conn.last_io > SPEC.idle_timeout_s:
+
+                def end(glet: gevent.Greenlet = glet, conn: Connection = conn) -> None:
+                    if _READING.get(glet) is conn:  # still reading the same request when this runs
+                        del _READING[glet]
+                        glet.throw(IdleTimeoutError())
+
+                hub.loop.run_callback(end)
 
 
 class StreamingUser(_Streaming):
@@ -182,7 +302,7 @@ class StreamingUser(_Streaming):
 
     @task
     def stream(self) -> None:
-        _send(self.client, self.side)
+        _send(self, self.side)
         if self.side:
             self.side = 3 - self.side
 
@@ -207,7 +327,7 @@ class OpenLoopSender(_Streaming):
         def start(sched_t0: float, done: object) -> None:
             def request() -> None:
                 try:
-                    _send(self.client, next(sides), sched_t0)
+                    _send(self, next(sides), sched_t0)
                 finally:
                     done()  # type: ignore[operator]
 
@@ -239,24 +359,14 @@ def _read(resp: object, status: int, state: StreamState, times: list[float]) -> 
         return f"HTTP {status}: {body.decode(errors='replace')}"
     readline = resp._response.readline  # type: ignore[attr-defined]
     perf_counter = time.perf_counter
-    done, error = False, None
     while True:
         line = readline(b"\n")
         now = perf_counter()
         if not line:
             break
-        kind = feed_line(line, state)
-        if kind == _CONTENT:
+        if feed_line(line, state) == _CONTENT:
             times.append(now)
-        elif kind == _DONE:
-            done = True  # keep reading: the end of the chunked body must be consumed to reuse the connection
-        elif kind == _ERROR:
-            error = f"error event: {state.error}"
-    if error is None and not done:
-        error = "stream ended before [DONE]"
-    if error is None and not times:
-        error = "no content in the stream"
-    return error
+    return _verdict(state, times)
 
 
 class ProfileShape(LoadTestShape):
@@ -298,6 +408,12 @@ def _record_host(environment: Environment, **_kwargs: object) -> None:
     recorder = HostRecorder(SAMPLES_DIR)
     if recorder.available:
         gevent.spawn(recorder.run, gevent.sleep)
+
+
+@events.init.add_listener
+def _start_idle_watch(environment: Environment, **_kwargs: object) -> None:
+    if SPEC.client == "socket" and not isinstance(environment.runner, MasterRunner):
+        gevent.spawn(_watch_idle)
 
 
 @events.init.add_listener

@@ -16,6 +16,7 @@ load:
   insecure: false                 # true: do not verify the server's certificate
   processes: 1                    # Locust processes (one core saturates near 15k SSE events/s)
   max_client_lag: 5ms             # a phase whose load client lags more (p99) is not measurable
+  client: socket                  # socket: our HTTP/1.1 reader (chaoslib_ext.load.http1); fasthttp: Locust's
   headers: {Authorization: {env: OPENAI_API_KEY, prefix: "Bearer "}}   # or a literal, or {secret: NAME};
                                   # on top of the target endpoint's headers
   extra_body: {temperature: 0}    # merged into every request body
@@ -67,6 +68,8 @@ _PATHS = ENDPOINT_PATHS
 #: the default deadline of one request: connect + first token + max_tokens x per token
 CONNECT_BUDGET_S, FIRST_TOKEN_BUDGET_S, PER_TOKEN_BUDGET_S = 10.0, 30.0, 0.25
 DEFAULT_IDLE_TIMEOUT_S = 30.0
+#: socket: chaoslib_ext.load.http1 reads the socket (the cheaper); fasthttp: Locust's FastHttpUser.readline
+CLIENTS = ("socket", "fasthttp")
 _FIELDS = (
     "url",
     "path",
@@ -87,6 +90,7 @@ _FIELDS = (
     "insecure",
     "processes",
     "max_client_lag",
+    "client",
     "headers",
     "extra_body",
     "goodput",
@@ -177,6 +181,7 @@ class LoadSpec:
     insecure: bool = False
     processes: int = 1
     max_client_lag_ms: float = MAX_CLIENT_LAG_MS  # chaoslib_ext.metrics.validity
+    client: str = "socket"  # the stream reader: one of CLIENTS
     headers: dict[str, Credential] = field(default_factory=dict)
     extra_body: dict[str, Any] = field(default_factory=dict)
     goodput: GoodputSLO | None = None
@@ -221,6 +226,7 @@ class LoadSpec:
             ca_bundle=f.string("ca_bundle", None),
             insecure=f.boolean("insecure", False),
             processes=f.integer("processes", 1, minimum=1, maximum=64),
+            client=f.string("client", "socket", choices=CLIENTS),
             max_client_lag_ms=f.duration("max_client_lag", MAX_CLIENT_LAG_MS / 1000.0, positive=True) * 1000.0,
             headers=parse_headers(f.mapping("headers", {}), f"{where}.headers".lstrip(".")),
             extra_body=dict(f.mapping("extra_body", {})),
@@ -312,6 +318,7 @@ class LoadSpec:
             "insecure": self.insecure,
             "processes": self.processes,
             "max_client_lag": f"{self.max_client_lag_ms:g}ms",
+            "client": self.client,
             "headers": {name: _header_json(name, value) for name, value in self.headers.items()},
             "extra_body": self.extra_body,
             "goodput": None if self.goodput is None else {k: v for k, v in vars(self.goodput).items() if v is not None},
