@@ -20,6 +20,7 @@ test fails on an error class defined anywhere else (private control-flow classes
 
     ValueError
     ├── SpecError                        one bad field in a spec: the field, the value, the accepted values
+    ├── HttpProtocolError                a response the load client read broke HTTP/1.1 (chaoslib_ext.load.http1)
     └── UsageError                       a command-line argument that cannot be used (exit code 2)
         └── SideError                    a side of a comparison is not a run directory, or not two sides
 
@@ -40,6 +41,7 @@ __all__ = [
     "FaultError",
     "FaultInjectionError",
     "FaultRemovalError",
+    "HttpProtocolError",
     "LedgerError",
     "LoadError",
     "ProbeError",
@@ -143,6 +145,10 @@ class SandboxRunningError(SandboxError):
 
 class ProbeError(TargetError):
     """Raised when a safeguard's probe gives no usable answer (which breaches its condition)."""
+
+
+class HttpProtocolError(ValueError):
+    """A response broke HTTP/1.1: a bad status line or chunk size, or a body cut before its end."""
 
 
 class UsageError(ValueError):

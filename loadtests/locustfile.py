@@ -26,23 +26,38 @@ import functools
 import itertools
 import json
 import os
+import signal
 import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import gevent
 import gevent.ssl
+from gevent.pywsgi import WSGIServer
 from locust import FastHttpUser, LoadTestShape, constant, events, task
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from chaoslib_ext import secrets
 from chaoslib_ext._processes import start_ticks
+from chaoslib_ext.exceptions import HttpProtocolError
 from chaoslib_ext.load.arrivals import LEAD_S, SPIN_S, Dispatcher, concurrency_share, process_share, wait_until
 from chaoslib_ext.load.health import HEARTBEATS, HeartbeatWriter
-from chaoslib_ext.load.http1 import Connection, ConnectionPool, Endpoint, HttpError
+from chaoslib_ext.load.http1 import Connection, ConnectionPool, Endpoint
 from chaoslib_ext.load.prompts import Prompts
+from chaoslib_ext.load.remote import (
+    CLOCK_EVERY_S,
+    JOIN_PATH,
+    SHIP_EVERY_S,
+    Receiver,
+    RemoteWorker,
+    Shipper,
+    exchange,
+    join_port,
+)
+from chaoslib_ext.load.runner import STOP_TIMEOUT_S
 from chaoslib_ext.load.spec import CONNECT_BUDGET_S, LoadSpec
 from chaoslib_ext.load.sse import LineKind, StreamState, feed_line
 from chaoslib_ext.samples import SampleWriter
@@ -72,6 +87,17 @@ for _name, _value in HEADERS.items():
     secrets.register_header(_name, _value)  # an error body that echoes a key is scrubbed before any write
 _CONTENT = LineKind.CONTENT
 _ORPHAN_GRACE_S = 20.0
+#: a remote worker (chaoslib_ext.load.remote) ships its samples to the master instead of sharing its disk
+REMOTE = bool(os.environ.get("CHAOSLLM_REMOTE_WORKER"))
+#: for the tests of clock correction only: a remote worker's wall clock this far off, its clock
+#: exchanges answered this late (a real worker has its host's clock and answers at once)
+_SKEW_S = float(os.environ.get("CHAOSLLM_TEST_CLOCK_SKEW_S") or 0.0) if REMOTE else 0.0
+_SYNC_DELAY_S = float(os.environ.get("CHAOSLLM_TEST_SYNC_DELAY_S") or 0.0) if REMOTE else 0.0
+
+
+def _now() -> float:
+    """This process's wall clock (unix seconds) for every time it records."""
+    return time.time() + _SKEW_S
 
 
 class RequestDeadlineError(Exception):
@@ -108,7 +134,7 @@ def _body(side_model: str | None) -> tuple[bytes, int | None, int | None]:
         return json.dumps(body).encode(), None, None
     # request n of this process is request n * processes + index of the run: each asked once
     worker = max(0, getattr(getattr(_ENVIRONMENT, "runner", None), "worker_index", 0))
-    request = PROMPTS.request(n * SPEC.processes + worker)
+    request = PROMPTS.request(n * SPEC.senders + worker)
     body.pop("messages", None)
     body.pop("prompt", None)
     body.update(PROMPTS.body(request, side_model or SPEC.model))
@@ -118,14 +144,15 @@ def _body(side_model: str | None) -> tuple[bytes, int | None, int | None]:
 
 def _send(user: _Streaming, side_tag: int, sched_t0: float | None = None) -> None:
     """One streamed request, measured and written as a sample (``sched_t0``: its scheduled time)."""
+    _STARTED[0] += 1
     side = SPEC.side(side_tag)
     data, want_in, want_out = _body(side.model)
     url = SPEC.endpoint_url(side.url)
     state = StreamState()
     times: list[float] = []
     if sched_t0 is not None:  # started a moment early by the dispatcher: send exactly when due
-        wait_until(sched_t0, time.time, gevent.sleep, SPIN_S)
-    t0 = time.time()
+        wait_until(sched_t0, _now, gevent.sleep, SPIN_S)
+    t0 = _now()
     start = time.perf_counter()
     deadline = gevent.Timeout(SPEC.deadline_s, RequestDeadlineError())
     deadline.start()
@@ -189,7 +216,7 @@ def _stream(pool: ConnectionPool, data: bytes, state: StreamState, times: list[f
                 for line in lines:
                     if feed_line(line, state) == _CONTENT:
                         times.append(now)
-        except (OSError, HttpError, RequestDeadlineError) as exc:
+        except (OSError, HttpProtocolError, RequestDeadlineError) as exc:
             if reused and not status and not retry and not isinstance(exc, RequestDeadlineError | TimeoutError):
                 continue
             return status, _describe(exc)
@@ -321,7 +348,7 @@ class OpenLoopSender(_Streaming):
         assert arrivals is not None
         assert SPEC.duration_s is not None  # the runner bounds every load
         index = max(0, getattr(self.environment.runner, "worker_index", 0))
-        due = process_share(schedule_times(SAMPLES_DIR), index, SPEC.processes)
+        due = process_share(schedule_times(SAMPLES_DIR), index, SPEC.senders)
         sides = itertools.cycle((1, 2) if SPEC.alternate else (0,))
 
         def start(sched_t0: float, done: object) -> None:
@@ -333,8 +360,8 @@ class OpenLoopSender(_Streaming):
 
             gevent.spawn(request)
 
-        cap = concurrency_share(arrivals.max_concurrency, index, SPEC.processes)
-        Dispatcher(due, cap, time.time, gevent.sleep, start, WRITER.write_not_sent, LEAD_S).run()
+        cap = concurrency_share(arrivals.max_concurrency, index, SPEC.senders)
+        Dispatcher(due, cap, _now, gevent.sleep, start, WRITER.write_not_sent, LEAD_S).run()
         gevent.sleep(SPEC.duration_s + SPEC.deadline_s)  # the schedule is done: the run's end stops this user
 
 
@@ -421,7 +448,7 @@ def _probe_lag(environment: Environment, **_kwargs: object) -> None:
     """How late this process's hub runs a 50 Hz timer, in samples/lag.jsonl (chaoslib_ext.samples.lag);
     in every process that sends requests (not the master of --processes, which sends none)."""
     if not isinstance(environment.runner, MasterRunner):
-        probe = LagProbe(SAMPLES_DIR)
+        probe = LagProbe(SAMPLES_DIR, wall=_now)
         gevent.spawn(probe.run, gevent.sleep)
         events.quitting.add_listener(lambda **_kw: probe.write_line())  # the last part of a second
 
@@ -443,3 +470,155 @@ def _remember_environment(environment: Environment, **_kwargs: object) -> None:
     """The runner, for a --processes worker's index (a workload's request numbers)."""
     global _ENVIRONMENT
     _ENVIRONMENT = environment
+
+
+_STARTED = [0]  # requests this process began (a remote worker reports it with each shipment)
+#: a remote worker whose master sent no heartbeat (Locust's: every second) for this long leaves
+_MASTER_SILENT_S = 3.0
+
+
+@events.init.add_listener
+def _serve_remote_workers(environment: Environment, **_kwargs: object) -> None:
+    """The master's side of ``load.workers`` (chaoslib_ext.load.remote): the join port serves the run's
+    load, each remote worker's clock is exchanged at join and every 30 s, its shipments are appended to
+    the run's samples on this clock, and it gets a heartbeat here for each."""
+    runner = environment.runner
+    if not isinstance(runner, MasterRunner) or not SPEC.workers:
+        return
+    load_dir = Path(os.environ["CHAOSLLM_LOAD_SPEC"]).parent
+    receiver = Receiver(SAMPLES_DIR, load_dir, SPEC.max_clock_offset_s)
+    beats = HeartbeatWriter(load_dir / HEARTBEATS, "master", start_ticks(os.getpid()))
+
+    def beat(worker: RemoteWorker) -> None:
+        beats.role = f"remote worker {worker.name}"
+        beats.beat(f"remote-{worker.name}", worker.refused)
+
+    def ping(client_id: str) -> None:
+        runner.send_message("chaosllm_clock", {"sent_at": time.time()}, client_id=client_id)
+
+    def on_hello(environment: Environment, msg: Any, **_kw: object) -> None:
+        beat(receiver.joined(msg.node_id, runner.get_worker_index(msg.node_id)))
+        ping(msg.node_id)
+
+    def on_clock(environment: Environment, msg: Any, **_kw: object) -> None:
+        sample = exchange(float(msg.data["sent_at"]), float(msg.data["worker_at"]), time.time())
+        worker = receiver.clock(msg.node_id, sample)
+        runner.send_message("chaosllm_offset", {"offset_s": sample.offset_s}, client_id=msg.node_id)
+        beat(worker)
+
+    def on_samples(environment: Environment, msg: Any, **_kw: object) -> None:
+        if msg.node_id in receiver.workers:
+            data = msg.data
+            beat(receiver.shipment(msg.node_id, data["files"], int(data["started"]), bool(data.get("final"))))
+
+    def clocks() -> None:
+        while True:
+            gevent.sleep(CLOCK_EVERY_S)
+            for client_id in list(receiver.workers):
+                ping(client_id)
+
+    def finish(**_kw: object) -> None:
+        """The load stops (its end, or SIGTERM: Locust fires ``quitting`` before its runner ends): every
+        remote worker stops its users and ships its last samples, waited for here while users finish
+        the request in hand."""
+        if any(w.state == "finishing" for w in receiver.workers.values()):
+            return
+        for worker in receiver.workers.values():
+            worker.state = "finishing" if worker.state != "quit" else worker.state
+        for client_id in list(receiver.workers):
+            runner.send_message("chaosllm_finish", None, client_id=client_id)
+        deadline = time.monotonic() + STOP_TIMEOUT_S + 2.0
+
+        def shipping() -> bool:  # a worker that went silent is not waited for
+            now = time.time()
+            return any(w.state != "quit" and now - (w.last_shipment_at or 0) < _MASTER_SILENT_S
+                       for w in receiver.workers.values())  # fmt: skip
+
+        while time.monotonic() < deadline and shipping():
+            gevent.sleep(0.1)
+
+    events.test_stop.add_listener(finish)
+    events.quitting.add_listener(finish)
+    # Locust installs its SIGTERM handler only once a shape test is over (headless with a shape, it
+    # waits for the shape first): until then SIGTERM ends the master at once, and the workers' last
+    # samples with it. Stop the test instead: the workers stop, ship the rest, and Locust quits.
+    gevent.signal_handler(signal.SIGTERM, lambda: gevent.spawn(runner.stop))
+    runner.register_message("chaosllm_hello", on_hello)
+    runner.register_message("chaosllm_clock", on_clock)
+    runner.register_message("chaosllm_samples", on_samples)
+    gevent.spawn(clocks)
+    options = environment.parsed_options
+    _serve_join(options.master_bind_host, join_port(options.master_bind_port))
+
+
+def _serve_join(host: str, port: int) -> None:
+    """GET /chaosllm/join: the run's load spec (secrets by reference only) and its workload's prompts."""
+    workload = os.environ.get("CHAOSLLM_WORKLOAD")
+    body = json.dumps(
+        {
+            "spec": json.loads(Path(os.environ["CHAOSLLM_LOAD_SPEC"]).read_text()),
+            "workload": Path(workload).read_text() if workload else None,
+        }
+    ).encode()
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        if environ.get("PATH_INFO") != JOIN_PATH:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"not found"]
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    gevent.spawn(WSGIServer((host, port), app, log=None).serve_forever)
+
+
+@events.init.add_listener
+def _ship_to_master(environment: Environment, **_kwargs: object) -> None:
+    """A remote worker's side: hello, answer the master's clock exchanges, ship what was written twice
+    a second (and once more when quitting) with the count of requests begun."""
+    runner = environment.runner
+    if not isinstance(runner, WorkerRunner) or not REMOTE:
+        return
+    shipper = Shipper(SAMPLES_DIR)
+    ended: list[bool] = []
+
+    def on_clock(environment: Environment, msg: Any, **_kw: object) -> None:
+        if _SYNC_DELAY_S:
+            gevent.sleep(_SYNC_DELAY_S)
+        runner.send_message("chaosllm_clock", {"sent_at": msg.data["sent_at"], "worker_at": _now()})
+
+    def ship(final: bool = False) -> None:
+        WRITER.flush()
+        batch = {"files": shipper.batch(), "started": _STARTED[0], "final": final}
+        with gevent.Timeout(2.0, False):  # a master already gone must not hold this process
+            runner.send_message("chaosllm_samples", batch)
+
+    def loop() -> None:
+        while not ended:
+            gevent.sleep(SHIP_EVERY_S)
+            if not ended:
+                ship()
+
+    def end(**_kw: object) -> None:
+        """One run per worker: when the master stops the test or goes silent, ship the rest and leave
+        (a Locust worker would otherwise wait for the master's next test, or for a minute)."""
+        if not ended:
+            ended.append(True)
+            ship(final=True)
+            gevent.spawn_later(0.5, runner.quit)
+
+    heard = [time.monotonic()]
+    events.heartbeat_received.add_listener(lambda **_kw: heard.__setitem__(0, time.monotonic()))
+
+    def watch_master() -> None:
+        while time.monotonic() - heard[0] <= _MASTER_SILENT_S:
+            gevent.sleep(0.5)
+        end()
+
+    runner.register_message("chaosllm_clock", on_clock, concurrent=True)
+    runner.register_message("chaosllm_offset", lambda **_kw: None)
+    runner.register_message("chaosllm_finish", lambda **_kw: runner.stop(), concurrent=True)
+    runner.send_message("chaosllm_hello", {"host": socket.gethostname()})
+    gevent.spawn(loop)
+    gevent.spawn(watch_master)
+    events.test_stop.add_listener(end)
+    events.quitting.add_listener(lambda **_kw: ship(final=True))

@@ -63,6 +63,11 @@ def endpoint_arguments(parser: argparse.ArgumentParser, experiment: bool = False
     parser.add_argument("--prompt", help="prompt text (a request id is appended unless --same-prompt)")
     parser.add_argument("--same-prompt", action="store_true", help="send the prompt unchanged (cache hits)")
     parser.add_argument("--processes", type=int, default=1, help="Locust processes to spread users over")
+    parser.add_argument("--workers", type=int, help="run the load on N workers (`chaosllm worker`), any host")
+    parser.add_argument(
+        "--master", metavar="HOST:PORT", help="where the master listens for workers (default 127.0.0.1:0)"
+    )
+    parser.add_argument("--worker-timeout", help="how long to wait for every worker (default 60s)")
     parser.add_argument("--header", action="append", default=[], metavar="NAME:VALUE", help="a request header")
     parser.add_argument(
         "--header-env", action="append", default=[], metavar="NAME:ENVVAR", help="a header whose value is in ENVVAR"
@@ -92,7 +97,8 @@ def load_spec(args: argparse.Namespace) -> LoadSpec:
         "headers": _headers(args),
     }
     names = ("url", "path", "model", "prompt", "warmup", "spawn_rate", "timeout", "idle_timeout", "ca_bundle",
-             "users", "rate", "arrival", "burstiness", "max_concurrency", "seed")  # fmt: skip
+             "users", "rate", "arrival", "burstiness", "max_concurrency", "seed", "workers", "master",
+             "worker_timeout")  # fmt: skip
     optional = {name: getattr(args, name, None) for name in names}
     raw.update({k: v for k, v in optional.items() if v is not None})
     if args.workload:

@@ -54,17 +54,22 @@ STARTUP_GRACE_S = 15.0
 class Beat:
     pid: int
     start_ticks: int
-    role: str  # local (one process), master, worker
+    role: str  # local (one process), master, worker, or "remote worker w<N>" (beaten by the master)
     at: float
     seq: int
+    error: str | None = None  # a remote worker the master refused (chaoslib_ext.load.remote)
 
     @property
     def name(self) -> str:
-        return f"locust {self.role} (pid {self.pid})"
+        return f"locust {self.role}" + ("" if self.role.startswith("remote") else f" (pid {self.pid})")
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Beat:
-        return cls(int(raw["pid"]), int(raw["start_ticks"]), str(raw["role"]), float(raw["at"]), int(raw["seq"]))
+        error = raw.get("error")
+        return cls(
+            int(raw["pid"]), int(raw["start_ticks"]), str(raw["role"]), float(raw["at"]), int(raw["seq"]),
+            None if error is None else str(error),
+        )  # fmt: skip
 
 
 def read_beats(folder: Path) -> list[Beat]:
@@ -78,8 +83,11 @@ def read_beats(folder: Path) -> list[Beat]:
     return beats
 
 
-def expected_processes(processes: int) -> int:
-    """One Locust process, or its master and ``processes`` workers."""
+def expected_processes(processes: int, workers: int = 0) -> int:
+    """One Locust process, or its master and ``processes`` local workers, or its master and ``workers``
+    remote ones (their beats written by the master)."""
+    if workers:
+        return 1 + workers
     return 1 if processes <= 1 else processes + 1
 
 
@@ -95,6 +103,8 @@ def judge(
 ) -> Verdict | None:
     """Why the load is dead at ``now``, or None while every process beats (pure: tests give it a clock)."""
     for beat in beats:
+        if beat.error is not None:
+            return Verdict(beat.name, beat.error, beat.at)
         if not is_alive(beat):
             return Verdict(beat.name, "the process is gone", beat.at)
         silent = now - beat.at
@@ -155,17 +165,21 @@ class HeartbeatWriter:
 
     def __init__(self, folder: Path, role: str, start_ticks: int) -> None:
         self._folder = folder
-        self._role = role
+        self.role = role
         self._start_ticks = start_ticks
         self._seq = 0
 
-    def beat(self) -> None:
+    def beat(self, name: str | None = None, error: str | None = None) -> None:
+        """This process's beat (``name``: in a file of that name, for a remote worker it stands for)."""
         self._folder.mkdir(parents=True, exist_ok=True)
         pid = os.getpid()
-        body = {"pid": pid, "start_ticks": self._start_ticks, "role": self._role, "at": time.time(), "seq": self._seq}
-        tmp = self._folder / f".{pid}.tmp"
+        body = {"pid": pid, "start_ticks": self._start_ticks, "role": self.role, "at": time.time(), "seq": self._seq}
+        if error is not None:
+            body["error"] = error
+        stem = name or str(pid)
+        tmp = self._folder / f".{stem}.tmp"
         tmp.write_text(json.dumps(body))
-        os.replace(tmp, self._folder / f"{pid}.json")
+        os.replace(tmp, self._folder / f"{stem}.json")
         self._seq += 1
 
     def run(self, sleep: Callable[[float], Any]) -> None:

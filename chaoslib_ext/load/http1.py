@@ -23,14 +23,12 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-__all__ = ["Connection", "ConnectionPool", "Endpoint", "HttpError", "ResponseReader", "Waiter"]
+from chaoslib_ext.exceptions import HttpProtocolError
+
+__all__ = ["Connection", "ConnectionPool", "Endpoint", "ResponseReader", "Waiter"]
 
 _RECV = 65536
 _HEAD, _SIZE, _DATA, _DATA_END, _TRAILER, _LENGTH, _UNTIL_CLOSE, _DONE = range(8)
-
-
-class HttpError(Exception):
-    """The response broke HTTP/1.1 (a bad status line or chunk size), or ended before its body did."""
 
 
 class ResponseReader:
@@ -99,12 +97,12 @@ class ResponseReader:
         return pos
 
     def closed(self) -> list[bytes]:
-        """The connection ended: the last line of a body delimited by it; HttpError if the body was cut."""
+        """The connection ended: the last line of a body delimited by it; HttpProtocolError if the body was cut."""
         if self._state == _UNTIL_CLOSE:
             self._state = _DONE
             return self._lines([])
         if self._state != _DONE:
-            raise HttpError("the connection closed before the response ended")
+            raise HttpProtocolError("the connection closed before the response ended")
         return []
 
     def _lines(self, parts: list[bytes]) -> list[bytes]:
@@ -122,13 +120,13 @@ class ResponseReader:
         end = raw.find(b"\r\n\r\n")
         if end < 0:
             if len(raw) > 65536:
-                raise HttpError("a response head longer than 64 KiB")
+                raise HttpProtocolError("a response head longer than 64 KiB")
             return -1
         lines = raw[:end].decode("latin-1").split("\r\n")
         version, _, rest = lines[0].partition(" ")
         code = rest[:3]
         if not version.startswith("HTTP/1.") or not code.isdigit():
-            raise HttpError(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
+            raise HttpProtocolError(f"not an HTTP/1.x status line: {lines[0][:80]!r}")
         self.status = int(code)
         for line in lines[1:]:
             name, _, value = line.partition(":")
@@ -163,7 +161,7 @@ class ResponseReader:
                 if n - pos < 2:
                     return pos
                 if raw[pos : pos + 2] != b"\r\n":
-                    raise HttpError("a chunk not followed by CRLF")
+                    raise HttpProtocolError("a chunk not followed by CRLF")
                 pos += 2
                 self._state = _SIZE
             elif state in (_SIZE, _TRAILER):
@@ -180,7 +178,7 @@ class ResponseReader:
                 try:
                     self._left = int(line.split(b";", 1)[0], 16)
                 except ValueError:
-                    raise HttpError(f"a bad chunk size: {line[:40]!r}") from None
+                    raise HttpProtocolError(f"a bad chunk size: {line[:40]!r}") from None
                 self._state = _DATA if self._left else _TRAILER
             else:
                 return pos
@@ -232,7 +230,7 @@ class Connection:
     def request(self, head: bytes, body: bytes) -> Iterator[tuple[float, list[bytes], ResponseReader]]:
         """Send the request; yield ``(when the recv returned, the body lines it completed, the reader)``
         for every ``recv`` until the body ends. The first yield comes with the head (lines may be empty).
-        Raises OSError (reset, timeout) or HttpError; the connection is then not reusable."""
+        Raises OSError (reset, timeout) or HttpProtocolError; the connection is then not reusable."""
         self.reusable = False
         self.requests += 1
         self.sock.sendall(head + body)

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import signal
+import socket
 import sys
 import time
 from dataclasses import replace
@@ -21,7 +23,9 @@ from pathlib import Path
 
 from chaoslib_ext._jsonfile import read_json, write_json_atomic
 from chaoslib_ext._processes import ProcessRecord, alive, log_tail, reap, spawn_detached, stop
+from chaoslib_ext._readiness import free_port
 from chaoslib_ext.exceptions import LoadError
+from chaoslib_ext.load.remote import WORKERS_FILE, join_port
 from chaoslib_ext.load.spec import LoadSpec
 from chaoslib_ext.samples import read_samples
 from chaoslib_ext.samples.reader import SCHEDULE_FILE
@@ -32,6 +36,8 @@ __all__ = ["LoadProcess", "locustfile", "start_load"]
 STOP_TIMEOUT_S = 15.0
 #: An open loop's schedule starts this long after Locust is started (its processes start meanwhile).
 SCHEDULE_LEAD_S = 1.0
+#: where a run's Locust master waits for remote workers (chaoslib_ext.load.remote)
+MASTER_FILE = "master.json"
 
 
 def locustfile() -> Path:
@@ -76,6 +82,25 @@ class LoadProcess:
         detail = f"first error: {first.error}" if first else "no request finished"
         raise LoadError(f"no successful request within {timeout_s:g}s ({detail}); log {self.log}")
 
+    def wait_workers(self, expected: int, timeout_s: float) -> None:
+        """Return once ``expected`` remote workers joined and their clocks were exchanged; LoadError
+        naming how many came (or which was refused) when the time is up or Locust gave up."""
+        deadline = time.monotonic() + timeout_s + 5.0  # Locust's own wait ends first, with its message
+        master = read_json(self.load_dir / MASTER_FILE)
+        hint = f"start `chaosllm worker --master {master['host']}:{master['port']}` on each load host"
+        print(f"chaosllm: waiting {timeout_s:g}s for {expected} worker(s): {hint}", file=sys.stderr, flush=True)
+        workers: list[dict[str, object]] = []
+        while time.monotonic() < deadline and self.running:
+            path = self.load_dir / WORKERS_FILE
+            workers = list(read_json(path)["workers"]) if path.exists() else []
+            refused = [w for w in workers if w.get("refused")]
+            if refused:
+                raise LoadError(f"remote worker {refused[0]['name']} refused: {refused[0]['refused']}")
+            if sum(1 for w in workers if w.get("clock_exchanges")) >= expected:
+                return
+            time.sleep(0.2)
+        raise LoadError(f"{len(workers)} of {expected} remote workers joined within {timeout_s:g}s: {hint}")
+
     def wait_exit(self, timeout_s: float) -> bool:
         """Wait for Locust to end on its own; True if it did."""
         deadline = time.monotonic() + timeout_s
@@ -97,6 +122,26 @@ class LoadProcess:
     @property
     def log(self) -> Path:
         return self.load_dir / "locust.log"
+
+
+def _master_argv(spec: LoadSpec, load_dir: Path) -> list[str]:
+    """Locust's master for ``spec.workers`` remote workers (chaoslib_ext.load.remote); where they join in
+    ``load/master.json``. Port 0: a free port whose next port (the join port) is free too."""
+    host, port = spec.master_address
+    port = port or _free_pair(host)
+    write_json_atomic(load_dir / MASTER_FILE, {"host": host, "port": port, "join_port": join_port(port)})
+    wait = max(1, math.ceil(spec.worker_timeout_s))
+    return ["--master", "--master-bind-host", host, "--master-bind-port", str(port),
+            "--expect-workers", str(spec.workers), "--expect-workers-max-wait", str(wait)]  # fmt: skip
+
+
+def _free_pair(host: str) -> int:
+    for _ in range(50):
+        port = free_port(host)
+        with contextlib.suppress(OSError), socket.socket() as probe:
+            probe.bind((host, join_port(port)))
+            return port
+    raise LoadError(f"no free pair of ports on {host} for the Locust master and its join port")
 
 
 def start_load(spec: LoadSpec, samples_dir: Path, load_dir: Path, max_run_s: float) -> LoadProcess:
@@ -130,7 +175,9 @@ def start_load(spec: LoadSpec, samples_dir: Path, load_dir: Path, max_run_s: flo
         "--exit-code-on-error",
         "0",
     ]
-    if spec.processes > 1:
+    if spec.workers:
+        argv += _master_argv(spec, load_dir)
+    elif spec.processes > 1:
         argv += ["--processes", str(spec.processes)]
     env = {
         **os.environ,

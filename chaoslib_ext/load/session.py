@@ -59,6 +59,8 @@ def begin_load(run: RunContext, spec: LoadSpec, max_run_s: float = MAX_LOAD_S) -
         url = spec.endpoint_url()
         _ACTIVE[str(run.run_dir.path)] = spec
         load = start_load(spec, run.run_dir.samples, run.run_dir.load, max_run_s)
+        if spec.workers:
+            load.wait_workers(spec.workers, spec.worker_timeout_s)
         _watch_health(run, spec)
         load.wait_flowing()
     except (ChaosLLMError, SpecError) as exc:
@@ -80,7 +82,9 @@ def _watch_health(run: RunContext, spec: LoadSpec) -> None:
         run.timeline.record_load_died(verdict.process, verdict.error, verdict.last_beat_at)
         run.stop("load", verdict.error, process=verdict.process)
 
-    health = LoadHealth(run.run_dir.load / HEARTBEATS, expected_processes(spec.processes), time.time(), died)
+    health = LoadHealth(
+        run.run_dir.load / HEARTBEATS, expected_processes(spec.processes, spec.workers), time.time(), died
+    )
     _HEALTH[str(run.run_dir.path)] = health
     health.start()
 

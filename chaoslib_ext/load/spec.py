@@ -17,6 +17,12 @@ load:
   processes: 1                    # Locust processes (one core saturates near 15k SSE events/s)
   max_client_lag: 5ms             # a phase whose load client lags more (p99) is not measurable
   client: socket                  # socket: our HTTP/1.1 reader (chaoslib_ext.load.http1); fasthttp: Locust's
+  workers: 2                      # the load runs on workers instead: `chaosllm worker --master HOST:PORT` each,
+                                  # on any host (this one too); the master only collects (processes stays 1)
+  master: 127.0.0.1:5557          # where the Locust master listens for them (port 0: a free one; the join
+                                  # port, which serves the run's load to workers, is the next one)
+  worker_timeout: 60s             # the run waits this long for every worker, then exits 2
+  max_clock_offset: 5ms           # a worker whose clock is known less exactly than this is refused (exit 2)
   headers: {Authorization: {env: OPENAI_API_KEY, prefix: "Bearer "}}   # or a literal, or {secret: NAME};
                                   # on top of the target endpoint's headers
   extra_body: {temperature: 0}    # merged into every request body
@@ -70,6 +76,7 @@ CONNECT_BUDGET_S, FIRST_TOKEN_BUDGET_S, PER_TOKEN_BUDGET_S = 10.0, 30.0, 0.25
 DEFAULT_IDLE_TIMEOUT_S = 30.0
 #: socket: chaoslib_ext.load.http1 reads the socket (the cheaper); fasthttp: Locust's FastHttpUser.readline
 CLIENTS = ("socket", "fasthttp")
+DEFAULT_MASTER = "127.0.0.1:0"
 _FIELDS = (
     "url",
     "path",
@@ -91,6 +98,10 @@ _FIELDS = (
     "processes",
     "max_client_lag",
     "client",
+    "workers",
+    "master",
+    "worker_timeout",
+    "max_clock_offset",
     "headers",
     "extra_body",
     "goodput",
@@ -141,6 +152,26 @@ class Alternate:
         return {k: {f: v for f, v in vars(s).items() if v is not None} for k, s in (("a", self.a), ("b", self.b))}
 
 
+def _check_workers(f: Fields, arrivals: Arrivals | None, where: str) -> None:
+    if not f.raw.get("workers"):
+        return
+    at = f"{where}.workers".lstrip(".")
+    if arrivals is not None:
+        raise SpecError(
+            at, "an open loop (rate) cannot run on remote workers yet", "users (a closed loop) with workers"
+        )
+    if f.raw.get("processes", 1) != 1:
+        raise SpecError(at, "with workers the master sends no request: processes must stay 1",
+                        "more workers (start one on this host too)")  # fmt: skip
+
+
+def _master(text: str, where: str) -> str:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65534:
+        raise SpecError(where, f"{text!r} is not HOST:PORT", "127.0.0.1:5557, 0.0.0.0:5557 (port 0: a free one)")
+    return text
+
+
 def split_endpoint(url: str, where: str = "url") -> tuple[str, str | None]:
     """``(base URL, endpoint path)`` of a URL that may already end in the endpoint path (taken as it
     is, not appended twice); raises SpecError for what is not http(s)."""
@@ -182,6 +213,10 @@ class LoadSpec:
     processes: int = 1
     max_client_lag_ms: float = MAX_CLIENT_LAG_MS  # chaoslib_ext.metrics.validity
     client: str = "socket"  # the stream reader: one of CLIENTS
+    workers: int = 0  # remote load processes (chaoslib_ext.load.remote); with them, processes may be 0
+    master: str = DEFAULT_MASTER  # host:port the Locust master listens on for them
+    worker_timeout_s: float = 60.0
+    max_clock_offset_s: float = 0.005
     headers: dict[str, Credential] = field(default_factory=dict)
     extra_body: dict[str, Any] = field(default_factory=dict)
     goodput: GoodputSLO | None = None
@@ -207,6 +242,7 @@ class LoadSpec:
         if workload is not None and f.has("prompt"):
             raise SpecError(f"{where}.prompt".lstrip("."), "a workload makes its own prompts", "prompt or workload")
         arrivals = _arrivals(f if share is None else _with_rate(f, 1.0), where)
+        _check_workers(f, arrivals, where)
         return cls(
             url=url,
             path=path,
@@ -226,6 +262,10 @@ class LoadSpec:
             ca_bundle=f.string("ca_bundle", None),
             insecure=f.boolean("insecure", False),
             processes=f.integer("processes", 1, minimum=1, maximum=64),
+            workers=f.integer("workers", 0, minimum=0, maximum=256),
+            master=_master(f.string("master", DEFAULT_MASTER), f"{where}.master".lstrip(".")),
+            worker_timeout_s=f.duration("worker_timeout", 60.0, positive=True),
+            max_clock_offset_s=f.duration("max_clock_offset", 0.005, positive=True),
             client=f.string("client", "socket", choices=CLIENTS),
             max_client_lag_ms=f.duration("max_client_lag", MAX_CLIENT_LAG_MS / 1000.0, positive=True) * 1000.0,
             headers=parse_headers(f.mapping("headers", {}), f"{where}.headers".lstrip(".")),
@@ -244,6 +284,17 @@ class LoadSpec:
         if self.arrivals is not None:
             return LoadProfile(self.processes, float(self.processes), Constant(), self.duration_s)
         return LoadProfile(self.users, self.spawn_rate or float(self.users), self.shape, self.duration_s)
+
+    @property
+    def senders(self) -> int:
+        """The load processes that send requests: the local ones, or with ``workers`` the workers (the master
+        sends none)."""
+        return self.workers or self.processes
+
+    @property
+    def master_address(self) -> tuple[str, int]:
+        host, _, port = self.master.rpartition(":")
+        return host, int(port)
 
     @property
     def endpoint_path(self) -> str:
@@ -319,11 +370,22 @@ class LoadSpec:
             "processes": self.processes,
             "max_client_lag": f"{self.max_client_lag_ms:g}ms",
             "client": self.client,
+            **self._workers_json(),
             "headers": {name: _header_json(name, value) for name, value in self.headers.items()},
             "extra_body": self.extra_body,
             "goodput": None if self.goodput is None else {k: v for k, v in vars(self.goodput).items() if v is not None},
             "alternate": None if self.alternate is None else self.alternate.to_json(),
             **({"workload": self.workload.to_json()} if self.workload else {}),
+        }
+
+    def _workers_json(self) -> dict[str, Any]:
+        if not self.workers:
+            return {}
+        return {
+            "workers": self.workers,
+            "master": self.master,
+            "worker_timeout": f"{self.worker_timeout_s}s",
+            "max_clock_offset": f"{self.max_clock_offset_s * 1000:g}ms",
         }
 
     @classmethod

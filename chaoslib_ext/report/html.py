@@ -27,6 +27,7 @@ from chaoslib_ext.report.tables import (
     validity_note,
     validity_rows,
     verdict_rows,
+    workers_line,
 )
 from chaoslib_ext.run.timeline import TimelineEvent
 from chaoslib_ext.verdict.summary import SCHEMA, VERSION, RunSummary
@@ -160,6 +161,11 @@ def _overhead(summary: RunSummary) -> str:
     return f"<h2>Client overhead</h2><p>{escape(overhead_sentence(summary.client_overhead_ms))}</p>"
 
 
+def _workers(summary: RunSummary) -> str:
+    line = workers_line(summary)
+    return "" if line is None else f'<div id="workers"><p>{escape(line)}</p></div>'
+
+
 def _host(summary: RunSummary) -> str:
     lines = host_lines(summary)
     if not lines:
@@ -216,6 +222,7 @@ def render_html(
             _numbers("Token lengths per phase", "lengths", length_rows(summary), lengths_note(summary)),
             _faults(summary),
             _numbers("Measurement validity", "validity", validity_rows(summary), validity_note(summary)),
+            _workers(summary),
             _overhead(summary),
             _host(summary),
             _trend(trend),

@@ -18,6 +18,7 @@ from chaoslib_ext.report.tables import (
     validity_note,
     validity_rows,
     verdict_rows,
+    workers_line,
 )
 from chaoslib_ext.secrets import scrub
 from chaoslib_ext.verdict.summary import RunSummary
@@ -56,6 +57,9 @@ def render_markdown(summary: RunSummary) -> str:
     header, validity = validity_rows(summary)
     if validity:
         lines += ["", "## Measurement validity", "", *text_table(header, validity), "", validity_note(summary)]
+    workers = workers_line(summary)
+    if workers:
+        lines += ["", workers]
     host = host_lines(summary)
     if host:
         lines += ["", *host]

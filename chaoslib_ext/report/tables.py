@@ -31,6 +31,7 @@ __all__ = [
     "validity_note",
     "validity_rows",
     "verdict_rows",
+    "workers_line",
 ]
 
 #: a table: its header and its rows of cells
@@ -242,6 +243,24 @@ def validity_rows(summary: RunSummary) -> Rows:
             f"{v.lagged_s:g}", f"{v.measurable_s:g} of {v.seconds:g}",
         ])  # fmt: skip
     return header, rows
+
+
+def workers_line(summary: RunSummary) -> str | None:
+    """The remote load workers (chaoslib_ext.load.remote): how exactly their clocks were known, and what
+    was lost; None for a run without them."""
+    seen = (summary.load or {}).get("workers_seen")
+    if not isinstance(seen, list) or not seen:
+        return None
+    bounds = [b for w in seen if isinstance(w, dict) and isinstance(b := w.get("clock_bound_ms"), int | float)]
+    parts = []
+    for w in seen:
+        if not isinstance(w, dict):
+            continue
+        fate = f"refused: {w['refused']}" if w.get("refused") else f"{w.get('received')} requests received"
+        lost = f", {w['lost']} lost (started, never shipped)" if w.get("lost") else ""
+        parts.append(f"{w.get('name')} clock offset {w.get('clock_offset_ms')} ms, {fate}{lost}")
+    largest = f"{max(bounds):.2f} ms" if bounds else "unknown"
+    return f"Remote workers: {len(seen)}; largest clock offset bound {largest}. " + "; ".join(parts) + "."
 
 
 def validity_note(summary: RunSummary) -> str:

@@ -16,6 +16,7 @@ from chaoslib_ext.report.tables import (
     validity_note,
     validity_rows,
     verdict_rows,
+    workers_line,
 )
 from chaoslib_ext.secrets import scrub
 from chaoslib_ext.verdict.summary import RunSummary
@@ -36,6 +37,9 @@ def print_summary(summary: RunSummary, run_dir: Path) -> None:
     header, validity = validity_rows(summary)
     if validity and summary.validity and summary.validity.not_measurable():  # the table when it matters
         lines += ["", "Measurement validity:", *text_table(header, validity), validity_note(summary)]
+    workers = workers_line(summary)
+    if workers:
+        lines += ["", workers]
     if summary.hypotheses:
         lines += ["", "Hypotheses:", *text_table(*verdict_rows(summary))]
     lines += ["", f"Outcome: {outcome_line(summary)}", *(f"  - {reason}" for reason in summary.outcome.reasons)]

@@ -14,6 +14,7 @@ from chaoslib_ext.ctk import Journal
 from chaoslib_ext.history import History, history_path
 from chaoslib_ext.history.store import HistoryRun
 from chaoslib_ext.load.prompts import WORKLOAD_FILE
+from chaoslib_ext.load.remote import WORKERS_FILE
 from chaoslib_ext.load.spec import LoadSpec
 from chaoslib_ext.metrics.validity import ValidityPolicy
 from chaoslib_ext.report.html import render_html
@@ -70,6 +71,9 @@ def _load_json(run: RunContext, spec: LoadSpec) -> JsonObject:
         served = {f"served_{k}": v for k, v in (raw.get("served_check") or {}).items()}
         made_keys = {k: raw.get(k) for k in keys}
         out["workload_made"] = {**made_keys, **(raw.get("made") or {}), **served, "words": len(raw["words"])}
+    workers = run.run_dir.load / WORKERS_FILE
+    if spec.workers and workers.is_file():  # the remote workers as the master last saw them
+        out["workers_seen"] = read_json(workers)["workers"]
     return out
 
 

@@ -130,12 +130,16 @@ def schedule_times(directory: Path) -> npt.NDArray[np.float64]:
     return np.fromfile(path, "<f8", count=_size(path) // 8) if path.is_file() else np.empty(0)
 
 
+#: JSON lines beside the samples that are not the first releases' samples
+_NOT_SAMPLES = ("host.jsonl", "lag.jsonl")
+
+
 def read_samples(directory: Path) -> Iterator[Sample]:
     """Every complete sample in ``directory`` (binary files, then any older ``*.jsonl``)."""
     for f in sample_files(directory):
         yield from to_samples(*f.read_new())
     for path in sorted(directory.glob("*.jsonl")) if directory.exists() else []:
-        if path.name.endswith(".err.jsonl"):
+        if path.name.endswith(".err.jsonl") or path.name in _NOT_SAMPLES:
             continue
         with path.open(encoding="utf-8") as src:
             for line in src:

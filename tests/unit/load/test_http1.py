@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from chaoslib_ext.load.http1 import Endpoint, HttpError, ResponseReader
+from chaoslib_ext.exceptions import HttpProtocolError
+from chaoslib_ext.load.http1 import Endpoint, ResponseReader
 from chaoslib_ext.load.sse import LineKind, StreamState, feed_line
 
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -144,11 +145,11 @@ def test_content_length_and_close_delimited_bodies():
 def test_a_body_cut_short_or_broken_is_an_http_error():
     reader = ResponseReader()
     reader.feed(HEAD + b"5\r\nabc")
-    with pytest.raises(HttpError, match="closed before the response ended"):
+    with pytest.raises(HttpProtocolError, match="closed before the response ended"):
         reader.closed()
-    with pytest.raises(HttpError, match="bad chunk size"):
+    with pytest.raises(HttpProtocolError, match="bad chunk size"):
         ResponseReader().feed(HEAD + b"zz\r\n")
-    with pytest.raises(HttpError, match="status line"):
+    with pytest.raises(HttpProtocolError, match="status line"):
         ResponseReader().feed(b"SSH-2.0-OpenSSH\r\n\r\n")
     reader = ResponseReader()
     reader.feed(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
