@@ -26,7 +26,8 @@ up (the table there is this list):
     compare/     two sides' samples and a statistical verdict, rendered with report's kits
     sweep/       a capacity sweep: open-loop steps of rising rate, judged with compare's bootstrap
     experiment/  the file parsed with each stage's own spec parser, its faults planned
-    controls/ | sandbox/ | preflight   the Chaos Toolkit control, the system under test, the checks
+    controls/ | sandbox/ | preflight | deploy/   the Chaos Toolkit control, the system under test, the
+                 checks, an experiment run inside a Kubernetes cluster
     cli/         the ``chaosllm`` command, over everything
 """
 

@@ -9,7 +9,8 @@ condition and no record); when its ``spec.duration`` has passed, the controller 
 Not Injected, AllRecovered, desired phase Stop) but the object stays, as Chaos Mesh leaves it; a deleted
 object disappears after ``delete_after_s`` (its finalizer).
 
-For preflight it also serves the CRDs it knows (``GET .../customresourcedefinitions/{name}``, Established
+It also serves the built-in kinds an in-cluster run creates (tests/fakes/kube_builtins.py). For
+preflight it also serves the CRDs it knows (``GET .../customresourcedefinitions/{name}``, Established
 unless listed in ``missing_crds``) and answers SelfSubjectAccessReviews (``POST
 /apis/authorization.k8s.io/v1/selfsubjectaccessreviews``, the documented request and status shape):
 allowed, unless ``(verb, resource, namespace)`` is in ``denied``.
@@ -27,6 +28,7 @@ from typing import Any
 from aiohttp import web
 
 from chaoslib_ext.faults.chaosmesh.schemas import crd, kinds_by_plural, schema_errors
+from tests.fakes.kube_builtins import Builtins
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _PREFIX = "/apis/{group}/{version}/namespaces/{namespace}/{plural}"
@@ -44,6 +46,7 @@ class FakeKubeAPI:
         self.created: list[dict[str, Any]] = []  # every accepted create, in order
         self.rejected: list[str] = []
         self._kinds = kinds_by_plural()
+        self.builtins = Builtins()  # Jobs, Roles, ConfigMaps, pods ... of an in-cluster run
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -74,6 +77,8 @@ class FakeKubeAPI:
         app.router.add_get(_PREFIX, self._list)
         app.router.add_get(_PREFIX + "/{name}", self._get)
         app.router.add_delete(_PREFIX + "/{name}", self._delete)
+        app.router.add_patch(_PREFIX + "/{name}", self.builtins.patch)
+        self.builtins.routes(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -154,6 +159,8 @@ class FakeKubeAPI:
         return self._kinds.get(request.match_info["plural"])
 
     async def _create(self, request: web.Request) -> web.Response:
+        if self.builtins.handles(request):
+            return await self.builtins.create(request)
         kind = self._kind(request)
         if kind is None:
             return _status(404, "NotFound", f"the server could not find the resource {request.match_info['plural']}")
@@ -237,6 +244,8 @@ class FakeKubeAPI:
         ]
 
     async def _get(self, request: web.Request) -> web.Response:
+        if self.builtins.handles(request):
+            return await self.builtins.get(request)
         key = (request.match_info["plural"], request.match_info["namespace"], request.match_info["name"])
         if key not in self.objects:
             return _status(404, "NotFound", f"{key[0]} {key[2]!r} not found")
@@ -256,6 +265,8 @@ class FakeKubeAPI:
         )
 
     async def _delete(self, request: web.Request) -> web.Response:
+        if self.builtins.handles(request):
+            return await self.builtins.delete(request)
         key = (request.match_info["plural"], request.match_info["namespace"], request.match_info["name"])
         obj = self.objects.get(key)
         if obj is None:
