@@ -48,6 +48,7 @@ class Calibration:
     seconds: float
     requests_s: float
     events_s: float
+    ttft_ms: Distribution  # as the client measured it (the server's first content is due at ttft_ms)
     added_ttft_ms: Distribution  # client TTFT - server TTFT, per request
     itl_ms: Distribution  # the client's gaps; the server sent one every server_itl_ms
     server_itl_ms: float
@@ -120,6 +121,7 @@ def measure_client(
         seconds=round(length, 1),
         requests_s=float(w.contains(table.end_at)[table.ok].sum()) / length,
         events_s=events / length,
+        ttft_ms=distribution(table.ttft_ms[started]),
         added_ttft_ms=distribution(added),
         itl_ms=GapIndex(table, [w]).distribution(w),
         server_itl_ms=itl_ms,
@@ -139,15 +141,18 @@ def calibrate(
     itl_ms: float = 10.0,
     policy: ValidityPolicy = ValidityPolicy(),  # noqa: B008 - frozen
     work: Path | None = None,
+    server_url: str | None = None,
 ) -> Calibration:
-    """Run the load client at ``streams`` against a fresh calibration server for ``seconds`` after a
-    warmup, and measure what it added. Everything it starts is stopped before it returns."""
+    """Run the load client at ``streams`` against a fresh calibration server (or the one at ``server_url``,
+    started with these ``ttft_ms`` and ``itl_ms``) for ``seconds`` after a warmup, and measure what it
+    added. Everything it starts is stopped before it returns."""
     with tempfile.TemporaryDirectory(prefix="chaosllm-calibrate-") as tmp:
         root = work or Path(tmp)
-        server = CalibrationServer(root, ttft_ms, itl_ms)
+        server = None if server_url else CalibrationServer(root, ttft_ms, itl_ms)
+        url = server_url or (server.url if server else "")
         try:
             spec = LoadSpec.parse(
-                {"url": server.url, "users": streams, "spawn_rate": streams, "max_tokens": tokens,
+                {"url": url, "users": streams, "spawn_rate": streams, "max_tokens": tokens,
                  "processes": processes, "warmup": "0s", "unique_prompts": False}
             )  # fmt: skip
             load = start_load(spec, root / "samples", root / "load", max_run_s=WARMUP_S + seconds + 30.0)
@@ -160,5 +165,6 @@ def calibrate(
             finally:
                 load.stop()
         finally:
-            server.stop()
+            if server is not None:
+                server.stop()
         return measure_client(root / "samples", window, itl_ms, streams, processes, policy)
