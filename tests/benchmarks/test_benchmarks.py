@@ -79,3 +79,13 @@ def test_workload_lengths_prints_both_servers():
     from tests.benchmarks import workload_lengths
 
     workload_lengths.main(["--runs", "1", "--seconds", "6"])
+
+
+@pytest.mark.benchmark
+def test_aiperf_side_by_side_prints_both_errors():
+    from tests.benchmarks import aiperf_side_by_side
+
+    [(ours, theirs)] = aiperf_side_by_side.main(["--streams", "20", "--runs", "1", "--seconds", "4"]).values()
+    assert ours.requests > 100
+    assert theirs.requests > 100
+    assert ours.p99_ms < theirs.p99_ms

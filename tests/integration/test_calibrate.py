@@ -74,7 +74,7 @@ def starve_locust(proc: subprocess.Popen, stopped_s: float = 0.02, period_s: flo
 def test_fifty_streams_are_measurable_and_the_figures_describe_the_server():
     for _attempt in range(2):  # a host that stole the CPU meanwhile makes the phase honestly unmeasurable
         code, result = calibrate("--streams", "50", "--seconds", "5")
-        if "starved" not in (result["validity"]["reason"] or "") or result["validity"]["starved_s"] == 0:
+        if result["validity"]["starved_s"] == 0 and result["validity"]["lagged_s"] == 0:
             break
     assert code == 0, result["validity"]["reason"]
     assert result["validity"]["measurable"] is True
