@@ -15,7 +15,8 @@ load:
   ca_bundle: /path/ca.pem         # TLS is verified by default; this CA instead of the system's
   insecure: false                 # true: do not verify the server's certificate
   processes: 1                    # Locust processes (one core saturates near 15k SSE events/s)
-  max_client_lag: 5ms             # a phase whose load client lags more (p99) is not measurable
+  max_client_lag: 5ms             # a second the load client lags more (p99) is not measurable; a phase
+                                  # with most of its seconds so (or starved) is not either
   client: socket                  # socket: our HTTP/1.1 reader (chaoslib_ext.load.http1); fasthttp: Locust's
   workers: 2                      # the load runs on workers instead: `chaosllm worker --master HOST:PORT` each,
                                   # on any host (this one too); the master only collects (processes stays 1)
