@@ -22,7 +22,6 @@ verified unless the spec says ``insecure`` (Locust's own default is not to verif
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import os
@@ -35,6 +34,7 @@ from typing import Any
 
 import gevent
 import gevent.ssl
+from gevent import getcurrent
 from gevent.pywsgi import WSGIServer
 from locust import FastHttpUser, LoadTestShape, constant, events, task
 from locust.env import Environment
@@ -284,9 +284,21 @@ class _Streaming(FastHttpUser):
 
 
 def _hub_waiter(sock: socket.socket) -> Callable[[], None]:
-    """Waits in the hub until ``sock`` is readable: one io watcher per connection, armed per wait."""
+    """Waits in the hub until ``sock`` is readable: one io watcher per connection, armed per wait, that
+    switches straight back to the waiting greenlet (``Hub.wait`` makes a Waiter each time). A switch back
+    for another reason only makes the next ``recv`` find nothing: the cooperative socket then waits."""
     hub = gevent.get_hub()
-    return functools.partial(hub.wait, hub.loop.io(sock.fileno(), 1))
+    watcher = hub.loop.io(sock.fileno(), 1)
+    start, stop, switch = watcher.start, watcher.stop, hub.switch
+
+    def wait() -> None:
+        start(getcurrent().switch)
+        try:
+            switch()
+        finally:
+            stop()
+
+    return wait
 
 
 class IdleTimeoutError(TimeoutError):

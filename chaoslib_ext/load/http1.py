@@ -264,9 +264,16 @@ class ConnectionPool:
     tls: ssl.SSLContext | None = None
     waiter: Waiter | None = None
     _idle: list[Connection] = field(default_factory=list)
+    _heads: dict[int, bytes] = field(default_factory=dict)
 
     def head(self, headers: Mapping[str, str], length: int) -> bytes:
-        """The request head of a POST of ``length`` bytes."""
+        """The request head of a POST of ``length`` bytes (the same headers each time: kept by length)."""
+        cached = self._heads.get(length)
+        if cached is None:
+            cached = self._heads[length] = self._head(headers, length)
+        return cached
+
+    def _head(self, headers: Mapping[str, str], length: int) -> bytes:
         lines = [f"POST {self.endpoint.path} HTTP/1.1", f"Host: {self.endpoint.authority}"]
         lines += [f"{k}: {v}" for k, v in headers.items() if k.lower() not in ("host", "content-length")]
         lines.append(f"Content-Length: {length}")
