@@ -99,6 +99,8 @@ def stop(record: ProcessRecord, grace_s: float = 10.0, sig: int = signal.SIGTERM
         reap(record.pid)
         return False
     os.kill(record.pid, sig)
+    if sig != signal.SIGKILL:
+        os.kill(record.pid, signal.SIGCONT)  # a stopped process (SIGSTOP) handles the signal once resumed
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline:
         reap(record.pid)

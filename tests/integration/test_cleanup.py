@@ -4,14 +4,17 @@ objects are found by their labels even when no ledger lists them, and a live run
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
 
 from chaoslib_ext.faults.chaosmesh.kube import KubeObjects
 from chaoslib_ext.faults.chaosmesh.objects import API_VERSION, labels
+from chaoslib_ext.load.runner import LoadProcess
 from chaoslib_ext.registry import register_run
 from chaoslib_ext.run.ledger import Ledger
+from chaoslib_ext.run.rundir import RunDir
 from tests.integration.helpers import CHAOSLLM, ROOT, chaosllm, proxy_faults, run_dirs
 
 SHORT = ROOT / "tests" / "integration" / "experiments" / "short.yaml"
@@ -27,14 +30,26 @@ def test_cleanup_finds_a_killed_run_outside_reports_through_the_registry(sandbox
         assert proc.poll() is None, "the run ended before its fault went in"
         assert time.monotonic() < deadline, "the fault never went in"
         time.sleep(0.1)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(30)
-    assert proxy_faults(control), "a SIGKILL leaves the fault for cleanup"
-    result = chaosllm("cleanup", cwd=in_tmp)  # run where there is no ./reports at all
-    assert result.returncode == 0, result.stdout + result.stderr
     [run] = run_dirs(out)
+    load = LoadProcess.find(RunDir(run).load, RunDir(run).samples)
+    assert load is not None
+    assert load.running
+    # held stopped, the load's own dead-man switch (it quits within a second or two of its runner's death)
+    # cannot race cleanup: cleanup has to stop it, and resume it to do so
+    os.killpg(load.record.pid, signal.SIGSTOP)
+    try:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        assert proxy_faults(control), "a SIGKILL leaves the fault for cleanup"
+        assert load.running, "a stopped load outlives its runner"
+        result = chaosllm("cleanup", cwd=in_tmp)  # run where there is no ./reports at all
+    finally:
+        if load.running:  # should cleanup fail, stop what the test started anyway
+            os.killpg(load.record.pid, signal.SIGKILL)
+    assert result.returncode == 0, result.stdout + result.stderr
     assert f"{run.name}: fault " in result.stdout
     assert f"{run.name}: load stopped" in result.stdout
+    assert not load.running
     assert proxy_faults(control) == {}
     assert Ledger(run / "ledger.json").outstanding() == []
 
