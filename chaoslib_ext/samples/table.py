@@ -47,11 +47,6 @@ class TokenChunk:
     def token_at(self) -> Floats:
         return np.concatenate((self.first_at, self.gap_end_at))
 
-    @property
-    def token_weight(self) -> Floats:
-        gap_weight = np.ones(self.gap_ms.size) if self.gap_weight is None else self.gap_weight
-        return np.concatenate((self.first_weight, gap_weight))
-
 
 @dataclass(frozen=True)
 class _GapSource:

@@ -66,11 +66,10 @@ class Builtins:
     def routes(self, app: web.Application) -> None:
         core = "/api/v1/namespaces/{namespace}/{plural}"
         app.router.add_get(core + "/{name}/log", self.log)
-        for prefix in (core,):
-            app.router.add_post(prefix, self.create)
-            app.router.add_get(prefix + "/{name}", self.get)
-            app.router.add_patch(prefix + "/{name}", self.patch)
-            app.router.add_delete(prefix + "/{name}", self.delete)
+        app.router.add_post(core, self.create)
+        app.router.add_get(core + "/{name}", self.get)
+        app.router.add_patch(core + "/{name}", self.patch)
+        app.router.add_delete(core + "/{name}", self.delete)
 
     def handles(self, request: web.Request) -> bool:
         return request.match_info.get("group") != "chaos-mesh.org"
