@@ -12,7 +12,8 @@ above nor a sibling of its own layer; ``tests/unit/test_layers.py`` fails on any
 up (the table there is this list):
 
     foundation   exceptions, ctk (the Chaos Toolkit edge), durations, fields, secrets, access, target,
-                 registry, run/ (context, run directory, timeline, ledger, environment, the run's
+                 registry, sse (an SSE stream read: by the load and by the proxy's stream faults),
+                 run/ (context, run directory, timeline, ledger, environment, the run's
                  proxied target), and the plumbing: _jsonfile, _filelock, _processes, _eventloop,
                  _aioserver, _readiness
     samples/     the record of every request: its format (versioned), writer, readers

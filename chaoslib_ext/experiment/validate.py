@@ -42,6 +42,7 @@ ACTIVITY_MODULES = (
     "chaoslib_ext.faults.pod.actions",
     "chaoslib_ext.faults.redis.actions",
     "chaoslib_ext.faults.redis.probes",
+    "chaoslib_ext.faults.stream.actions",
     "chaoslib_ext.load.actions",
     "chaoslib_ext.load.probes",
 )

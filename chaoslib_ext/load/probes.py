@@ -20,8 +20,8 @@ from chaoslib_ext.exceptions import ChaosLLMError, SpecError
 from chaoslib_ext.fields import Fields
 from chaoslib_ext.load.session import active_load
 from chaoslib_ext.load.spec import CONNECT_BUDGET_S, LoadSpec
-from chaoslib_ext.load.sse import LineKind, StreamState, feed_line
 from chaoslib_ext.run.context import RUN_DIR_KEY, RunContext, target_for
+from chaoslib_ext.sse import LineKind, StreamState, feed_line
 
 __all__ = ["stream_completes"]
 

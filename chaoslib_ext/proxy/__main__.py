@@ -2,8 +2,9 @@
 
 A link's upstream is ``HOST:PORT`` (plain TCP), or a URL: ``http://host[:port]`` (plain, port 80) or
 ``https://host[:port]`` (the proxy opens TLS upstream, verified with the system's CAs or ``--ca-file``,
-SNI = host; its clients speak plain HTTP on loopback). ``--parent-pid`` makes the proxy exit when that
-process is gone, so a proxy started for one run never outlives it.
+SNI = host; its clients speak plain HTTP on loopback). A link given as a URL is an HTTP link: its
+connections are framed and it takes stream faults (chaoslib_ext.proxy.stream). ``--parent-pid`` makes
+the proxy exit when that process is gone, so a proxy started for one run never outlives it.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def parse_link(text: str) -> LinkPlan:
             target, _, listen = rest.partition("@")
             host, _, port = target.rstrip("/").partition(":")
             default = 443 if scheme == "https" else 80
-            return LinkPlan(name, host, int(port or default), int(listen) if listen else 0, tls=scheme == "https")
+            listen_port = int(listen) if listen else 0
+            return LinkPlan(name, host, int(port or default), listen_port, tls=scheme == "https", http=True)
         target, _, listen = rest.partition("@")
         host, port = target.rsplit(":", 1)
         return LinkPlan(name, host, int(port), int(listen) if listen else 0)

@@ -32,6 +32,15 @@ class ProxyClient:
         """Remove the fault; False when it was already gone."""
         return bool(self._call("DELETE", f"/links/{link}/faults/{name}")["removed"])
 
+    def counters(self, link: str, name: str) -> dict[str, float] | None:
+        """A stream fault's counters, while in force or after its removal; None for a fault that keeps none."""
+        found = self.links().get(link)
+        if found is None:
+            return None
+        active = found["faults"].get(name)
+        counters = active.get("counters") if active is not None else found.get("finished", {}).get(name)
+        return dict(counters) if counters is not None else None
+
     def remove_all(self) -> int:
         return int(self._call("DELETE", "/faults")["removed"])
 

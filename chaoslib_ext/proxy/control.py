@@ -1,6 +1,7 @@
 """The proxy's control API on loopback: list links, set and remove faults while traffic flows.
 
-GET    /links                          every link, its addresses, live connections and faults
+GET    /links                          every link, its addresses, live connections, faults (a stream
+                                       fault with its counters) and removed stream faults' final counters
 PUT    /links/{link}/faults/{name}     set a fault (JSON as in ``ProxyFault.to_json``)
 DELETE /links/{link}/faults/{name}     remove one fault (idempotent)
 DELETE /faults                         remove every fault on every link
@@ -16,7 +17,7 @@ from aiohttp import web
 
 from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.proxy.faults import ProxyFault
-from chaoslib_ext.proxy.link import Link
+from chaoslib_ext.proxy.link import ActiveFault, Link
 
 __all__ = ["make_app"]
 
@@ -41,10 +42,15 @@ def describe(link: Link) -> dict[str, Any]:
         "upstream": f"{link.upstream_host}:{link.upstream_port}",
         "connections": len(link.connections),
         "accepted": link.accepted,
-        "faults": {
-            name: {**active.fault.to_json(), "applied_at": active.applied_at} for name, active in link.faults.items()
-        },
+        "http": link.http,
+        "faults": {name: _active(active) for name, active in link.faults.items()},
+        "finished": link.finished,
     }
+
+
+def _active(active: ActiveFault) -> dict[str, Any]:
+    out = {**active.fault.to_json(), "applied_at": active.applied_at}
+    return {**out, "counters": active.stream.counters.to_json()} if active.stream is not None else out
 
 
 async def _health(request: web.Request) -> web.Response:
@@ -73,9 +79,9 @@ async def _set_fault(request: web.Request) -> web.Response:
         raise _error(400, "body must be a JSON object")
     try:
         fault = ProxyFault.from_json(body)
+        active = link.set_fault(request.match_info["name"], fault)
     except SpecError as exc:
         raise _error(400, str(exc)) from exc
-    active = link.set_fault(request.match_info["name"], fault)
     return web.json_response({"link": link.name, "applied_at": active.applied_at, "fault": fault.to_json()})
 
 

@@ -9,7 +9,8 @@ A fault is one or more effects on the bytes of one direction (or both); on the w
      "partition": {},                                 # nothing gets through until removed
      "reset": {},                                     # live and new connections are reset (RST)
      "slow_close": {"delay_ms": 2000},                # a close reaches the other side late
-     "timeout": {"percent": 15, "close_after_ms": 0}} # a share of requests is never answered
+     "timeout": {"percent": 15, "close_after_ms": 0}, # a share of requests is never answered
+     "stream": {"action": "stall", "after_events": 1, "hold_ms": 300}}  # HTTP links only: see proxy.stream
 
 ``direction`` follows Chaos Mesh: ``to`` is what the client sends to the upstream server, ``from`` what
 the server sends back, ``both`` is both. Delaying only ``to`` adds the latency once to every round trip,
@@ -32,6 +33,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from chaoslib_ext.exceptions import SpecError
+from chaoslib_ext.proxy.stream import StreamFault
 
 __all__ = [
     "EFFECTS",
@@ -42,12 +44,13 @@ __all__ = [
     "Loss",
     "ProxyFault",
     "SlowClose",
+    "StreamFault",
     "Timeout",
 ]
 
 #: No proxy fault lives longer than this, whatever the client asks: the dead-man switch.
 MAX_TTL_S = 3600.0
-EFFECTS = ("delay", "loss", "bandwidth", "partition", "reset", "slow_close", "timeout")
+EFFECTS = ("delay", "loss", "bandwidth", "partition", "reset", "slow_close", "timeout", "stream")
 
 
 class Direction(enum.Enum):
@@ -161,6 +164,7 @@ class ProxyFault:
     reset: bool = False
     slow_close: SlowClose | None = None
     timeout: Timeout | None = None
+    stream: StreamFault | None = None
 
     def __post_init__(self) -> None:
         if not 0 < self.ttl_s <= MAX_TTL_S:
@@ -178,6 +182,8 @@ class ProxyFault:
             value = getattr(self, name)
             if value is True:
                 out[name] = {}
+            elif isinstance(value, StreamFault):
+                out[name] = value.to_json()
             elif value:
                 out[name] = {f.name: getattr(value, f.name) for f in fields(value)}
         return out
@@ -198,6 +204,8 @@ class ProxyFault:
                 if not isinstance(raw[flag], Mapping) or raw[flag]:
                     raise SpecError(flag, "takes no parameters", "{}")
                 parts[flag] = True
+        if "stream" in raw:
+            parts["stream"] = StreamFault.from_json(raw["stream"])
         return cls(direction=Direction.parse(raw.get("direction", "to")), ttl_s=_number(raw, "ttl_s"), **parts)
 
 

@@ -1,4 +1,7 @@
-"""A proxied link: a listening port, its upstream, the live connections and the faults on them."""
+"""A proxied link: a listening port, its upstream, the live connections and the faults on them.
+
+An HTTP link (``http``) frames every connection (chaoslib_ext.proxy.http) and takes stream faults too;
+the byte faults apply to what leaves the framing, on every link alike."""
 
 from __future__ import annotations
 
@@ -12,14 +15,18 @@ import time
 from dataclasses import dataclass, field
 from typing import cast
 
+from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.proxy.effects import Bucket, FlowEffects
 from chaoslib_ext.proxy.faults import Direction, ProxyFault
+from chaoslib_ext.proxy.http import HttpTap, StreamSource
 from chaoslib_ext.proxy.pipe import Pipe
 
 __all__ = ["ActiveFault", "Link"]
 
 log = logging.getLogger("chaoslib_ext.proxy")
 _FLOWS = (Direction.TO, Direction.FROM)
+#: how many removed stream faults keep their final counters (read after the removal, for the evidence)
+_KEEP_FINISHED = 256
 
 
 @dataclass
@@ -27,6 +34,7 @@ class ActiveFault:
     fault: ProxyFault
     applied_at: float  # unix time
     expiry: asyncio.TimerHandle | None = field(default=None, repr=False)
+    stream: StreamSource | None = None  # a stream fault's generator and counters
 
 
 class Link:
@@ -39,8 +47,10 @@ class Link:
         upstream_port: int,
         seed: int | None = None,
         upstream_tls: ssl.SSLContext | None = None,
+        http: bool = False,
     ) -> None:
         self.name = name
+        self.http = http
         self.upstream_host = upstream_host
         self.upstream_port = upstream_port
         #: TLS to the upstream (verified, SNI = its host name); clients speak plain TCP to the proxy
@@ -53,6 +63,8 @@ class Link:
         self.connections: set[_Connection] = set()
         self.accepted = 0
         self.rng = random.Random(seed)
+        self.stream_sources: dict[str, StreamSource] = {}
+        self.finished: dict[str, dict[str, float]] = {}  # removed stream faults' final counters, by name
         self._server: asyncio.Server | None = None
 
     async def start(self, host: str, port: int) -> None:
@@ -74,9 +86,14 @@ class Link:
         return any(a.fault.reset for a in self.faults.values())
 
     def set_fault(self, name: str, fault: ProxyFault) -> ActiveFault:
-        """Apply ``fault`` to new and live connections at once; replaces a fault of the same name."""
+        """Apply ``fault`` to new and live connections at once; replaces a fault of the same name.
+        Raises SpecError for a stream fault on a link that is not an HTTP one."""
+        if fault.stream is not None and not self.http:
+            raise SpecError("stream", f"link {self.name!r} is not an HTTP link", "a link given as http(s)://HOST:PORT")
         self.remove_fault(name)
         active = ActiveFault(fault, applied_at=time.time())
+        if fault.stream is not None:
+            active.stream = StreamSource(fault.stream, random.Random(fault.stream.seed))
         active.expiry = asyncio.get_running_loop().call_later(fault.ttl_s, self._expire, name, active)
         self.faults[name] = active
         if fault.bandwidth is not None:
@@ -97,6 +114,10 @@ class Link:
             active.expiry.cancel()
         for flow in _FLOWS:
             self.buckets.pop((name, flow), None)
+        if active.stream is not None:
+            self.finished[name] = active.stream.counters.to_json()
+            while len(self.finished) > _KEEP_FINISHED:
+                del self.finished[next(iter(self.finished))]
         self._changed()
         return True
 
@@ -105,6 +126,7 @@ class Link:
 
     def _changed(self) -> None:
         self.version += 1
+        self.stream_sources = {n: a.stream for n, a in self.faults.items() if a.stream is not None}
         for conn in list(self.connections):
             conn.faults_changed()
 
@@ -128,10 +150,10 @@ class _Side(asyncio.Protocol):
         self.conn.side_connected(self)
 
     def data_received(self, data: bytes) -> None:
-        self.conn.pipes[self.flow].push(data)
+        self.conn.received(self.flow, data)
 
     def eof_received(self) -> bool:
-        self.conn.pipes[self.flow].push_eof()
+        self.conn.eof(self.flow)
         return True  # keep the other direction open: a half-close is forwarded, not turned into a close
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -189,7 +211,32 @@ class _Connection:
             Direction.TO: self._pipe(Direction.TO, self.client_side),
             Direction.FROM: self._pipe(Direction.FROM, self.upstream_side),
         }
+        self.http = self._tap() if link.http else None
         self._done = False
+
+    def _tap(self) -> HttpTap:
+        link, to_client = self.link, self.pipes[Direction.FROM]
+        return HttpTap(self.loop, lambda: link.stream_sources, self.pipes[Direction.TO].push, to_client.push,
+                       to_client.push_eof, self._drop_upstream)  # fmt: skip
+
+    def received(self, flow: Direction, data: bytes) -> None:
+        if self.http is None:
+            self.pipes[flow].push(data)
+        elif flow is Direction.TO:
+            self.http.from_client(data)
+        else:
+            self.http.from_server(data)
+
+    def eof(self, flow: Direction) -> None:
+        if self.http is not None and flow is Direction.FROM:
+            self.http.server_closed()  # the end goes out after what the stream faults still hold
+        else:
+            self.pipes[flow].push_eof()
+
+    def _drop_upstream(self) -> None:
+        """A stream cut: the server stops; the client gets what was sent, then the connection closes."""
+        if self.upstream_side.transport is not None:
+            self.upstream_side.transport.abort()
 
     def _pipe(self, flow: Direction, source: _Side) -> Pipe:
         def on_flow(resume: bool) -> None:
@@ -264,3 +311,5 @@ class _Connection:
             self.link.connections.discard(self)
             for pipe in self.pipes.values():
                 pipe.close()
+            if self.http is not None:
+                self.http.close()

@@ -21,7 +21,8 @@ log = logging.getLogger("chaoslib_ext.proxy")
 @dataclass(frozen=True)
 class LinkPlan:
     """A link to open: ``name`` relays ``listen_port`` (0 = any free port) to the upstream address,
-    over TLS when ``tls`` (verified against the system's CAs or ``ca_file``; SNI = the upstream host)."""
+    over TLS when ``tls`` (verified against the system's CAs or ``ca_file``; SNI = the upstream host);
+    an ``http`` link frames its connections and takes stream faults."""
 
     name: str
     upstream_host: str
@@ -29,6 +30,7 @@ class LinkPlan:
     listen_port: int = 0
     tls: bool = False
     ca_file: str | None = None
+    http: bool = False
 
     def tls_context(self) -> ssl.SSLContext | None:
         return ssl.create_default_context(cafile=self.ca_file) if self.tls else None
@@ -36,7 +38,9 @@ class LinkPlan:
 
 async def serve(plans: list[LinkPlan], host: str, control_port: int, ready_file: Path | None) -> None:
     """Serve until SIGTERM or SIGINT; writes ``ready_file`` (ports, pid) once everything listens."""
-    links = {p.name: Link(p.name, p.upstream_host, p.upstream_port, upstream_tls=p.tls_context()) for p in plans}
+    links = {
+        p.name: Link(p.name, p.upstream_host, p.upstream_port, upstream_tls=p.tls_context(), http=p.http) for p in plans
+    }
     for plan in plans:
         await links[plan.name].start(host, plan.listen_port)
 
@@ -50,6 +54,7 @@ async def serve(plans: list[LinkPlan], host: str, control_port: int, ready_file:
                     "listen": f"{link.listen_host}:{link.listen_port}",
                     "upstream": f"{link.upstream_host}:{link.upstream_port}",
                     **({"tls": True} if link.upstream_tls else {}),
+                    **({"http": True} if link.http else {}),
                 }
                 for link in links.values()
             },

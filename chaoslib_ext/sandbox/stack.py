@@ -117,7 +117,7 @@ def _start_all(home: Path, started: list[ProcessRecord], seed: int | None, api_k
             "--ready-file",
             str(home / "proxy.ready"),
             "--link",
-            f"gateway={HOST}:{gateway_port}",
+            f"gateway=http://{HOST}:{gateway_port}",  # an HTTP link: stream faults too
             "--link",
             f"redis={HOST}:{redis_port}",
             "--link",

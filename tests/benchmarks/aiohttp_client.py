@@ -18,8 +18,8 @@ from pathlib import Path
 
 import aiohttp
 
-from chaoslib_ext.load.sse import LineKind, StreamState, feed_line
 from chaoslib_ext.samples import SampleWriter
+from chaoslib_ext.sse import LineKind, StreamState, feed_line
 
 
 async def stream_once(session: aiohttp.ClientSession, url: str, body: bytes, writer: SampleWriter) -> None:

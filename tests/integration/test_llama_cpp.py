@@ -13,8 +13,8 @@ import yaml
 from chaoslib_ext._processes import ProcessRecord, alive
 from chaoslib_ext.load.probes import stream_check
 from chaoslib_ext.load.spec import LoadSpec
-from chaoslib_ext.load.sse import LineKind, StreamState, feed_line
 from chaoslib_ext.samples import read_samples
+from chaoslib_ext.sse import LineKind, StreamState, feed_line
 from tests.integration.helpers import ROOT, activity, chaosllm, experiment, observe, run_dirs
 from tests.integration.test_canaries import assert_nowhere
 

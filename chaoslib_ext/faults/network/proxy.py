@@ -65,14 +65,14 @@ class ProxyNetworkDriver:
     name: ClassVar[str] = "proxy"
     expires_by_itself = True  # the proxy's TTL
 
-    def __init__(self, target: Target, spec: NetworkFaultSpec) -> None:
-        if spec.link is None:
+    def __init__(self, target: Target, link: str | None, fault: ProxyFault) -> None:
+        if link is None:
             raise TargetError("the local backend needs a link (the fault proxy's link to fault)")
-        self._link = spec.link
-        self._control_url = target.require_link(spec.link)
-        self._upstream = target.links[spec.link].get("upstream", "?")
+        self._link = link
+        self._control_url = target.require_link(link)
+        self._upstream = target.links[link].get("upstream", "?")
         self._proxy_process = target.proxy_process
-        self._fault = proxy_fault(spec)
+        self._fault = fault
 
     def target(self) -> str:
         return f"proxy link {self._link} (-> {self._upstream})"
@@ -94,6 +94,15 @@ class ProxyNetworkDriver:
 
     def inject(self, fault_id: str) -> Injected:
         return Injected(ProxyClient(self._control_url).set_fault(self._link, fault_id, self._fault))
+
+    @staticmethod
+    def evidence(undo: Mapping[str, Any]) -> dict[str, float] | None:
+        """A stream fault's counters, read from the proxy (in force or removed); None: the fault counts
+        nothing (a byte fault) or the proxy is gone."""
+        try:
+            return ProxyClient(str(undo["control_url"])).counters(str(undo["link"]), str(undo["fault"]))
+        except TargetError:
+            return None
 
     @staticmethod
     def remove(undo: Mapping[str, Any]) -> bool:

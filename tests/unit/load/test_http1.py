@@ -10,7 +10,7 @@ import pytest
 
 from chaoslib_ext.exceptions import HttpProtocolError
 from chaoslib_ext.load.http1 import Endpoint, ResponseReader
-from chaoslib_ext.load.sse import LineKind, StreamState, feed_line
+from chaoslib_ext.sse import LineKind, StreamState, feed_line
 
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
 

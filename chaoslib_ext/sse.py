@@ -35,7 +35,14 @@ class StreamState:
     server_ttft_ms: float | None = None  # when the server embeds its own TTFT (calibration server)
     error: str | None = None  # the message of an error event
     done: bool = False  # data: [DONE] came (a reader keeps reading: the body's end must be consumed)
+    malformed: int = 0  # events that ended without their data parsing as JSON
     _partial: bytes = field(default=b"", repr=False)
+
+    def end(self) -> None:
+        """The body ended: an event still unparsed is malformed too (its data line was cut short)."""
+        if self._partial:
+            self._partial = b""
+            self.malformed += 1
 
 
 _CONTENT_KEYS = ("content", "reasoning_content", "reasoning")
@@ -45,7 +52,8 @@ def feed_line(line: bytes, state: StreamState) -> int:
     """Classify one raw line (with or without its line end) and record what it says in ``state``."""
     if not line.startswith(b"data:"):
         if state._partial and not line.strip():
-            state._partial = b""  # an event we could not parse ended: drop it
+            state._partial = b""  # an event we could not parse ended: drop it, counted
+            state.malformed += 1
         return LineKind.OTHER
     payload = line[5:].strip()
     if payload == b"[DONE]":

@@ -1,0 +1,1 @@
+"""Faults inside the token stream of an HTTP link (chaoslib_ext.proxy.stream)."""
