@@ -59,11 +59,11 @@ from chaoslib_ext.load.remote import (
 )
 from chaoslib_ext.load.runner import STOP_TIMEOUT_S
 from chaoslib_ext.load.spec import CONNECT_BUDGET_S, LoadSpec
-from chaoslib_ext.load.sse import LineKind, StreamState, feed_line
 from chaoslib_ext.samples import SampleWriter
 from chaoslib_ext.samples.host import HostRecorder
 from chaoslib_ext.samples.lag import LagProbe
 from chaoslib_ext.samples.reader import schedule_times
+from chaoslib_ext.sse import LineKind, StreamState, feed_line
 
 
 def _load_spec() -> LoadSpec:
@@ -229,8 +229,11 @@ def _stream(pool: ConnectionPool, data: bytes, state: StreamState, times: list[f
 
 def _verdict(state: StreamState, times: list[float]) -> str | None:
     """The error of a 200 response read to its end, if any."""
+    state.end()
     if state.error is not None:
         return f"error event: {state.error}"
+    if state.malformed:
+        return f"malformed event: {state.malformed} SSE event(s) whose data is not JSON"
     if not state.done:
         return "stream ended before [DONE]"
     if not times:

@@ -18,6 +18,7 @@ from chaoslib_ext.metrics.lengths import length_metrics
 from chaoslib_ext.metrics.record import DISTRIBUTIONS, SCALARS, STATS, PhaseMetrics
 from chaoslib_ext.metrics.stats import distribution
 from chaoslib_ext.metrics.windows import Window
+from chaoslib_ext.samples.errors import ERROR_CLASSES
 from chaoslib_ext.samples.table import SampleTable
 
 __all__ = ["DISTRIBUTIONS", "SCALARS", "STATS", "distribution", "window_metrics"]
@@ -58,7 +59,20 @@ def window_metrics(
         e2el_ms=distribution(table.e2el_ms[ok]),
         arrivals=arrival_metrics(table, window),
         lengths=length_metrics(table, window),
+        errors=error_counts(table, started & ~table.ok),
     )
+
+
+def error_counts(table: SampleTable, failed: npt.NDArray[np.bool_]) -> dict[str, int]:
+    """Failed requests by class, the classes in ERROR_CLASSES' order and then the statuses."""
+    kinds, counts = np.unique(table.error_classes[failed].astype(str), return_counts=True)
+    found = {str(k): int(n) for k, n in zip(kinds, counts, strict=True)}
+    order = {k: i for i, k in enumerate(ERROR_CLASSES)}
+
+    def rank(kind: str) -> tuple[int, str]:  # a status sits where its class (http_4xx, http_5xx) does
+        return order.get(kind, order.get(f"{kind[:6]}xx", len(order))), kind
+
+    return dict(sorted(found.items(), key=lambda kv: rank(kv[0])))
 
 
 def _meets(table: SampleTable, slo: GoodputSLO) -> npt.NDArray[np.bool_]:

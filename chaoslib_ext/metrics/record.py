@@ -6,13 +6,16 @@ the whole window, with one ``value(metric)`` that every reader of a metric name 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, NotRequired, TypedDict, get_args
+
+from chaoslib_ext.samples.errors import matches_class
 
 __all__ = [
     "ARRIVAL_DISTRIBUTIONS",
     "ARRIVAL_SCALARS",
     "DISTRIBUTIONS",
+    "ERROR_STATS",
     "SCALARS",
     "STATS",
     "ArrivalMetrics",
@@ -238,6 +241,11 @@ class PhaseMetricsJson(TypedDict):
     e2el_ms: DistributionJson
     ttft_jitter_ms: float | None
     itl_jitter_ms: float | None
+    errors: NotRequired[dict[str, int]]
+
+
+#: ``errors.<class>.rate`` (failed requests of the class / requests) and ``errors.<class>.count``
+ERROR_STATS = ("rate", "count")
 
 
 @dataclass(frozen=True)
@@ -260,6 +268,7 @@ class PhaseMetrics:
     e2el_ms: Distribution
     arrivals: ArrivalMetrics | None = None  # an open loop's schedule kept (chaoslib_ext.metrics.arrivals)
     lengths: LengthMetrics | None = None  # token lengths served and asked (chaoslib_ext.metrics.lengths)
+    errors: dict[str, int] = field(default_factory=dict)  # failed requests by class (chaoslib_ext.samples.errors)
 
     @property
     def ttft_jitter_ms(self) -> float | None:
@@ -272,6 +281,8 @@ class PhaseMetrics:
     def value(self, metric: str) -> float | None:
         """``ttft_ms.p99``, ``error_rate``, ``itl_jitter_ms`` ...; None when not measured (or not a metric)."""
         head, _, stat = metric.partition(".")
+        if head == "errors":
+            return self._error_value(stat)
         if head in ARRIVAL_DISTRIBUTIONS or head in ARRIVAL_SCALARS:
             return None if self.arrivals is None else self.arrivals.value(metric)
         if head in LENGTH_DISTRIBUTIONS or head in LENGTH_SCALARS:
@@ -284,8 +295,20 @@ class PhaseMetrics:
         found = getattr(self, head)
         return None if found is None else float(found)
 
+    def _error_value(self, rest: str) -> float | None:
+        """``http_429.rate`` -> the share of the window's requests that failed so; None when none started."""
+        asked, _, stat = rest.rpartition(".")
+        if stat not in ERROR_STATS or not asked:
+            return None
+        count = sum(n for kind, n in self.errors.items() if matches_class(kind, asked))
+        if stat == "count":
+            return float(count)
+        return count / self.requests if self.requests else None
+
     def to_json(self) -> PhaseMetricsJson:
         out = self._to_json()
+        if self.errors:
+            out["errors"] = dict(self.errors)
         if self.arrivals is not None:
             out["arrivals"] = self.arrivals.to_json()
         if self.lengths is not None:
@@ -331,6 +354,7 @@ class PhaseMetrics:
             Distribution.from_json(raw["e2el_ms"]),
             ArrivalMetrics.from_json(raw["arrivals"]) if "arrivals" in raw else None,
             LengthMetrics.from_json(raw["lengths"]) if "lengths" in raw else None,
+            dict(raw.get("errors", {})),
         )
 
 

@@ -14,10 +14,12 @@ from chaoslib_ext.report.series import CDF_LEVELS, Cdfs, TimeSeries
 from chaoslib_ext.report.svg import Chart, Series
 from chaoslib_ext.report.tables import (
     ARRIVALS_NOTE,
+    ERRORS_NOTE,
     PERCENTILE_NOTE,
     Rows,
     arrival_rows,
     css_class,
+    error_rows,
     host_lines,
     length_rows,
     lengths_note,
@@ -220,6 +222,7 @@ def render_html(
             _numbers("Metrics per phase", "phases", phase_rows(summary), PERCENTILE_NOTE),
             _numbers("Arrivals per phase", "arrivals", arrival_rows(summary), ARRIVALS_NOTE),
             _numbers("Token lengths per phase", "lengths", length_rows(summary), lengths_note(summary)),
+            _numbers("Errors by class", "errors", error_rows(summary), ERRORS_NOTE),
             _faults(summary),
             _numbers("Measurement validity", "validity", validity_rows(summary), validity_note(summary)),
             _workers(summary),

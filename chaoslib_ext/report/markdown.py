@@ -6,8 +6,10 @@ from pathlib import Path
 
 from chaoslib_ext.report.tables import (
     ARRIVALS_NOTE,
+    ERRORS_NOTE,
     PERCENTILE_NOTE,
     arrival_rows,
+    error_rows,
     fault_line,
     host_lines,
     length_rows,
@@ -50,6 +52,9 @@ def render_markdown(summary: RunSummary) -> str:
     header, lengths = length_rows(summary)
     if lengths:
         lines += ["", "## Token lengths per phase", "", *text_table(header, lengths), "", lengths_note(summary)]
+    header, errors = error_rows(summary)
+    if errors:
+        lines += ["", "## Errors by class", "", *text_table(header, errors), "", ERRORS_NOTE]
     if summary.faults:
         lines += ["", "## Faults", "", *(f"- {fault_line(f)}" for f in summary.faults)]
     if summary.client_overhead_ms is not None:

@@ -14,11 +14,13 @@ from chaoslib_ext.verdict.summary import FaultRecord, RunSummary
 
 __all__ = [
     "ARRIVALS_NOTE",
+    "ERRORS_NOTE",
     "LENGTHS_NOTE",
     "PERCENTILE_NOTE",
     "Rows",
     "arrival_rows",
     "css_class",
+    "error_rows",
     "fault_line",
     "host_lines",
     "length_rows",
@@ -222,6 +224,22 @@ def host_lines(summary: RunSummary) -> list[str]:
             "host's CPU; latencies of requests in flight then measure this host, not the target."
         )
     return lines
+
+
+ERRORS_NOTE = (
+    "Failed requests by class and by request start (reports/README.md: connect, timeout, reset, cut = the "
+    "connection ended mid-stream, http_NNN, error_event, malformed = an SSE event that is not JSON, no_done = "
+    "no [DONE], no_content); a partial stream keeps its TTFT and tokens in the samples."
+)
+
+
+def error_rows(summary: RunSummary) -> Rows:
+    """Failed requests per phase and class (chaoslib_ext.samples.errors); no rows when nothing failed."""
+    phases = [(p, summary.phases[p]) for p in PHASES if p in summary.phases]
+    kinds = list(dict.fromkeys(k for _, m in phases for k in m.errors))
+    rows = [[p, *(f"{m.errors[k]} ({m.errors[k] / m.requests:.1%})" if k in m.errors and m.requests else "0"
+                  for k in kinds)] for p, m in phases if m.errors]  # fmt: skip
+    return ["phase", *kinds], rows
 
 
 def validity_rows(summary: RunSummary) -> Rows:

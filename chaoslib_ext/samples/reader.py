@@ -16,6 +16,7 @@ from chaoslib_ext.samples.format import REQUEST, Sample, _count, _none, check_fo
 __all__ = [
     "SCHEDULE_FILE",
     "SampleFile",
+    "error_texts",
     "not_sent_times",
     "read_samples",
     "sample_files",
@@ -55,19 +56,24 @@ class SampleFile:
         return upgrade(records), gaps, errors
 
     def _errors(self, first: int, end: int) -> dict[int, str]:
-        path = Path(f"{self.stem}.err.jsonl")
-        out: dict[int, str] = {}
-        if not path.exists():
-            return out
-        with path.open("rb") as src:
-            for line in src:
-                try:
-                    raw = json.loads(line)
-                    if first <= raw["n"] < end:
-                        out[int(raw["n"]) - first] = str(raw["error"])
-                except (ValueError, KeyError, TypeError):
-                    continue  # a torn last line
+        return error_texts(self.stem, first, end)
+
+
+def error_texts(stem: Path, first: int = 0, end: int | None = None) -> dict[int, str]:
+    """The error texts of one writer's failed records ``first`` to ``end``, by index from ``first``."""
+    path = Path(f"{stem}.err.jsonl")
+    out: dict[int, str] = {}
+    if not path.exists():
         return out
+    with path.open("rb") as src:
+        for line in src:
+            try:
+                raw = json.loads(line)
+                if first <= raw["n"] and (end is None or raw["n"] < end):
+                    out[int(raw["n"]) - first] = str(raw["error"])
+            except (ValueError, KeyError, TypeError):
+                continue  # a torn last line
+    return out
 
 
 def _size(path: Path) -> int:

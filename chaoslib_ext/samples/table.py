@@ -17,8 +17,9 @@ import numpy as np
 import numpy.typing as npt
 
 from chaoslib_ext.samples import REQUEST, Sample, read_samples, sample_files
+from chaoslib_ext.samples.errors import error_class
 from chaoslib_ext.samples.format import upgrade
-from chaoslib_ext.samples.reader import not_sent_times, schedule_times
+from chaoslib_ext.samples.reader import error_texts, not_sent_times, schedule_times
 
 __all__ = ["Floats", "GapValues", "Records", "SampleTable", "TokenChunk"]
 
@@ -71,6 +72,7 @@ class SampleTable:
     sources: tuple[_GapSource, ...] = field(default=())
     not_sent_at: Floats = field(default_factory=lambda: np.empty(0))  # open loop: arrivals not sent
     scheduled_at: Floats = field(default_factory=lambda: np.empty(0))  # open loop: every arrival's time
+    errors: dict[int, str] | None = None  # the failed rows' error texts; None: in the files, read when asked
 
     @property
     def sched_at(self) -> Floats:  # open loop: when each request was scheduled; NaN in a closed loop
@@ -91,6 +93,24 @@ class SampleTable:
     @property
     def want_out(self) -> npt.NDArray[np.int32]:  # a workload's requested output tokens, -1 none
         return self.records["want_out"]
+
+    @cached_property
+    def error_classes(self) -> npt.NDArray[np.object_]:
+        """Each row's failure class (chaoslib_ext.samples.errors); "" for a successful one."""
+        out = np.full(len(self.records), "", dtype=object)
+        texts = self.errors if self.errors is not None else self._error_texts()
+        status = self.records["status"]
+        for i in np.flatnonzero(~self.ok):
+            out[i] = error_class(int(status[i]), texts.get(int(i), ""))
+        return out
+
+    def _error_texts(self) -> dict[int, str]:
+        texts: dict[int, str] = {}
+        for source in self.sources:
+            if source.path is not None:
+                found = error_texts(source.path.with_suffix(""))
+                texts.update({source.first + n: text for n, text in found.items()})
+        return texts
 
     @property
     def start_at(self) -> Floats:
@@ -161,7 +181,10 @@ class SampleTable:
     def from_samples(cls, samples: Iterable[Sample]) -> SampleTable:
         rows: list[tuple[Any, ...]] = []
         gaps: list[float] = []
+        errors: dict[int, str] = {}
         for s in samples:
+            if s.error is not None:
+                errors[len(rows)] = s.error
             ttft = np.nan if s.ttft_ms is None else s.ttft_ms
             e2el = np.nan if s.ttft_ms is None else s.ttft_ms + float(np.sum(s.itl_ms))
             server = np.nan if s.server_ttft_ms is None else s.server_ttft_ms
@@ -174,7 +197,7 @@ class SampleTable:
             gaps.extend(s.itl_ms)
         records = np.array(rows, dtype=REQUEST)
         source = _GapSource(0, len(records), gaps=np.asarray(gaps, dtype=np.float64))
-        return cls(records, (source,))
+        return cls(records, (source,), errors=errors)
 
     @classmethod
     def from_directory(cls, directory: Path) -> SampleTable:

@@ -81,16 +81,20 @@ def _op(matched: str) -> Comparison:
     return matched
 
 
+#: a time unit in seconds: a bound written in one unit is scaled to the metric's
+_SECONDS = {"ms": 0.001, "s": 1.0}
+
+
 def parse_expect(text: object, metric_unit: str, field: str = "expect") -> Expectation:
-    """Parse an expectation for a metric measured in ``metric_unit`` ('ms' or ''); raises SpecError."""
+    """Parse an expectation for a metric measured in ``metric_unit`` ('ms', 's' or ''); raises SpecError."""
     if not isinstance(text, str):
         raise SpecError(field, f"expected a string, got {text!r}", EXPECT_ACCEPTED)
     t = " ".join(text.strip().split())
 
     def scaled(num: str, unit: str | None) -> float:
-        if unit and metric_unit != "ms":
+        if unit and metric_unit not in _SECONDS:
             raise SpecError(field, f"unit {unit!r} given for a metric without a time unit", EXPECT_ACCEPTED)
-        return float(num) * (1000.0 if unit == "s" else 1.0)
+        return float(num) * (_SECONDS[unit] / _SECONDS[metric_unit] if unit else 1.0)
 
     def phase(name: str) -> str:
         if name not in _PHASES:

@@ -3,22 +3,24 @@
 hypotheses:
   - name: recovery TTFT p99 back near baseline
     phase: recovery                 # baseline | fault | recovery | overall
-    metric: ttft_ms.p99             # see METRICS
+    metric: ttft_ms.p99             # see METRICS, or errors.<class>.rate|count (chaoslib_ext.samples.errors)
     expect: within 20% of baseline  # see chaoslib_ext.verdict.expect
     after: 10s                      # optional: judge the phase from 10 s after it starts
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.fields import Fields
 from chaoslib_ext.metrics import DISTRIBUTIONS, PHASES, SCALARS, STATS
-from chaoslib_ext.metrics.record import ARRIVAL_DISTRIBUTIONS, ARRIVAL_SCALARS
+from chaoslib_ext.metrics.record import ARRIVAL_DISTRIBUTIONS, ARRIVAL_SCALARS, ERROR_STATS
+from chaoslib_ext.samples.errors import ERROR_CLASSES
 from chaoslib_ext.verdict.expect import Expectation, parse_expect
 
-__all__ = ["METRICS", "Hypothesis", "metric_unit", "parse_hypotheses"]
+__all__ = ["ERROR_METRICS", "METRICS", "Hypothesis", "known_metric", "metric_unit", "parse_hypotheses"]
 
 METRICS = (
     tuple(f"{d}.{s}" for d in DISTRIBUTIONS for s in STATS)
@@ -28,8 +30,21 @@ METRICS = (
 )
 
 
+#: errors.<class>.<stat>: a class of chaoslib_ext.samples.errors or one HTTP status
+_ERROR_CLASS = rf"(?:{'|'.join(ERROR_CLASSES)}|http_[1-5][0-9][0-9])"
+_ERROR_METRIC = re.compile(rf"^errors\.{_ERROR_CLASS}\.(?:{'|'.join(ERROR_STATS)})$")
+ERROR_METRICS = "errors.<class>.rate or .count, class one of " + ", ".join((*ERROR_CLASSES, "http_NNN"))
+
+
 def metric_unit(metric: str) -> str:
-    return "ms" if "_ms" in metric else ""
+    """The unit of a metric's values, by the suffix of its name's first part: ``ttft_ms.p99`` is in ms,
+    ``recovery_time_s.ttft_ms.p99`` in seconds (a ``_ms`` further in names what recovered, not the unit)."""
+    head = metric.split(".", 1)[0]
+    return "ms" if head.endswith("_ms") else "s" if head.endswith("_s") else ""
+
+
+def known_metric(metric: str) -> bool:
+    return metric in METRICS or _ERROR_METRIC.match(metric) is not None
 
 
 @dataclass(frozen=True)
@@ -44,8 +59,8 @@ class Hypothesis:
     def parse(cls, raw: object, where: str) -> Hypothesis:
         f = Fields(raw, ["name", "phase", "metric", "expect", "after"], where)
         metric = f.string("metric")
-        if metric not in METRICS:
-            raise SpecError(f"{where}.metric", f"unknown metric {metric!r}", ", ".join(METRICS))
+        if not known_metric(metric):
+            raise SpecError(f"{where}.metric", f"unknown metric {metric!r}", ", ".join((*METRICS, ERROR_METRICS)))
         return cls(
             name=f.string("name"),
             phase=f.string("phase", choices=PHASES),

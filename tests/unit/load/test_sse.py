@@ -1,6 +1,6 @@
 """The SSE reader against what real servers send."""
 
-from chaoslib_ext.load.sse import LineKind, StreamState, feed_line
+from chaoslib_ext.sse import LineKind, StreamState, feed_line
 
 
 def kinds(lines):
@@ -79,3 +79,12 @@ def test_the_server_embedded_ttft_is_kept_from_the_first_event_only():
         ]
     )
     assert state.server_ttft_ms == 50.2
+
+
+def test_an_event_whose_data_is_not_json_is_counted_malformed_also_when_the_body_ends_on_it():
+    state = StreamState()
+    for line in (b'data: {"choices": [{"delta": {"content": \n', b"\n", chunk({"content": "a"}), b"\n", b'data: {"ch'):
+        feed_line(line, state)
+    assert state.malformed == 1
+    state.end()
+    assert state.malformed == 2
