@@ -156,7 +156,7 @@ def _final_summary(run: RunContext, source: Source, journal: dict[str, Any] | No
         summary = RunSummary.from_json(read_json(run.run_dir.summary))
     else:
         summary = write_reports(run, _plan(source), str(source.data.get("title", "")), journal)
-    outcome = decide(run.timeline.events(), summary.hypotheses, journal)
+    outcome = decide(run.timeline.events(), summary.hypotheses, journal, summary.missed_faults())
     if outcome != summary.outcome:
         summary = summary.with_outcome(outcome)
         write_text_reports(run, summary)

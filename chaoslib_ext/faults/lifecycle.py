@@ -117,13 +117,29 @@ def remove(run: RunContext, entry: LedgerEntry, attempts: int = 4, backoff_s: fl
                 time.sleep(backoff_s * 2**attempt)
             continue
         now = time.time()
-        entry = run.ledger.update(entry.id, state="removed", removed_at=now, error=None)
+        evidence = _evidence(entry)
+        details = entry.details if evidence is None else {**entry.details, "evidence": evidence}
+        entry = run.ledger.update(entry.id, state="removed", removed_at=now, error=None, details=details)
         run.timeline.record_fault_removed(entry.id, at=now)
         log.info("fault %s removed", entry.id)
         return entry
     run.ledger.update(entry.id, error=error)
     run.timeline.record_removal_failed(entry.id, error)
     raise FaultRemovalError(f"fault {entry.id!r} could not be removed after {attempts} attempts: {error}")
+
+
+def _evidence(entry: LedgerEntry) -> dict[str, Any] | None:
+    """What a removed fault's own counters say it did (the drivers that keep counters have ``evidence``);
+    None when it keeps none or they cannot be read: the report then says coverage unknown."""
+    reader = getattr(driver_class(entry.driver), "evidence", None)
+    if reader is None:
+        return None
+    try:
+        found = reader(entry.undo)
+    except Exception as exc:  # evidence is a report's detail: never a reason for a removal to fail
+        log.warning("reading the counters of fault %s: %s", entry.id, exc)
+        return None
+    return dict(found) if found is not None else None
 
 
 def sweep(run: RunContext) -> tuple[list[str], list[str]]:

@@ -33,7 +33,7 @@ class ProxyClient:
         return bool(self._call("DELETE", f"/links/{link}/faults/{name}")["removed"])
 
     def counters(self, link: str, name: str) -> dict[str, float] | None:
-        """A stream fault's counters, while in force or after its removal; None for a fault that keeps none."""
+        """A fault's counters, while in force or after its removal; None when the proxy knows no such fault."""
         found = self.links().get(link)
         if found is None:
             return None

@@ -1,7 +1,7 @@
 """The proxy's control API on loopback: list links, set and remove faults while traffic flows.
 
-GET    /links                          every link, its addresses, live connections, faults (a stream
-                                       fault with its counters) and removed stream faults' final counters
+GET    /links                          every link, its addresses, live connections, faults with their
+                                       counters, and removed faults' final counters
 PUT    /links/{link}/faults/{name}     set a fault (JSON as in ``ProxyFault.to_json``)
 DELETE /links/{link}/faults/{name}     remove one fault (idempotent)
 DELETE /faults                         remove every fault on every link
@@ -49,8 +49,7 @@ def describe(link: Link) -> dict[str, Any]:
 
 
 def _active(active: ActiveFault) -> dict[str, Any]:
-    out = {**active.fault.to_json(), "applied_at": active.applied_at}
-    return {**out, "counters": active.stream.counters.to_json()} if active.stream is not None else out
+    return {**active.fault.to_json(), "applied_at": active.applied_at, "counters": active.counters()}
 
 
 async def _health(request: web.Request) -> web.Response:

@@ -33,8 +33,9 @@ _REASONS = {429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Ga
 
 @dataclass
 class FaultCounters:
-    """What one stream fault did: requests that passed while it was in force, those it touched, and
-    its effects (errors answered, holds, cuts, events corrupted or dropped)."""
+    """What one stream fault did: the requests it could act on while in force (http-error: every request;
+    the others: every SSE stream, drawn once each), those its share touched, and its effects (errors
+    answered, holds, cuts, events corrupted or dropped)."""
 
     requests: int = 0
     touched: int = 0
@@ -165,7 +166,6 @@ class _Response:
 
     def __init__(self, bodiless: bool) -> None:
         self.bodiless = bodiless
-        self.seen: set[str] = set()  # the stream faults that counted this request
         self.decided: dict[str, bool] = {}  # fault name -> touched (drawn on a stream it can act on)
         self.eligible = False  # an SSE stream, chunked or to the connection's end: events can be acted on
         self.content = 0  # content events so far (counted once a fault acts on the stream)
@@ -174,12 +174,6 @@ class _Response:
         self.stalled: set[str] = set()
         self.events: bytearray | None = None  # None: bytes pass as they come
         self.chunked = False
-
-    def count(self, sources: dict[str, StreamSource]) -> None:
-        for name, source in sources.items():
-            if name not in self.seen:
-                self.seen.add(name)
-                source.counters.requests += 1
 
 
 class HttpTap:
@@ -193,11 +187,14 @@ class HttpTap:
         to_client: Callable[[bytes], None],
         end_client: Callable[[], None],
         drop_server: Callable[[], None],
+        on_request: Callable[[], None] = lambda: None,
     ) -> None:
+        """``end_client``: the server's end reached the client's side (after what faults still hold);
+        ``drop_server``: a cut, the server's side aborted; ``on_request``: each request framed."""
         self._sources = sources
         self._to_server = to_server
         self._client = _Emitter(loop, to_client)
-        self._end_client, self._drop_server = end_client, drop_server
+        self._end_client, self._drop_server, self._on_request = end_client, drop_server, on_request
         self._req_buf, self._resp_buf = bytearray(), bytearray()
         self._req_body: _Body | None = None  # None: reading a request head
         self._req_swallowed = False
@@ -231,13 +228,12 @@ class HttpTap:
         head = bytes(self._req_buf[: match.end()])
         del self._req_buf[: match.end()]
         self._req_body = _body_of(head, response=False)
-        resp = _Response(bodiless=head[:5].upper() == b"HEAD ")
-        resp.count(self._sources())  # every request a stream fault saw, answered here or not
+        self._on_request()
         answer = self._answer_here()
         self._req_swallowed = answer is not None
         if answer is None:
             self._to_server(head)
-            self._slots.append(resp)
+            self._slots.append(_Response(bodiless=head[:5].upper() == b"HEAD "))
         else:
             self._slots.append(answer)
             self._release_answers()
@@ -250,6 +246,7 @@ class HttpTap:
             fault = source.fault
             if fault.action != "http-error":
                 continue
+            source.counters.requests += 1
             if answer is None and fault.touches(source.rng):
                 source.counters.touched += 1
                 source.counters.effects += 1
@@ -312,11 +309,10 @@ class HttpTap:
     def _decide(self, resp: _Response) -> None:
         """Draw, once per response, whether each stream fault in force touches it (faults set later are
         drawn at the response's next event)."""
-        sources = self._sources()
-        resp.count(sources)
-        for name, source in sources.items():
+        for name, source in self._sources().items():
             if name in resp.decided or source.fault.action == "http-error":
                 continue
+            source.counters.requests += 1
             touched = source.fault.touches(source.rng)
             resp.decided[name] = touched
             resp.since[name] = resp.content

@@ -25,8 +25,23 @@ __all__ = ["ActiveFault", "Link"]
 
 log = logging.getLogger("chaoslib_ext.proxy")
 _FLOWS = (Direction.TO, Direction.FROM)
-#: how many removed stream faults keep their final counters (read after the removal, for the evidence)
+#: how many removed faults keep their final counters (read after the removal, for the evidence)
 _KEEP_FINISHED = 256
+
+
+@dataclass
+class ByteCounters:
+    """What passed through a byte fault's direction while it was in force: the evidence that it acted."""
+
+    chunks: int = 0
+    bytes: int = 0
+    connections: int = 0  # connections that carried a byte of it
+    requests: int | None = None  # HTTP links: requests framed while it was in force (None: not an HTTP link)
+    seen: set[int] = field(default_factory=set, repr=False)
+
+    def to_json(self) -> dict[str, float]:
+        out: dict[str, float] = {"chunks": self.chunks, "bytes": self.bytes, "connections": self.connections}
+        return out if self.requests is None else {**out, "requests": self.requests}
 
 
 @dataclass
@@ -35,6 +50,10 @@ class ActiveFault:
     applied_at: float  # unix time
     expiry: asyncio.TimerHandle | None = field(default=None, repr=False)
     stream: StreamSource | None = None  # a stream fault's generator and counters
+    passed: ByteCounters = field(default_factory=ByteCounters)  # a byte fault's counters
+
+    def counters(self) -> dict[str, float]:
+        return self.stream.counters.to_json() if self.stream is not None else self.passed.to_json()
 
 
 class Link:
@@ -64,7 +83,7 @@ class Link:
         self.accepted = 0
         self.rng = random.Random(seed)
         self.stream_sources: dict[str, StreamSource] = {}
-        self.finished: dict[str, dict[str, float]] = {}  # removed stream faults' final counters, by name
+        self.finished: dict[str, dict[str, float]] = {}  # removed faults' final counters, by name
         self._server: asyncio.Server | None = None
 
     async def start(self, host: str, port: int) -> None:
@@ -94,6 +113,8 @@ class Link:
         active = ActiveFault(fault, applied_at=time.time())
         if fault.stream is not None:
             active.stream = StreamSource(fault.stream, random.Random(fault.stream.seed))
+        elif self.http:
+            active.passed.requests = 0
         active.expiry = asyncio.get_running_loop().call_later(fault.ttl_s, self._expire, name, active)
         self.faults[name] = active
         if fault.bandwidth is not None:
@@ -114,12 +135,28 @@ class Link:
             active.expiry.cancel()
         for flow in _FLOWS:
             self.buckets.pop((name, flow), None)
-        if active.stream is not None:
-            self.finished[name] = active.stream.counters.to_json()
-            while len(self.finished) > _KEEP_FINISHED:
-                del self.finished[next(iter(self.finished))]
+        self.finished[name] = active.counters()
+        while len(self.finished) > _KEEP_FINISHED:
+            del self.finished[next(iter(self.finished))]
         self._changed()
         return True
+
+    def note_bytes(self, flow: Direction, conn: object, nbytes: int) -> None:
+        """Count a chunk for every byte fault in force on its direction."""
+        for active in self.faults.values():
+            if active.stream is None and active.fault.direction.covers(flow):
+                passed = active.passed
+                passed.chunks += 1
+                passed.bytes += nbytes
+                if id(conn) not in passed.seen:
+                    passed.seen.add(id(conn))
+                    passed.connections += 1
+
+    def note_request(self) -> None:
+        """Count a request (framed on an HTTP link) for every byte fault in force."""
+        for active in self.faults.values():
+            if active.stream is None and active.passed.requests is not None:
+                active.passed.requests += 1
 
     def effects(self, flow: Direction) -> FlowEffects:
         return FlowEffects.build(((n, a.fault) for n, a in self.faults.items()), flow, self.buckets, self.rng)
@@ -217,9 +254,11 @@ class _Connection:
     def _tap(self) -> HttpTap:
         link, to_client = self.link, self.pipes[Direction.FROM]
         return HttpTap(self.loop, lambda: link.stream_sources, self.pipes[Direction.TO].push, to_client.push,
-                       to_client.push_eof, self._drop_upstream)  # fmt: skip
+                       to_client.push_eof, self._drop_upstream, link.note_request)  # fmt: skip
 
     def received(self, flow: Direction, data: bytes) -> None:
+        if self.link.faults:
+            self.link.note_bytes(flow, self, len(data))
         if self.http is None:
             self.pipes[flow].push(data)
         elif flow is Direction.TO:

@@ -25,6 +25,7 @@ from chaoslib_ext.report.tables import (
     lengths_note,
     overhead_sentence,
     phase_rows,
+    recovery_line,
     seconds,
     validity_note,
     validity_rows,
@@ -93,12 +94,22 @@ def _timeline_charts(summary: RunSummary, series: TimeSeries | None, events: lis
     ttft = [Series("TTFT p50", x, series.ttft_p50_ms), Series("TTFT p99", x, series.ttft_p99_ms, "#d62728")]
     tps = [Series("output tok/s", x, series.output_tps)]
     errors = [Series("error rate", x, series.error_rate, "#ef6c00")]
+    tps_marks = marks + _recovered(summary, "output_throughput_tps", origin)
     charts = [
-        Chart("TTFT over time", label, "ms", ttft, bands, marks),
-        Chart("Output throughput over time", label, "tokens/s", tps, bands, marks),
+        Chart("TTFT over time", label, "ms", ttft, bands, marks + _recovered(summary, "ttft_ms.p99", origin)),
+        Chart("Output throughput over time", label, "tokens/s", tps, bands, tps_marks),
         Chart("Error rate over time", label, "fraction of requests", errors, bands, marks),
     ]
     return '<h2>Over time</h2><div id="timeline">' + "".join(c.render() for c in charts) + "</div>"
+
+
+def _recovered(summary: RunSummary, metric: str, origin: float) -> list[tuple[float, str]]:
+    """The moment ``metric`` recovered after the last removal, as a mark (none if it never did)."""
+    found = summary.recovery.get(metric)
+    removed = [f.removed_at for f in summary.faults if f.removed_at]
+    if found is None or found.seconds is None or not removed:
+        return []
+    return [(max(removed) + found.seconds - origin, f"{metric} recovered ({found.seconds:g} s after the removal)")]
 
 
 def _mark_text(event: TimelineEvent) -> str:
@@ -133,6 +144,10 @@ def _numbers(title: str, anchor: str, table: Rows, note: str) -> str:
         f'<h2>{escape(title)}</h2><div id="{anchor}">{html_table(header, rows, classes)}</div>'
         f'<p class="muted">{escape(note)}</p>'
     )
+
+
+def _paragraph(title: str, text: str | None) -> str:
+    return "" if not text else f"<h2>{escape(title)}</h2><p>{escape(text)}</p>"
 
 
 def _faults(summary: RunSummary) -> str:
@@ -223,6 +238,7 @@ def render_html(
             _numbers("Arrivals per phase", "arrivals", arrival_rows(summary), ARRIVALS_NOTE),
             _numbers("Token lengths per phase", "lengths", length_rows(summary), lengths_note(summary)),
             _numbers("Errors by class", "errors", error_rows(summary), ERRORS_NOTE),
+            _paragraph("Time to recover", recovery_line(summary)),
             _faults(summary),
             _numbers("Measurement validity", "validity", validity_rows(summary), validity_note(summary)),
             _workers(summary),

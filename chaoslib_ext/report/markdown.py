@@ -16,6 +16,7 @@ from chaoslib_ext.report.tables import (
     lengths_note,
     overhead_sentence,
     phase_rows,
+    recovery_line,
     text_table,
     validity_note,
     validity_rows,
@@ -57,6 +58,9 @@ def render_markdown(summary: RunSummary) -> str:
         lines += ["", "## Errors by class", "", *text_table(header, errors), "", ERRORS_NOTE]
     if summary.faults:
         lines += ["", "## Faults", "", *(f"- {fault_line(f)}" for f in summary.faults)]
+    recovery = recovery_line(summary)
+    if recovery:
+        lines += ["", recovery]
     if summary.client_overhead_ms is not None:
         lines += ["", overhead_sentence(summary.client_overhead_ms)]
     header, validity = validity_rows(summary)

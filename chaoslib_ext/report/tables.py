@@ -28,6 +28,7 @@ __all__ = [
     "outcome_line",
     "overhead_sentence",
     "phase_rows",
+    "recovery_line",
     "seconds",
     "text_table",
     "validity_note",
@@ -97,6 +98,7 @@ _CLASS: dict[VerdictStatus | RunVerdict, str] = {
     "failed": "fail",
     "no-data": "error",
     "error": "error",
+    "inconclusive": "error",
     "aborted": "aborted",
 }
 
@@ -191,7 +193,27 @@ def outcome_line(summary: RunSummary) -> str:
 
 def fault_line(fault: FaultRecord) -> str:
     held = "" if fault.held_s is None else f", held {seconds(fault.held_s)}"
-    return f"`{fault.id}` ({fault.family}) on {fault.target}: {fault.state}{held}"
+    return f"`{fault.id}` ({fault.family}) on {fault.target}: {fault.state}{held}{_evidence(fault)}"
+
+
+def _evidence(fault: FaultRecord) -> str:
+    """Whether the fault reached the requests (chaoslib_ext.verdict.evidence), as a clause of its line."""
+    ev = fault.evidence
+    if ev is None:
+        return ""
+    if not ev.counted:
+        return f"; fault_coverage unknown (no counters recorded for it; {ev.window_requests} requests in its window)"
+    if ev.coverage is None:
+        coverage = f"fault_coverage unknown (requests not told apart on this link; {ev.window_requests} in its window)"
+    else:
+        coverage = f"fault_coverage {ev.coverage:.0%} ({ev.passed} requests through it, {ev.window_requests} started)"
+    if ev.kind == "stream":
+        rate = "n/a" if ev.effect_rate is None else f"{ev.effect_rate:.1%}"
+        expected = "" if ev.expected_rate is None else f" (percent {ev.expected_rate:.0%})"
+        did = f"touched {ev.touched} = {rate}{expected}, {ev.effects} effects"
+    else:
+        did = f"{ev.effects} chunks on {ev.touched} connections through it"
+    return f"; {coverage}, {did}" + ("; NO EFFECT: the run is inconclusive" if ev.missed else "")
 
 
 def overhead_sentence(overhead: Distribution) -> str:
@@ -240,6 +262,26 @@ def error_rows(summary: RunSummary) -> Rows:
     rows = [[p, *(f"{m.errors[k]} ({m.errors[k] / m.requests:.1%})" if k in m.errors and m.requests else "0"
                   for k in kinds)] for p, m in phases if m.errors]  # fmt: skip
     return ["phase", *kinds], rows
+
+
+def recovery_line(summary: RunSummary) -> str | None:
+    """Time to recover after the last fault's removal (chaoslib_ext.metrics.recovery); None without one."""
+    if not summary.recovery:
+        return None
+    parts = []
+    for metric, r in summary.recovery.items():
+        if r.recovered:
+            parts.append(f"{metric} {r.seconds:g} s")
+        elif not r.judged:
+            why = "no baseline" if r.baseline is None else "the load stopped before a window could hold"
+            parts.append(f"{metric} not judged ({why})")
+        else:
+            gap = "nothing measured" if r.last_gap is None else f"{r.last_gap:+.0%} from baseline"
+            parts.append(f"{metric} never recovered (last window {gap})")
+    p = next(iter(summary.recovery.values())).policy
+    return (f"Time to recover after the last fault's removal: {'; '.join(parts)}. A window of {p.window_s:g} s "
+            f"every {p.step_s:g} s is back within {p.tolerance:.0%} of baseline (one-sided) and stays back for "
+            f"{p.hold_s:g} s.")  # fmt: skip
 
 
 def validity_rows(summary: RunSummary) -> Rows:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Literal, TypedDict
 
 from chaoslib_ext.metrics.record import PhaseMetrics
+from chaoslib_ext.metrics.recovery import RecoveryTime
 from chaoslib_ext.verdict.spec import Hypothesis
 
 __all__ = [
@@ -131,9 +132,15 @@ def evaluate(
     hypothesis: Hypothesis,
     phases: Mapping[str, PhaseMetrics],
     trimmed: Callable[[str, float], PhaseMetrics] | None = None,
+    recovered: Callable[[Hypothesis], RecoveryTime] | None = None,
 ) -> Verdict:
-    """Judge one hypothesis. ``trimmed(phase, after_s)`` gives a phase's metrics without its first seconds."""
+    """Judge one hypothesis. ``trimmed(phase, after_s)`` gives a phase's metrics without its first seconds;
+    ``recovered(h)`` the recovery time a ``recovery_time_s.<metric>`` hypothesis asks about."""
     h = hypothesis
+    if h.recovery is not None:
+        if recovered is None:
+            return no_data(h, "no recovery measured: the run has no load after a fault's removal")
+        return _recovery_verdict(h, recovered(h))
     measured = phases.get(h.phase)
     if h.after_s and trimmed is not None:
         measured = trimmed(h.phase, h.after_s)
@@ -154,6 +161,30 @@ def evaluate(
         f"{f' ({h.expect.reference} {reference:.4g})' if reference is not None else ''}: {relation}"
     )
     return _verdict(h, "pass" if holds else "fail", observed, reference, bound, message)
+
+
+def _recovery_verdict(h: Hypothesis, rt: RecoveryTime) -> Verdict:
+    """A recovery time judged: never recovered fails (it is a value, not a missing number)."""
+    p = rt.policy
+    how = (f"window {p.window_s:g}s, step {p.step_s:g}s, hold {p.hold_s:g}s, tolerance {p.tolerance:.0%} of "
+           f"baseline {rt.baseline:.4g}" if rt.baseline is not None else "")  # fmt: skip
+    if not rt.judged:
+        p_need = p.window_s + p.hold_s
+        why = "no baseline value" if rt.baseline is None else f"the load ran under {p_need:g}s after the last removal"
+        return no_data(h, f"{h.metric}: nothing to judge ({why})")
+    bound = h.expect.bound(None)
+    assert bound is not None  # recovery expectations are absolute (the spec refuses relative ones)
+    if not rt.recovered:
+        gap = "nothing measured" if rt.last_gap is None else f"{rt.last_gap:+.0%} from baseline"
+        message = (
+            f"{h.metric}: never recovered in {rt.windows} windows after the last removal ({how}); last window {gap}"
+        )
+        return _verdict(h, "fail", None, rt.baseline, bound, message)
+    assert rt.seconds is not None
+    holds = h.expect.holds(rt.seconds, bound)
+    message = (f"{h.metric} = {rt.seconds:g}s ({how}); expect {h.expect.text} -> bound {bound_text(bound)}: "
+               f"{'holds' if holds else 'violated'}")  # fmt: skip
+    return _verdict(h, "pass" if holds else "fail", rt.seconds, rt.baseline, bound, message)
 
 
 def bound_text(bound: Bound | None) -> str:

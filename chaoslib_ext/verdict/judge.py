@@ -15,13 +15,22 @@ from chaoslib_ext.metrics import Window, distribution, phase_windows, window_met
 from chaoslib_ext.metrics.gaps import GapIndex, bucket_grid
 from chaoslib_ext.metrics.goodput import GoodputSLO
 from chaoslib_ext.metrics.record import PhaseMetrics
+from chaoslib_ext.metrics.recovery import (
+    DEFAULT_RECOVERY,
+    RecoveryPolicy,
+    RecoveryTime,
+    recovery_time,
+    recovery_windows,
+)
 from chaoslib_ext.metrics.validity import DEFAULT_POLICY, Validity, ValidityPolicy, run_validity
 from chaoslib_ext.run.context import RunContext
 from chaoslib_ext.run.environment import environment
+from chaoslib_ext.run.ledger import LedgerEntry
 from chaoslib_ext.samples.host import STARVED_STEAL, read_host
 from chaoslib_ext.samples.lag import read_lag
 from chaoslib_ext.samples.table import SampleTable
 from chaoslib_ext.verdict.evaluate import Verdict, evaluate, no_data, not_measurable
+from chaoslib_ext.verdict.evidence import fault_evidence
 from chaoslib_ext.verdict.outcome import decide
 from chaoslib_ext.verdict.score import resilience_score
 from chaoslib_ext.verdict.spec import Hypothesis
@@ -39,18 +48,23 @@ class RunSamples:
     windows: dict[str, Window]  # per phase; empty when the load never ran
     index: GapIndex  # the gaps of every phase and hypothesis window, and tokens per time bucket
     buckets: tuple[float, float, int]  # (start, width, count) of the time series
+    removed_at: float | None = None  # the last fault's removal: recovery times count from it
 
 
 def measure(run: RunContext, hypotheses: Sequence[Hypothesis]) -> RunSamples:
     """Read the samples and index their gaps in one pass for every window the verdict will ask about."""
     table = SampleTable.from_directory(run.run_dir.samples)
     window = run.timeline.measure_window()
-    windows = phase_windows(window[0], window[1], run.timeline.fault_intervals()) if window else {}
+    faults = run.timeline.fault_intervals()
+    windows = phase_windows(window[0], window[1], faults) if window else {}
     asked = list(windows.values()) + [
         windows[h.phase].after(h.after_s) for h in hypotheses if h.after_s and h.phase in windows
     ]
+    removed_at = max((f.removed_at for f in faults if f.removed_at is not None), default=None)
+    policies = [DEFAULT_RECOVERY, *(h.recovery for h in hypotheses if h.recovery is not None)]
+    asked += recovery_windows(removed_at, window[1] if window else None, policies)
     buckets = bucket_grid(*window) if window else (0.0, 1.0, 0)
-    return RunSamples(table, window, windows, GapIndex(table, asked, buckets), buckets)
+    return RunSamples(table, window, windows, GapIndex(table, asked, buckets), buckets, removed_at)
 
 
 def judge_run(
@@ -67,11 +81,14 @@ def judge_run(
     """Measure every phase, judge every hypothesis and decide the outcome of ``run``; a hypothesis on a
     phase the load client could not measure (``policy``, chaoslib_ext.metrics.validity) is an error."""
     phases, verdicts = _judge(samples, hypotheses, goodput)
+    recovery = _recoveries(samples, phases, goodput) if samples.window else {}
     directory = run.run_dir.samples
     validity = run_validity(samples.windows, read_host(directory), read_lag(directory), policy)
     verdicts = _void(verdicts, validity)
     events = run.timeline.events()
     overhead = samples.table.ttft_ms - samples.table.server_ttft_ms
+    faults = tuple(_fault_record(e, samples.table) for e in run.ledger.entries())
+    missed = [reason for f in faults if (reason := f.missed) is not None]
     return RunSummary(
         run_id=run.run_dir.run_id,
         title=title,
@@ -79,16 +96,17 @@ def judge_run(
         target=run.target_ref,
         started_at=float(events[0]["at"]) if events else None,
         written_at=time.time(),
-        outcome=decide(events, verdicts, journal),
+        outcome=decide(events, verdicts, journal, missed),
         load=load,
         window=samples.window,
         phases=phases,
         hypotheses=verdicts,
-        faults=tuple(FaultRecord.of(e) for e in run.ledger.entries()),
+        faults=faults,
         client_overhead_ms=distribution(overhead) if np.any(~np.isnan(overhead)) else None,
         load_host=_load_host(run, samples.windows),
         validity=validity if validity.phases else None,
         resilience=resilience_score(phases),
+        recovery=recovery,
         environment=environment(run.run_dir.environment),
     )
 
@@ -104,7 +122,44 @@ def _judge(
     def trimmed(phase: str, after_s: float) -> PhaseMetrics:
         return window_metrics(table, windows[phase].after(after_s), goodput, index)
 
-    return phases, tuple(evaluate(h, phases, trimmed) for h in hypotheses)
+    def recovered(h: Hypothesis) -> RecoveryTime:
+        metric, policy = h.recovered_metric, h.recovery
+        assert metric is not None
+        assert policy is not None
+        return _recovery(samples, phases, goodput, metric, policy)
+
+    return phases, tuple(evaluate(h, phases, trimmed, recovered) for h in hypotheses)
+
+
+#: the recovery times every summary reports (with the default windows)
+RECOVERY_METRICS = ("ttft_ms.p99", "itl_ms.p99", "output_throughput_tps")
+
+
+def _recoveries(
+    samples: RunSamples, phases: dict[str, PhaseMetrics], goodput: GoodputSLO | None
+) -> dict[str, RecoveryTime]:
+    if samples.removed_at is None:
+        return {}
+    return {m: _recovery(samples, phases, goodput, m, DEFAULT_RECOVERY) for m in RECOVERY_METRICS}
+
+
+def _recovery(
+    samples: RunSamples, phases: dict[str, PhaseMetrics], goodput: GoodputSLO | None, metric: str,
+    policy: RecoveryPolicy,
+) -> RecoveryTime:  # fmt: skip
+    """``metric``'s recovery time after the last removal, judged against its baseline phase value."""
+    baseline = phases["baseline"].value(metric) if "baseline" in phases else None
+    end_at = samples.window[1] if samples.window else None
+
+    def value_in(window: Window) -> float | None:
+        return window_metrics(samples.table, window, goodput, samples.index).value(metric)
+
+    return recovery_time(metric, baseline, value_in, samples.removed_at, end_at, policy)
+
+
+def _fault_record(entry: LedgerEntry, table: SampleTable) -> FaultRecord:
+    evidence = fault_evidence(table, entry.injected_at, entry.removed_at, entry.details, entry.spec)
+    return FaultRecord.of(entry, evidence)
 
 
 def _void(verdicts: tuple[Verdict, ...], validity: Validity) -> tuple[Verdict, ...]:

@@ -36,7 +36,7 @@ __all__ = [
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_ABORTED = 0, 1, 2, 3
 #: the run's verdict, one word per exit code
-RunVerdict = Literal["passed", "failed", "error", "aborted"]
+RunVerdict = Literal["passed", "failed", "error", "inconclusive", "aborted"]
 _VERDICTS: dict[int, RunVerdict] = {
     EXIT_OK: "passed",
     EXIT_FAILED: "failed",
@@ -55,6 +55,7 @@ Cause = Literal[
     "load_unreachable",
     "load_died",
     "not_measurable",
+    "fault_not_reached",
     "activity_failed",
     "engine_error",
     "operator_abort",
@@ -111,6 +112,12 @@ CAUSES: dict[Cause, CauseInfo] = {
         "the target's); its hypotheses are errors",
         "give the load more processes or a quieter host (`chaosllm calibrate`), then rerun",
     ),
+    "fault_not_reached": CauseInfo(
+        EXIT_INVALID,
+        "a fault's own counters show it had no effect on any request while requests flowed (inconclusive: a "
+        "pass would not mean the system withstood it)",
+        "aim the fault at a link the load's requests use, or give it something to act on, then rerun",
+    ),
     "activity_failed": CauseInfo(
         EXIT_INVALID, "an activity or a rollback of the experiment raised", "fix the experiment"
     ),
@@ -147,7 +154,7 @@ class Outcome:
 
     @property
     def verdict(self) -> RunVerdict:
-        return _VERDICTS[self.exit_code]
+        return "inconclusive" if self.cause == "fault_not_reached" else _VERDICTS[self.exit_code]
 
     def to_json(self) -> OutcomeJson:
         return {
@@ -162,8 +169,11 @@ class Outcome:
         return cls(raw["cause"], tuple(raw["reasons"]))
 
 
-def decide(events: Sequence[TimelineEvent], verdicts: Sequence[Verdict], journal: Journal | None) -> Outcome:
-    """The outcome of a run; the first cause found in this order: aborted, could not run, failed, passed."""
+def decide(
+    events: Sequence[TimelineEvent], verdicts: Sequence[Verdict], journal: Journal | None, missed: Sequence[str] = ()
+) -> Outcome:
+    """The outcome of a run; the first cause found in this order: aborted, could not run, failed, passed.
+    ``missed``: why faults reached no request (RunSummary.missed_faults): the run is inconclusive."""
     # An abort comes first: Chaos Toolkit reports the activity a SIGTERM cut short as failed.
     aborted = _aborted(events)
     if aborted is not None:
@@ -178,6 +188,7 @@ def decide(events: Sequence[TimelineEvent], verdicts: Sequence[Verdict], journal
     could_not_run += [
         ("not_measurable", f"hypothesis {v.name!r}: {v.message}") for v in verdicts if v.status == "error"
     ]
+    could_not_run += [("fault_not_reached", reason) for reason in missed]
     if could_not_run:
         return Outcome(_first_listed([c for c, _ in could_not_run]), tuple(r for _, r in could_not_run))
     failed = [f"hypothesis {v.name!r}: {v.message}" for v in verdicts if not v.passed]

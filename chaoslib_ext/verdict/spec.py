@@ -6,6 +6,10 @@ hypotheses:
     metric: ttft_ms.p99             # see METRICS, or errors.<class>.rate|count (chaoslib_ext.samples.errors)
     expect: within 20% of baseline  # see chaoslib_ext.verdict.expect
     after: 10s                      # optional: judge the phase from 10 s after it starts
+  - name: TTFT p99 recovers within 30 s
+    metric: recovery_time_s.ttft_ms.p99   # seconds from the last fault's removal (metrics.recovery)
+    expect: "<= 30s"
+    tolerance: 10%                  # optional, with window (5s) and hold (10s); phase: recovery (implied)
 """
 
 from __future__ import annotations
@@ -14,13 +18,23 @@ import re
 from dataclasses import dataclass
 
 from chaoslib_ext.exceptions import SpecError
-from chaoslib_ext.fields import Fields
+from chaoslib_ext.fields import REQUIRED, Fields
 from chaoslib_ext.metrics import DISTRIBUTIONS, PHASES, SCALARS, STATS
 from chaoslib_ext.metrics.record import ARRIVAL_DISTRIBUTIONS, ARRIVAL_SCALARS, ERROR_STATS
+from chaoslib_ext.metrics.recovery import DEFAULT_RECOVERY, HIGHER_IS_BETTER, RecoveryPolicy
 from chaoslib_ext.samples.errors import ERROR_CLASSES
 from chaoslib_ext.verdict.expect import Expectation, parse_expect
 
-__all__ = ["ERROR_METRICS", "METRICS", "Hypothesis", "known_metric", "metric_unit", "parse_hypotheses"]
+__all__ = [
+    "ERROR_METRICS",
+    "METRICS",
+    "RECOVERY_METRICS",
+    "RECOVERY_PREFIX",
+    "Hypothesis",
+    "known_metric",
+    "metric_unit",
+    "parse_hypotheses",
+]
 
 METRICS = (
     tuple(f"{d}.{s}" for d in DISTRIBUTIONS for s in STATS)
@@ -34,6 +48,14 @@ METRICS = (
 _ERROR_CLASS = rf"(?:{'|'.join(ERROR_CLASSES)}|http_[1-5][0-9][0-9])"
 _ERROR_METRIC = re.compile(rf"^errors\.{_ERROR_CLASS}\.(?:{'|'.join(ERROR_STATS)})$")
 ERROR_METRICS = "errors.<class>.rate or .count, class one of " + ", ".join((*ERROR_CLASSES, "http_NNN"))
+RECOVERY_PREFIX = "recovery_time_s."
+#: what a recovery time can be taken of: latency statistics, jitters, throughputs, the error rate
+_RECOVERABLE = (
+    *(f"{d}.{s}" for d in DISTRIBUTIONS for s in STATS), "ttft_jitter_ms", "itl_jitter_ms", "error_rate",
+    *HIGHER_IS_BETTER,
+)  # fmt: skip
+RECOVERY_METRICS = "recovery_time_s.<metric>, metric one of " + ", ".join(_RECOVERABLE)
+_RECOVERY_KEYS = ("tolerance", "window", "step", "hold")
 
 
 def metric_unit(metric: str) -> str:
@@ -44,6 +66,8 @@ def metric_unit(metric: str) -> str:
 
 
 def known_metric(metric: str) -> bool:
+    if metric.startswith(RECOVERY_PREFIX):
+        return metric.removeprefix(RECOVERY_PREFIX) in _RECOVERABLE
     return metric in METRICS or _ERROR_METRIC.match(metric) is not None
 
 
@@ -54,20 +78,62 @@ class Hypothesis:
     metric: str
     expect: Expectation
     after_s: float | None = None
+    recovery: RecoveryPolicy | None = None  # a recovery_time_s.<metric> hypothesis's windows
+
+    @property
+    def recovered_metric(self) -> str | None:
+        """``ttft_ms.p99`` of ``recovery_time_s.ttft_ms.p99``; None for another metric."""
+        return self.metric.removeprefix(RECOVERY_PREFIX) if self.recovery is not None else None
 
     @classmethod
     def parse(cls, raw: object, where: str) -> Hypothesis:
-        f = Fields(raw, ["name", "phase", "metric", "expect", "after"], where)
+        f = Fields(raw, ["name", "phase", "metric", "expect", "after", *_RECOVERY_KEYS], where)
         metric = f.string("metric")
         if not known_metric(metric):
-            raise SpecError(f"{where}.metric", f"unknown metric {metric!r}", ", ".join((*METRICS, ERROR_METRICS)))
+            accepted = ", ".join((*METRICS, ERROR_METRICS, RECOVERY_METRICS))
+            raise SpecError(f"{where}.metric", f"unknown metric {metric!r}", accepted)
+        recovery = _recovery_policy(f, where) if metric.startswith(RECOVERY_PREFIX) else None
+        expect = parse_expect(f.raw.get("expect"), metric_unit(metric), f"{where}.expect")
+        if recovery is not None and expect.reference is not None:
+            raise SpecError(f"{where}.expect", "a recovery time takes an absolute bound", 'e.g. "<= 30s"')
+        if recovery is None:
+            for key in _RECOVERY_KEYS:
+                if f.has(key):
+                    raise SpecError(f"{where}.{key}", "applies only to a recovery_time_s.<metric> hypothesis")
         return cls(
             name=f.string("name"),
-            phase=f.string("phase", choices=PHASES),
+            phase=f.string(
+                "phase", "recovery" if recovery else REQUIRED, choices=("recovery",) if recovery else PHASES
+            ),
             metric=metric,
-            expect=parse_expect(f.raw.get("expect"), metric_unit(metric), f"{where}.expect"),
+            expect=expect,
             after_s=f.duration("after", None),
+            recovery=recovery,
         )
+
+
+def _recovery_policy(f: Fields, where: str) -> RecoveryPolicy:
+    if f.has("after"):
+        raise SpecError(f"{where}.after", "does not apply to a recovery time (it counts from the last removal)")
+    d = DEFAULT_RECOVERY
+    raw = f.raw.get("tolerance", f"{d.tolerance * 100:g}%")
+    text = (
+        str(raw).strip().removesuffix("%") if isinstance(raw, str | int | float) and not isinstance(raw, bool) else ""
+    )
+    try:
+        tolerance = float(text) / 100.0
+    except ValueError:
+        raise SpecError(
+            f"{where}.tolerance", f"cannot read {raw!r}", "a percentage of the baseline, e.g. 10%"
+        ) from None
+    if not 0.0 <= tolerance <= 10.0:
+        raise SpecError(f"{where}.tolerance", f"{raw!r} is out of range", "0% to 1000%")
+    window = f.duration("window", d.window_s, positive=True)
+    step = f.duration("step", d.step_s, positive=True)
+    hold = f.duration("hold", d.hold_s)
+    if step > window:
+        raise SpecError(f"{where}.step", f"a step of {step:g}s leaves gaps between windows of {window:g}s", "<= window")
+    return RecoveryPolicy(window, step, hold, tolerance)
 
 
 def parse_hypotheses(raw: object, where: str = "hypotheses") -> list[Hypothesis]:

@@ -7,17 +7,19 @@ back (``chaosllm report`` and ``compare`` on a finished run). Consumers check ``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 from chaoslib_ext._jsonfile import JsonObject
 from chaoslib_ext.metrics.record import Distribution, DistributionJson, PhaseMetrics, PhaseMetricsJson
+from chaoslib_ext.metrics.recovery import RecoveryTime, RecoveryTimeJson
 from chaoslib_ext.metrics.validity import Validity, ValidityJson
 from chaoslib_ext.run.environment import Environment, EnvironmentJson
 from chaoslib_ext.run.ledger import FaultState, LedgerEntry
 from chaoslib_ext.samples.host import HostCpu, HostCpuJson
 from chaoslib_ext.verdict.evaluate import Verdict, VerdictJson
+from chaoslib_ext.verdict.evidence import FaultEvidence, FaultEvidenceJson
 from chaoslib_ext.verdict.outcome import Outcome, OutcomeJson
 from chaoslib_ext.verdict.score import Resilience, ResilienceJson
 
@@ -35,7 +37,7 @@ __all__ = [
 ]
 
 SCHEMA: Literal["chaosllm/summary"] = "chaosllm/summary"
-VERSION = 4
+VERSION = 5
 SCHEMA_PATH = Path(__file__).with_name("schemas") / "summary.schema.json"
 
 
@@ -52,6 +54,7 @@ class FaultRecordJson(TypedDict):
     error: str | None
     details: JsonObject
     time_to_inject_s: float | None
+    evidence: NotRequired[FaultEvidenceJson]
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,19 @@ class FaultRecord:
     error: str | None
     details: JsonObject
     time_to_inject_s: float | None
+    evidence: FaultEvidence | None = None  # whether it reached the requests (chaoslib_ext.verdict.evidence)
+
+    @property
+    def missed(self) -> str | None:
+        """Why the run is inconclusive on this fault's account, if it is."""
+        ev = self.evidence
+        if ev is None or not ev.missed:
+            return None
+        counters = f"{ev.passed} passed, {ev.touched} touched, {ev.effects} effects"
+        return (
+            f"fault {self.id!r} had no effect on any of the {ev.window_requests} requests started while it was in "
+            f"force (its counters: {counters})"
+        )
 
     @property
     def held_s(self) -> float | None:
@@ -80,16 +96,22 @@ class FaultRecord:
         return self.removed_at - self.injected_at
 
     @classmethod
-    def of(cls, entry: LedgerEntry) -> FaultRecord:
+    def of(cls, entry: LedgerEntry, evidence: FaultEvidence | None = None) -> FaultRecord:
         took = entry.details.get("time_to_inject_s")
         if took is None and entry.injected_at is not None:
             took = entry.injected_at - entry.created_at
         return cls(
             entry.id, entry.family, entry.driver, entry.target, dict(entry.spec), entry.state, entry.created_at,
-            entry.injected_at, entry.removed_at, entry.error, dict(entry.details), took,
+            entry.injected_at, entry.removed_at, entry.error, dict(entry.details), took, evidence,
         )  # fmt: skip
 
     def to_json(self) -> FaultRecordJson:
+        out = self._to_json()
+        if self.evidence is not None:
+            out["evidence"] = self.evidence.to_json()
+        return out
+
+    def _to_json(self) -> FaultRecordJson:
         return {
             "id": self.id,
             "family": self.family,
@@ -110,7 +132,7 @@ class FaultRecord:
         return cls(
             raw["id"], raw["family"], raw["driver"], raw["target"], raw["spec"], raw["state"], raw["created_at"],
             raw["injected_at"], raw["removed_at"], raw.get("error"), raw.get("details") or {},
-            raw["time_to_inject_s"],
+            raw["time_to_inject_s"], FaultEvidence.from_json(raw["evidence"]) if "evidence" in raw else None,
         )  # fmt: skip
 
 
@@ -165,6 +187,7 @@ class SummaryJson(TypedDict):
     validity: ValidityJson | None
     resilience: ResilienceJson
     environment: EnvironmentJson
+    recovery: NotRequired[dict[str, RecoveryTimeJson]]
 
 
 @dataclass(frozen=True)
@@ -188,6 +211,8 @@ class RunSummary:
     validity: Validity | None  # how exact each phase's record is (chaoslib_ext.metrics.validity)
     resilience: Resilience
     environment: Environment
+    #: time to recover after the last fault's removal, per metric (chaoslib_ext.metrics.recovery)
+    recovery: dict[str, RecoveryTime] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -197,7 +222,17 @@ class RunSummary:
     def with_outcome(self, outcome: Outcome) -> RunSummary:
         return replace(self, outcome=outcome)
 
+    def missed_faults(self) -> list[str]:
+        """Why the run is inconclusive: each fault whose counters show it reached no request."""
+        return [reason for f in self.faults if (reason := f.missed) is not None]
+
     def to_json(self) -> SummaryJson:
+        out = self._to_json()
+        if self.recovery:
+            out["recovery"] = {metric: r.to_json() for metric, r in self.recovery.items()}
+        return out
+
+    def _to_json(self) -> SummaryJson:
         return {
             "schema": SCHEMA,
             "version": VERSION,
@@ -246,4 +281,5 @@ class RunSummary:
             validity=None if (validity := raw.get("validity")) is None else Validity.from_json(validity),
             resilience=Resilience.from_json(raw["resilience"]),
             environment=Environment.from_json(raw["environment"]),
+            recovery={metric: RecoveryTime.from_json(r) for metric, r in raw.get("recovery", {}).items()},
         )

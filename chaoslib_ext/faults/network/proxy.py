@@ -97,8 +97,8 @@ class ProxyNetworkDriver:
 
     @staticmethod
     def evidence(undo: Mapping[str, Any]) -> dict[str, float] | None:
-        """A stream fault's counters, read from the proxy (in force or removed); None: the fault counts
-        nothing (a byte fault) or the proxy is gone."""
+        """The fault's counters, read from the proxy (in force or removed: chaoslib_ext.proxy.link's
+        ByteCounters, or a stream fault's); None when the proxy is gone or forgot it."""
         try:
             return ProxyClient(str(undo["control_url"])).counters(str(undo["link"]), str(undo["fault"]))
         except TargetError:

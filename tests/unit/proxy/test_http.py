@@ -196,7 +196,7 @@ async def test_a_stream_fault_never_touches_what_is_not_an_event_stream():
     plain = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
     wire.tap.from_server(plain)
     assert wire.received == plain
-    assert wire.sources["cut"].counters.to_json() == {"requests": 1, "touched": 0, "effects": 0, "held_ms": 0.0}
+    assert wire.sources["cut"].counters.to_json() == {"requests": 0, "touched": 0, "effects": 0, "held_ms": 0.0}
 
 
 def test_stream_faults_refuse_bad_fields_by_name():
