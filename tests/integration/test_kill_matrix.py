@@ -1,12 +1,11 @@
 """The kill matrix: whatever ends a run, no fault remains and the exit code is as specified.
 
-Cases x backends: {SIGINT, SIGTERM, SIGKILL then `chaosllm cleanup`, SIGKILL and no cleanup at all
-(the fault must expire by itself within its TTL + 5 s), an exception in an action, an exception in a
-rollback (removal retries are proven on the recording driver, tests/unit/faults), the target down, a
-safeguard trip} x {fault proxy, Redis, Kafka (librdkafka's mock cluster), Chaos Mesh on the fake API
-server}. Each case checks
-the real server (or the fake API) itself, not only our ledger, and the SIGKILL cases first check that
-the fault *is* still there, so the check can fail.
+Cases x backends: {SIGINT, SIGTERM, SIGKILL then `chaosllm cleanup`, SIGKILL and no cleanup at all (the
+fault must expire by itself within its TTL + 5 s), an exception in an action, an exception in a rollback
+(removal retries are proven on the recording driver, tests/unit/faults), the target down, a safeguard trip}
+x {fault proxy (a byte fault; a stream fault on its HTTP link), Redis, Kafka (librdkafka's mock cluster),
+Chaos Mesh on the fake API server}. Each case checks the real server (or the fake API) itself, not only our
+ledger, and the SIGKILL cases first check that the fault *is* still there, so the check can fail.
 
 The TTL row runs its fault with a 3 s duration and ``CHAOSLLM_FAULT_GRACE=2``: TTL = 3 s + 2 s (the
 shipped grace is 30 s); on Chaos Mesh "expired" means recovered by the object's ``duration`` (the
@@ -99,6 +98,19 @@ def proxy_backend(sandbox) -> Backend:
     )  # fmt: skip
 
 
+def stream_backend(sandbox) -> Backend:
+    """A stream fault on the sandbox's HTTP link: the fault proxy again, its HTTP framing and counters."""
+    control = sandbox["proxy"]["control_url"]
+    return Backend(
+        "stream",
+        "sandbox",
+        {"module": "chaoslib_ext.faults.stream.actions", "func": "stream_fault",
+         "arguments": {"link": "gateway", "action": "stall", "after_events": 1, "hold": "300ms"}},
+        lambda: proxy_faults(control) == {},
+        lambda d: _copy_with(sandbox, d / "dead.json", lambda t: t["proxy"].update(control_url=_dead_url())),
+    )  # fmt: skip
+
+
 def redis_backend(redis_pair) -> Backend:
     def clean() -> bool:
         client = redis.Redis.from_url(redis_pair["primary"], socket_timeout=5)
@@ -171,6 +183,7 @@ def chaos_mesh_backend(kube_api, k8s_target, sandbox) -> Backend:
 def backend(request, sandbox, redis_pair, kube_api, k8s_target):
     return {
         "proxy": lambda: proxy_backend(sandbox),
+        "stream": lambda: stream_backend(sandbox),
         "redis": lambda: redis_backend(redis_pair),
         "kafka": lambda: kafka_backend(sandbox),
         "chaos-mesh": lambda: chaos_mesh_backend(kube_api, k8s_target, sandbox),
@@ -222,7 +235,7 @@ def wait_injected(out: Path, proc: subprocess.Popen, timeout: float = 60) -> Pat
     raise TimeoutError("the fault was never injected")
 
 
-@pytest.mark.parametrize("backend", ["proxy", "redis", "kafka", "chaos-mesh"], indirect=True)
+@pytest.mark.parametrize("backend", ["proxy", "stream", "redis", "kafka", "chaos-mesh"], indirect=True)
 @pytest.mark.parametrize("case", CASES)
 def test_kill_matrix(case, backend, health, tmp_path):
     handler, health_url = health
@@ -309,7 +322,7 @@ def test_print_the_matrix():
     """Runs last in this module: the matrix as a table (pytest -s shows it; -ra keeps it in the log)."""
     if not RESULTS:
         pytest.skip("no case of the matrix ran")
-    names = ["proxy", "redis", "kafka", "chaos-mesh"]
+    names = ["proxy", "stream", "redis", "kafka", "chaos-mesh"]
     rows = [
         f"| {case:<16} | " + " | ".join(f"{RESULTS.get((case, n), '-'):<32}" for n in names) + " |" for case in CASES
     ]
