@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["LineKind", "StreamState", "feed_line"]
+__all__ = ["FAULT_HEADER", "FAULT_MARK", "LineKind", "StreamState", "fault_mask", "feed_line"]
 
 
 class LineKind:
@@ -36,6 +36,7 @@ class StreamState:
     error: str | None = None  # the message of an error event
     done: bool = False  # data: [DONE] came (a reader keeps reading: the body's end must be consumed)
     malformed: int = 0  # events that ended without their data parsing as JSON
+    faults: int = 0  # the fault proxy's marks: a bitmask of the stream faults that touched the response
     _partial: bytes = field(default=b"", repr=False)
 
     def end(self) -> None:
@@ -46,11 +47,25 @@ class StreamState:
 
 
 _CONTENT_KEYS = ("content", "reasoning_content", "reasoning")
+#: the SSE comment the fault proxy puts before the first event a stream fault acted on (a real client
+#: ignores comments): ``: chaosllm-faults <bitmask>``; an answer of its own carries FAULT_HEADER
+FAULT_MARK = b": chaosllm-faults "
+FAULT_HEADER = "x-chaosllm-faults"
+
+
+def fault_mask(text: bytes | str) -> int:
+    """The bitmask a mark or header carries (0 for what is not one)."""
+    try:
+        return int(text.strip())
+    except ValueError:
+        return 0
 
 
 def feed_line(line: bytes, state: StreamState) -> int:
     """Classify one raw line (with or without its line end) and record what it says in ``state``."""
     if not line.startswith(b"data:"):
+        if line.startswith(FAULT_MARK):
+            state.faults |= fault_mask(line[len(FAULT_MARK) :])
         if state._partial and not line.strip():
             state._partial = b""  # an event we could not parse ended: drop it, counted
             state.malformed += 1

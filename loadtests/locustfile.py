@@ -63,7 +63,7 @@ from chaoslib_ext.samples import SampleWriter
 from chaoslib_ext.samples.host import HostRecorder
 from chaoslib_ext.samples.lag import LagProbe
 from chaoslib_ext.samples.reader import schedule_times
-from chaoslib_ext.sse import LineKind, StreamState, feed_line
+from chaoslib_ext.sse import FAULT_HEADER, LineKind, StreamState, fault_mask, feed_line
 
 
 def _load_spec() -> LoadSpec:
@@ -186,6 +186,7 @@ def _send(user: _Streaming, side_tag: int, sched_t0: float | None = None) -> Non
             "in_tokens": state.prompt_tokens,
             "want_in": want_in,
             "want_out": want_out,
+            "faults": state.faults,
         }
     )
 
@@ -212,6 +213,7 @@ def _stream(pool: ConnectionPool, data: bytes, state: StreamState, times: list[f
                 status = reader.status
                 if status != 200:
                     body = (body + b"\n".join(lines))[:300]
+                    state.faults |= fault_mask(reader.headers.get(FAULT_HEADER, ""))  # answered by the fault proxy
                     continue
                 for line in lines:
                     if feed_line(line, state) == _CONTENT:
@@ -398,6 +400,7 @@ def _read(resp: object, status: int, state: StreamState, times: list[float]) -> 
         return f"connection failed: {error or 'no response'}"
     if status != 200:
         body = (getattr(resp, "content", None) or b"")[:300]
+        state.faults |= fault_mask((getattr(resp, "headers", None) or {}).get(FAULT_HEADER, ""))
         return f"HTTP {status}: {body.decode(errors='replace')}"
     readline = resp._response.readline  # type: ignore[attr-defined]
     perf_counter = time.perf_counter

@@ -135,7 +135,7 @@ def _evidence(entry: LedgerEntry) -> dict[str, Any] | None:
     if reader is None:
         return None
     try:
-        found = reader(entry.undo)
+        found = reader(entry.undo, entry.details)
     except Exception as exc:  # evidence is a report's detail: never a reason for a removal to fail
         log.warning("reading the counters of fault %s: %s", entry.id, exc)
         return None

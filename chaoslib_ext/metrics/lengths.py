@@ -26,7 +26,7 @@ def length_metrics(table: SampleTable, window: Window) -> LengthMetrics | None:
     known = (table.in_tokens >= 0) | (table.want_in >= 0) | (table.want_out >= 0)
     if not known.any():
         return None
-    use = window.contains(table.start_at) & table.ok
+    use = window.requests(table.start_at, table.end_at) & table.ok
     served_in = table.in_tokens[use & (table.in_tokens >= 0)].astype(np.float64)
     asked = use & (table.want_in > 0) & (table.in_tokens >= 0)
     extra = table.in_tokens[asked].astype(np.float64) - table.want_in[asked]

@@ -1,7 +1,8 @@
 """The metrics of one window, defined as vLLM's ``bench serve`` defines them (docs/design.md).
 
-Per window: requests are counted by their start time (TTFT, TPOT, E2EL, errors), inter-token gaps by
-the time of their later token, throughput by completion time (requests) and token time (tokens).
+Per window: requests are counted by their start time (TTFT, TPOT, E2EL, errors; in the baseline before
+a fault only those that also ended before it), inter-token gaps by the time of their later token,
+throughput by completion time (requests) and token time (tokens).
 Percentiles are exact: linear interpolation on the raw values, as ``numpy.percentile``.
 P99 jitter is P99 - P50 of the metric in the window.
 """
@@ -30,7 +31,7 @@ def window_metrics(
     """Every metric of ``window``; rates are None when the window is empty, distributions when no sample.
     ``index``: the gaps already indexed for windows including this one (one pass serves them all)."""
     duration = window.duration_s
-    started = window.contains(table.start_at)
+    started = window.requests(table.start_at, table.end_at)
     ok = started & table.ok
     requests = int(started.sum())
     failed = requests - int(ok.sum())

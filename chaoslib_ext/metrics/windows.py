@@ -26,9 +26,12 @@ PHASES = ("baseline", "fault", "recovery", "overall")
 
 @dataclass(frozen=True)
 class Window:
-    """A union of disjoint half-open intervals [start, end) in unix seconds."""
+    """A union of disjoint half-open intervals [start, end) in unix seconds. ``whole``: a request counts
+    only when it also ended inside (the baseline before a fault: one still in flight when the fault went
+    in measured the fault, not the baseline)."""
 
     intervals: tuple[tuple[float, float], ...]
+    whole: bool = False
 
     @property
     def duration_s(self) -> float:
@@ -49,7 +52,12 @@ class Window:
         if not self.intervals:
             return self
         cut = self.intervals[0][0] + offset_s
-        return Window(tuple((max(a, cut), b) for a, b in self.intervals if b > cut))
+        return Window(tuple((max(a, cut), b) for a, b in self.intervals if b > cut), self.whole)
+
+    def requests(self, start_at: npt.NDArray[np.float64], end_at: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+        """The requests that count in the window: started in it (and, ``whole``, ended in it too)."""
+        counted = self.contains(start_at)
+        return counted & self.contains(end_at) if self.whole else counted
 
 
 def union(intervals: Iterable[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
@@ -78,7 +86,7 @@ def phase_windows(start_at: float, end_at: float, faults: Iterable[FaultInterval
     last_remove = fault[-1][1]
     recovery = ((last_remove, end_at),) if everything_removed and end_at > last_remove else ()
     return {
-        "baseline": Window(((start_at, first_inject),) if first_inject > start_at else ()),
+        "baseline": Window(((start_at, first_inject),) if first_inject > start_at else (), whole=True),
         "fault": Window(fault),
         "recovery": Window(recovery),
         "overall": Window(overall),

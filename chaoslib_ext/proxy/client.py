@@ -23,10 +23,12 @@ class ProxyClient:
         body = self._call("GET", "/links")
         return {link["name"]: link for link in body["links"]}
 
-    def set_fault(self, link: str, name: str, fault: ProxyFault) -> float:
-        """Apply the fault; returns the unix time at which the proxy applied it."""
+    def set_fault(self, link: str, name: str, fault: ProxyFault) -> tuple[float, int | None]:
+        """Apply the fault; returns the unix time at which the proxy applied it and, for a stream fault,
+        its mark (the bit of the requests it touches: chaoslib_ext.sse.FAULT_MARK)."""
         body = self._call("PUT", f"/links/{link}/faults/{name}", json=fault.to_json())
-        return float(body["applied_at"])
+        mark = body.get("mark")
+        return float(body["applied_at"]), int(mark) if mark is not None else None
 
     def remove_fault(self, link: str, name: str) -> bool:
         """Remove the fault; False when it was already gone."""

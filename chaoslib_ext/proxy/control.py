@@ -49,7 +49,8 @@ def describe(link: Link) -> dict[str, Any]:
 
 
 def _active(active: ActiveFault) -> dict[str, Any]:
-    return {**active.fault.to_json(), "applied_at": active.applied_at, "counters": active.counters()}
+    out = {**active.fault.to_json(), "applied_at": active.applied_at, "counters": active.counters()}
+    return {**out, "mark": active.stream.mark} if active.stream is not None else out
 
 
 async def _health(request: web.Request) -> web.Response:
@@ -81,7 +82,8 @@ async def _set_fault(request: web.Request) -> web.Response:
         active = link.set_fault(request.match_info["name"], fault)
     except SpecError as exc:
         raise _error(400, str(exc)) from exc
-    return web.json_response({"link": link.name, "applied_at": active.applied_at, "fault": fault.to_json()})
+    body = {"link": link.name, "applied_at": active.applied_at, "fault": fault.to_json()}
+    return web.json_response({**body, "mark": active.stream.mark} if active.stream is not None else body)
 
 
 async def _remove_fault(request: web.Request) -> web.Response:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from chaoslib_ext.proxy.stream import StreamFault
-from chaoslib_ext.sse import LineKind, StreamState, feed_line
+from chaoslib_ext.sse import FAULT_HEADER, FAULT_MARK, LineKind, StreamState, feed_line
 
 __all__ = ["FaultCounters", "HttpTap", "StreamSource"]
 
@@ -49,11 +49,13 @@ class FaultCounters:
 
 @dataclass
 class StreamSource:
-    """A stream fault in force on the link: the fault, its seeded generator and its counters."""
+    """A stream fault in force on the link: the fault, its seeded generator, its counters, and its mark:
+    the bit the responses it touches carry to the client (chaoslib_ext.sse.FAULT_MARK)."""
 
     fault: StreamFault
     rng: random.Random
     counters: FaultCounters = field(default_factory=FaultCounters)
+    mark: int = 0
 
 
 #: the link's stream faults in force, by name, in the order they were set
@@ -174,6 +176,8 @@ class _Response:
         self.stalled: set[str] = set()
         self.events: bytearray | None = None  # None: bytes pass as they come
         self.chunked = False
+        self.marks = 0  # the bits of the faults that touched it
+        self.mark_due = False  # a touch the client has not been told of yet
 
 
 class HttpTap:
@@ -250,7 +254,7 @@ class HttpTap:
             if answer is None and fault.touches(source.rng):
                 source.counters.touched += 1
                 source.counters.effects += 1
-                answer = _error_response(fault)
+                answer = _error_response(fault, 1 << source.mark)
         return answer
 
     def _release_answers(self) -> None:
@@ -318,6 +322,8 @@ class HttpTap:
             resp.since[name] = resp.content
             if touched:
                 source.counters.touched += 1
+                resp.marks |= 1 << source.mark
+                resp.mark_due = True
                 if resp.events is None:
                     resp.events = bytearray()
 
@@ -344,6 +350,7 @@ class HttpTap:
         if resp is not None and resp.events is not None and not self._dead:
             if resp.events:
                 self._event(bytes(resp.events), now, resp)
+            self._tell_marks(resp, now)
             if resp.chunked:
                 self._client.send(b"0\r\n\r\n", now + resp.shift_s)
         self._resp, self._resp_body = None, None
@@ -351,19 +358,23 @@ class HttpTap:
 
     def _event(self, event: bytes, now: float, resp: _Response) -> None:
         kind = _kind(event)
+        self._tell_marks(resp, now)  # before anything the faults do to this event: a cut ends the stream
         out: bytes | None = event
         for name, source in self._sources().items():
-            if not resp.decided.get(name):
-                continue
-            out = self._apply(name, source, event if out is None else out, kind, resp)
-            if out is None or self._dead:
-                break
+            if out is not None and resp.decided.get(name):
+                out = self._apply(name, source, out, kind, resp)  # None: dropped, or the stream was cut
         if self._dead:
             return
         if kind == LineKind.CONTENT:
             resp.content += 1
         if out is not None:
-            self._client.send(b"%x\r\n%s\r\n" % (len(out), out) if resp.chunked else out, now + resp.shift_s)
+            self._client.send(_framed(out, resp.chunked), now + resp.shift_s)
+
+    def _tell_marks(self, resp: _Response, now: float) -> None:
+        """The faults that touched the response so far, as an SSE comment the client records."""
+        if resp.mark_due and not self._dead:
+            resp.mark_due = False
+            self._client.send(_framed(FAULT_MARK + b"%d\n\n" % resp.marks, resp.chunked), now + resp.shift_s)
 
     def _apply(self, name: str, source: StreamSource, event: bytes, kind: int, resp: _Response) -> bytes | None:
         """The event after fault ``name`` acted on it (None: dropped); holds go into ``resp.shift_s``."""
@@ -402,6 +413,10 @@ class HttpTap:
         self._client.close()
 
 
+def _framed(data: bytes, chunked: bool) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data) if chunked else data
+
+
 def _cuts(fault: StreamFault, rng: random.Random, content: int) -> bool:
     if fault.cut_probability > 0:
         return rng.random() < fault.cut_probability
@@ -431,12 +446,12 @@ def _status(head: bytes) -> int:
         return 0
 
 
-def _error_response(fault: StreamFault) -> bytes:
+def _error_response(fault: StreamFault, mask: int) -> bytes:
     kind = "rate_limit_exceeded" if fault.status == 429 else "server_error" if fault.status >= 500 else "bad_request"
     message = fault.body or f"injected by chaoslib-ext: HTTP {fault.status}"
     body = json.dumps({"error": {"message": message, "type": kind, "code": fault.status}}).encode()
     lines = [f"HTTP/1.1 {fault.status} {_REASONS.get(fault.status, 'Error')}", "content-type: application/json",
-             f"content-length: {len(body)}"]  # fmt: skip
+             f"content-length: {len(body)}", f"{FAULT_HEADER}: {mask}"]  # fmt: skip
     if fault.retry_after_s is not None:
         lines.append(f"retry-after: {fault.retry_after_s:g}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body

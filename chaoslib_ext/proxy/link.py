@@ -25,6 +25,8 @@ __all__ = ["ActiveFault", "Link"]
 
 log = logging.getLogger("chaoslib_ext.proxy")
 _FLOWS = (Direction.TO, Direction.FROM)
+#: stream faults in force on one link at once: each marks the requests it touches with one bit of 32
+MAX_MARKS = 32
 #: how many removed faults keep their final counters (read after the removal, for the evidence)
 _KEEP_FINISHED = 256
 
@@ -109,10 +111,11 @@ class Link:
         Raises SpecError for a stream fault on a link that is not an HTTP one."""
         if fault.stream is not None and not self.http:
             raise SpecError("stream", f"link {self.name!r} is not an HTTP link", "a link given as http(s)://HOST:PORT")
+        mark = self._free_mark(replacing=name) if fault.stream is not None else 0  # refused before any change
         self.remove_fault(name)
         active = ActiveFault(fault, applied_at=time.time())
         if fault.stream is not None:
-            active.stream = StreamSource(fault.stream, random.Random(fault.stream.seed))
+            active.stream = StreamSource(fault.stream, random.Random(fault.stream.seed), mark=mark)
         elif self.http:
             active.passed.requests = 0
         active.expiry = asyncio.get_running_loop().call_later(fault.ttl_s, self._expire, name, active)
@@ -126,6 +129,14 @@ class Link:
             for conn in list(self.connections):
                 conn.reset()
         return active
+
+    def _free_mark(self, replacing: str) -> int:
+        """The lowest bit no other stream fault in force on the link marks its requests with."""
+        used = {a.stream.mark for n, a in self.faults.items() if a.stream is not None and n != replacing}
+        free = next((bit for bit in range(MAX_MARKS) if bit not in used), None)
+        if free is None:
+            raise SpecError("stream", f"link {self.name!r} has {MAX_MARKS} stream faults in force already")
+        return free
 
     def remove_fault(self, name: str) -> bool:
         active = self.faults.pop(name, None)

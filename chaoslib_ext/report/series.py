@@ -84,7 +84,7 @@ def cdfs(table: SampleTable, index: GapIndex, windows: dict[str, Window]) -> Cdf
     out: Cdfs = {}
     ok = table.ok & ~np.isnan(table.ttft_ms)
     for phase, window in windows.items():
-        ttft = table.ttft_ms[window.contains(table.start_at) & ok]
+        ttft = table.ttft_ms[window.requests(table.start_at, table.end_at) & ok]
         out[phase] = {"ttft_ms": _quantiles(ttft), "itl_ms": index.quantiles(window, list(CDF_LEVELS))}
     return out
 

@@ -204,13 +204,17 @@ def _evidence(fault: FaultRecord) -> str:
     if not ev.counted:
         return f"; fault_coverage unknown (no counters recorded for it; {ev.window_requests} requests in its window)"
     if ev.coverage is None:
-        coverage = f"fault_coverage unknown (requests not told apart on this link; {ev.window_requests} in its window)"
+        why = "its calls are not tied to requests" if ev.kind == "calls" else "requests not told apart on this link"
+        coverage = f"fault_coverage unknown ({why}; {ev.window_requests} requests in its window)"
     else:
         coverage = f"fault_coverage {ev.coverage:.0%} ({ev.passed} requests through it, {ev.window_requests} started)"
     if ev.kind == "stream":
         rate = "n/a" if ev.effect_rate is None else f"{ev.effect_rate:.1%}"
         expected = "" if ev.expected_rate is None else f" (percent {ev.expected_rate:.0%})"
-        did = f"touched {ev.touched} = {rate}{expected}, {ev.effects} effects"
+        seen = "" if ev.marked is None else f", {ev.marked} marked in the load's samples"
+        did = f"touched {ev.touched} = {rate}{expected}, {ev.effects} effects{seen}"
+    elif ev.kind == "calls":
+        did = f"{ev.effects} calls reached the server while it was in force"
     else:
         did = f"{ev.effects} chunks on {ev.touched} connections through it"
     return f"; {coverage}, {did}" + ("; NO EFFECT: the run is inconclusive" if ev.missed else "")

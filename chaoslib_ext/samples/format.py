@@ -20,11 +20,14 @@ stopped) is counted too, as scheduled minus sent minus not sent.
 
 Version 4 adds the request's token lengths: ``in_tokens``, the prompt tokens the server counted
 (``usage.prompt_tokens``), and ``want_in`` / ``want_out``, the input and output lengths a workload
-asked for (chaoslib_ext.load.workload); -1 where absent.
+asked for (chaoslib_ext.load.workload); -1 where absent. Version 5 names the last 4 bytes (padding,
+always 0, in version 4): ``faults``, a bitmask of the stream faults that touched the request, as the
+fault proxy marked it (bit ``n`` is the fault whose ledger entry has ``details.mark == n``).
 
 The format has a version, declared by ``format.json`` beside the files (:data:`VERSION`): 1 is the
 JSON lines of the first releases, 2 the binary records without ``sched_t0`` (56 bytes; written
-without ``format.json`` until it existed), 3 with it (64 bytes), 4 these (80 bytes). Readers read
+without ``format.json`` until it existed), 3 with it (64 bytes), 4 with the lengths (80 bytes), 5 these
+(80 bytes, the same layout as 4: its padding, 0, reads as no fault). Readers read
 every older version and refuse a newer one with :class:`SamplesFormatError`, rather than misread
 records whose layout they do not know.
 """
@@ -57,7 +60,7 @@ __all__ = [
 ]
 
 FORMAT = "chaosllm/samples"
-VERSION = 4
+VERSION = 5
 FORMAT_FILE = "format.json"
 
 _V2_FIELDS = [
@@ -75,15 +78,16 @@ _V2_FIELDS = [
 ]
 RECORD_V2 = np.dtype(_V2_FIELDS)
 RECORD_V3 = np.dtype([*_V2_FIELDS, ("sched_t0", "<f8")])  # NaN in a closed loop
-#: version 4: token lengths, -1 where absent (the pad keeps records 8-byte aligned)
-REQUEST = np.dtype([*RECORD_V3.descr, ("in_tokens", "<i4"), ("want_in", "<i4"), ("want_out", "<i4"), ("pad", "<u4")])
+#: version 4: token lengths, -1 where absent, and 4 bytes of padding (records 8-byte aligned) that
+#: version 5 names ``faults``: the stream faults that touched the request, a bitmask (0 in version 4)
+REQUEST = np.dtype([*RECORD_V3.descr, ("in_tokens", "<i4"), ("want_in", "<i4"), ("want_out", "<i4"), ("faults", "<u4")])
 _PACK = struct.Struct("<dddddIIIHBBdiiiI")
 assert _PACK.size == REQUEST.itemsize == 80
-_ABSENT = {"sched_t0": np.nan, "in_tokens": -1, "want_in": -1, "want_out": -1, "pad": 0}
+_ABSENT = {"sched_t0": np.nan, "in_tokens": -1, "want_in": -1, "want_out": -1, "faults": 0}
 
 
 def record_dtype(version: int) -> np.dtype[np.void]:
-    """The binary record of samples format ``version`` (2, 3 or 4)."""
+    """The binary record of samples format ``version`` (2, 3, or 4 and 5: one layout)."""
     return {2: RECORD_V2, 3: RECORD_V3}.get(version, REQUEST)
 
 
@@ -122,6 +126,7 @@ class Sample:
     in_tokens: int | None = None  # prompt tokens the server counted (usage.prompt_tokens)
     want_in: int | None = None  # a workload's requested input tokens
     want_out: int | None = None  # a workload's requested output tokens
+    faults: int = 0  # bitmask of the stream faults that touched it (the proxy's marks)
 
     @property
     def ok(self) -> bool:
@@ -147,6 +152,7 @@ class Sample:
             "in_tokens": self.in_tokens,
             "want_in": self.want_in,
             "want_out": self.want_out,
+            "faults": self.faults,
         }
 
     @classmethod
@@ -166,6 +172,7 @@ class Sample:
             in_tokens=_count(raw.get("in_tokens")),
             want_in=_count(raw.get("want_in")),
             want_out=_count(raw.get("want_out")),
+            faults=int(raw.get("faults") or 0),
         )
 
 

@@ -113,6 +113,7 @@ def to_samples(records: npt.NDArray[Any], gaps: npt.NDArray[np.float32], errors:
                 in_tokens=_count(r["in_tokens"]) if "in_tokens" in names else None,
                 want_in=_count(r["want_in"]) if "want_in" in names else None,
                 want_out=_count(r["want_out"]) if "want_out" in names else None,
+                faults=int(r["faults"]) if "faults" in names else 0,
             )
         )
     return out

@@ -113,6 +113,10 @@ class SampleTable:
         return texts
 
     @property
+    def faults(self) -> npt.NDArray[np.uint32]:  # the stream faults that touched each request (bitmask)
+        return self.records["faults"]
+
+    @property
     def start_at(self) -> Floats:
         return self.records["t0"]
 
@@ -192,7 +196,7 @@ class SampleTable:
             lengths = tuple(-1 if v is None else v for v in (s.in_tokens, s.want_in, s.want_out))
             rows.append(
                 (s.t0, ttft, e2el, s.done_ms, server, s.tokens, s.events, len(s.itl_ms), s.status, s.ok, s.side, sched,
-                 *lengths, 0)
+                 *lengths, s.faults)
             )  # fmt: skip
             gaps.extend(s.itl_ms)
         records = np.array(rows, dtype=REQUEST)

@@ -72,7 +72,7 @@ class SampleWriter:
                 _minus1(record.get("in_tokens")),
                 _minus1(record.get("want_in")),
                 _minus1(record.get("want_out")),
-                0,
+                int(record.get("faults") or 0),
             )
         )
         self._count += 1

@@ -7,6 +7,8 @@ load started while it was in force. Two kinds of counters:
 
 - ``stream`` (a stream fault): ``passed`` requests through the HTTP link, ``touched`` the ones its
   ``percent`` drew, ``effects`` what it did (errors answered, holds, cuts, events corrupted or dropped);
+- ``calls`` (Redis's pause, kill and memory-pressure faults): ``effects`` the commands the server
+  processed from the injection to the removal, ours left out (INFO stats);
 - ``bytes`` (a delay, loss, bandwidth, ... fault): ``passed`` requests framed on an HTTP link (None on a
   TCP link), ``touched`` connections that carried its direction's bytes, ``effects`` chunks that did.
 
@@ -16,15 +18,17 @@ From them:
   proxy cannot tell requests apart: a TCP link such as Redis's);
 - ``effect_rate`` (stream faults): the share of the passing requests the fault touched, beside
   ``expected_rate`` (its ``percent``);
+- ``marked`` (stream faults): the load's own count of the requests the fault touched: the proxy marks
+  each (an SSE comment, or a header on an answer of its own) and the samples keep the marks;
 - a fault whose counters show no effect while requests flowed is ``missed``: the run is inconclusive
-  (exit 2), never a pass. A fault without counters (Chaos Mesh objects, Redis, Kafka) has coverage
-  ``unknown`` and is never inconclusive on that ground alone.
+  (exit 2), never a pass. A fault without counters (Chaos Mesh objects, Kafka, Redis's blocker and
+  failover) has coverage ``unknown`` and is never inconclusive on that ground alone.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 import numpy as np
 
@@ -44,6 +48,7 @@ class FaultEvidenceJson(TypedDict):
     coverage: float | None
     effect_rate: float | None
     expected_rate: float | None
+    marked: NotRequired[int | None]
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,8 @@ class FaultEvidence:
     touched: int | None = None  # stream: requests its share drew; bytes: connections that carried its bytes
     effects: int | None = None  # stream: errors answered, holds, cuts...; bytes: chunks through it
     expected_rate: float | None = None  # a stream fault's percent / 100
-    kind: str | None = None  # "stream" | "bytes" (None: no counters)
+    kind: str | None = None  # "stream" | "bytes" | "calls" (None: no counters)
+    marked: int | None = None  # stream faults: the load's samples that carry its mark (the client's own count)
 
     @property
     def coverage(self) -> float | None:
@@ -84,12 +90,13 @@ class FaultEvidence:
             "coverage": self.coverage,
             "effect_rate": self.effect_rate,
             "expected_rate": self.expected_rate,
+            "marked": self.marked,
         }
 
     @classmethod
     def from_json(cls, raw: FaultEvidenceJson) -> FaultEvidence:
         return cls(raw["window_requests"], raw["counted"], raw["passed"], raw["touched"], raw["effects"],
-                   raw["expected_rate"], raw["kind"])  # fmt: skip
+                   raw["expected_rate"], raw["kind"], raw.get("marked"))  # fmt: skip
 
 
 def fault_evidence(
@@ -104,6 +111,8 @@ def fault_evidence(
     counters = details.get("evidence")
     if not isinstance(counters, dict):
         return FaultEvidence(window_requests, counted=False)
+    if "calls" in counters:  # a dependency's own count of the calls it served while faulted
+        return FaultEvidence(window_requests, True, None, None, _int(counters.get("calls")), None, "calls")
     passed = _int(counters.get("requests"))
     if "chunks" in counters:
         touched, effects = _int(counters.get("connections")), _int(counters.get("chunks"))
@@ -111,7 +120,13 @@ def fault_evidence(
     percent = spec.get("percent")
     expected = float(percent) / 100.0 if isinstance(percent, int | float) else None
     touched, effects = _int(counters.get("touched")), _int(counters.get("effects"))
-    return FaultEvidence(window_requests, True, passed, touched, effects, expected, "stream")
+    mark = details.get("mark")
+    marked = None
+    if isinstance(mark, int) and not isinstance(mark, bool):
+        # a request it touched carries its bit; the bit is another fault's before and after it: overlap only
+        overlapping = (started < end) & (table.end_at > injected_at)
+        marked = int((((table.faults >> np.uint32(mark)) & 1).astype(bool) & overlapping).sum())
+    return FaultEvidence(window_requests, True, passed, touched, effects, expected, "stream", marked)
 
 
 def _int(value: object) -> int | None:

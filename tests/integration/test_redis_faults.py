@@ -59,8 +59,12 @@ def test_a_write_pause_makes_writes_time_out_but_not_reads(redis_pair, config):
     with pytest.raises(redis.TimeoutError):
         client(redis_pair["primary"]).set("k", "during")
     join()
+    [entry] = RunContext.from_configuration(config).ledger.entries()
+    # the server's own count of the calls made while paused: the read, and the write it held (served at
+    # the removal, before or after the count is read)
+    assert 1 <= entry.details["evidence"]["calls"] <= 2
     assert client(redis_pair["primary"]).set("k", "after")
-    assert RunContext.from_configuration(config).ledger.entries()[0].state == "removed"
+    assert entry.state == "removed"
 
 
 def test_blocking_the_server_stalls_every_command_until_removed(redis_pair, config):
@@ -109,6 +113,8 @@ def test_memory_pressure_evicts_and_the_exact_settings_come_back(redis_pair, con
     actions.memory_pressure(maxmemory="512kb", policy="allkeys-lru", duration="500ms", configuration=config)
     assert probes.redis_evictions(configuration=config) > evicted
     assert {k: probes.redis_config(k, configuration=config) for k in before} == before
+    [entry] = RunContext.from_configuration(config).ledger.entries()
+    assert entry.details["evidence"] == {"calls": 0}  # nobody called it while faulted: no effect to show
 
 
 def test_failover_hands_the_primary_role_over_and_back(redis_pair, config):

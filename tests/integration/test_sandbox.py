@@ -131,7 +131,9 @@ def test_up_and_down_leave_no_process_port_or_file(tmp_path):
     assert chaosllm("sandbox", "up", env=env, timeout=120).returncode == 0
     state = json.loads(chaosllm("sandbox", "status", "--json", env=env).stdout)
     pids = [p["pid"] for p in state["processes"]]
-    ports = [int(a.rsplit(":", 1)[1]) for link in state["proxy"]["links"].values() for a in link.values()]
+    ports = [
+        int(link[a].rsplit(":", 1)[1]) for link in state["proxy"]["links"].values() for a in ("listen", "upstream")
+    ]
     down = chaosllm("sandbox", "down", env=env, timeout=120)
     assert down.returncode == 0
     assert "stopped: supervisor, gateway, worker, proxy, tansu, kafka-cluster, redis-replica, redis" in down.stdout

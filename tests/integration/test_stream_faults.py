@@ -19,7 +19,7 @@ from tests.integration.helpers import activity, chaosllm, experiment, observe, p
 
 #: (fault id, stream_fault arguments, seconds): the windows of the run, one after the other
 WINDOWS = [
-    ("stall", {"action": "stall", "after_events": 1, "hold": "300ms"}, 4),
+    ("stall", {"action": "stall", "after_events": 1, "hold": "300ms", "percent": 50, "seed": 7}, 6),
     ("burst", {"action": "http-error", "status": 429, "retry_after": "1s", "percent": 20, "seed": 7}, 9),
     ("cut", {"action": "cut", "after_events": 2}, 3),
     ("slow", {"action": "slow-tokens", "delay": "20ms"}, 4),
@@ -28,7 +28,9 @@ WINDOWS = [
     ("nodone", {"action": "drop-done"}, 3),
 ]
 MAX_TOKENS = 8
-EDGE_S = 0.05  # a request counts in a window when it started after the injection and ended before the removal
+#: a request counts in a window when it started after the injection and ended before the removal, with this
+#: margin at both ends: the ledger's times are when the proxy confirmed, a few ms after it acted
+EDGE_S = 0.05
 
 
 def stream_fault(name: str, arguments: dict, seconds: int) -> dict:
@@ -71,10 +73,14 @@ class Windows:
     def inside(self, fault: str) -> list:
         e = self.entries[fault]
         return [s for s in self.samples
-                if s.t0 >= e.injected_at + EDGE_S and s.t0 + s.done_ms / 1000.0 <= e.removed_at]  # fmt: skip
+                if s.t0 >= e.injected_at + EDGE_S and s.t0 + s.done_ms / 1000.0 <= e.removed_at - EDGE_S]  # fmt: skip
 
     def evidence(self, fault: str) -> dict:
         return self.entries[fault].details["evidence"]
+
+    def marked(self, fault: str, sample) -> bool:
+        """Whether the sample carries the fault's mark (the proxy said it touched the request)."""
+        return bool(sample.faults >> self.entries[fault].details["mark"] & 1)
 
 
 @pytest.fixture(scope="module")
@@ -94,14 +100,22 @@ def test_every_stream_fault_is_gone_and_was_read_from_its_counters(stream_run, w
     assert [e.id for e in Ledger(run / "ledger.json").outstanding()] == []
     summary = json.loads((run / "summary.json").read_text())
     for fault in summary["faults"]:
-        assert fault["evidence"]["counted"], fault["id"]
-        assert fault["evidence"]["coverage"] == pytest.approx(1.0, abs=0.02), fault["id"]
+        ev = fault["evidence"]
+        assert ev["counted"], fault["id"]
+        assert ev["coverage"] == pytest.approx(1.0, abs=0.02), fault["id"]
+        # the load's samples carry the marks of what the proxy touched (less what was in flight at the end)
+        assert ev["touched"] - 16 <= ev["marked"] <= ev["touched"], fault["id"]
 
 
-def test_a_stall_after_the_first_token_holds_that_gap_by_300ms_and_nothing_else(windows):
-    touched = [s for s in windows.inside("stall") if len(s.itl_ms) >= 2]
+def test_a_stall_after_the_first_token_holds_that_gap_by_300ms_in_the_touched_requests_only(windows):
+    inside = [s for s in windows.inside("stall") if len(s.itl_ms) >= 2]
+    touched = [s for s in inside if windows.marked("stall", s)]
+    spared = [s for s in inside if not windows.marked("stall", s)]
+    assert len(touched) / len(inside) == pytest.approx(0.5, abs=0.15)  # percent 50
     assert len(touched) >= 20
     base_gap0 = median(s.itl_ms[0] for s in windows.baseline)
+    assert median(s.itl_ms[0] for s in spared) == pytest.approx(base_gap0, abs=5.0)  # nowhere else
+    assert max(s.itl_ms[0] for s in spared) < 150.0
     extra = [s.itl_ms[0] - base_gap0 for s in touched]
     assert median(extra) == pytest.approx(300.0, abs=10.0)
     assert min(s.itl_ms[0] for s in touched) >= 298.0  # the hold comes on top of the server's own gap
@@ -117,6 +131,8 @@ def test_a_20_percent_429_burst_answers_20_percent_of_at_least_1000_requests(win
     answered = [s for s in inside if s.status == 429]
     assert len(answered) / len(inside) == pytest.approx(0.20, abs=0.03)
     assert {error_class(s.status, s.error or "") for s in answered} == {"http_429"}
+    assert all(windows.marked("burst", s) for s in answered)
+    assert not any(windows.marked("burst", s) for s in inside if s.status != 429)
     assert all(s.ok for s in inside if s.status != 429)
     ev = windows.evidence("burst")
     assert ev["touched"] / ev["requests"] == pytest.approx(0.20, abs=0.03)

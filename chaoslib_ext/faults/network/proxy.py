@@ -93,10 +93,11 @@ class ProxyNetworkDriver:
         return {**undo, "proxy_process": self._proxy_process} if self._proxy_process else undo
 
     def inject(self, fault_id: str) -> Injected:
-        return Injected(ProxyClient(self._control_url).set_fault(self._link, fault_id, self._fault))
+        at, mark = ProxyClient(self._control_url).set_fault(self._link, fault_id, self._fault)
+        return Injected(at, {} if mark is None else {"mark": mark})
 
     @staticmethod
-    def evidence(undo: Mapping[str, Any]) -> dict[str, float] | None:
+    def evidence(undo: Mapping[str, Any], details: Mapping[str, Any]) -> dict[str, float] | None:
         """The fault's counters, read from the proxy (in force or removed: chaoslib_ext.proxy.link's
         ByteCounters, or a stream fault's); None when the proxy is gone or forgot it."""
         try:

@@ -76,8 +76,19 @@ class RedisDriver:
         return {"server": self._server.ref, "commands": []}
 
     def inject(self, fault_id: str) -> Injected:
+        before = self._server.calls()  # read first: a paused server would not answer it after
         self._server.run(self._commands())
-        return Injected(time.time())
+        return Injected(time.time(), {"calls_before": before})
+
+    @staticmethod
+    def evidence(undo: Mapping[str, Any], details: Mapping[str, Any]) -> dict[str, float] | None:
+        """The clients' calls the server processed from the injection to now (after the removal): the
+        evidence that traffic reached the faulted dependency. None for a fault that recorded no count
+        (the blocker's and the failover's: the first blocks INFO, the second moves the primary)."""
+        before = details.get("calls_before")
+        if not isinstance(before, int):
+            return None
+        return {"calls": max(0, _server(undo).calls() - before)}
 
     @staticmethod
     def remove(undo: Mapping[str, Any]) -> bool:

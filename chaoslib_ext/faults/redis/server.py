@@ -35,6 +35,13 @@ def redis_client(url: str, timeout_s: float = 5.0, **options: Any) -> redis.Redi
     )
 
 
+#: commands that are not a client's calls: administration (ours among them) and replication
+_NOT_CALLS = frozenset({
+    "info", "client", "config", "debug", "replconf", "psync", "sync", "failover", "role", "ping", "hello", "auth",
+    "select", "command", "slowlog", "latency", "memory", "monitor",
+})  # fmt: skip
+
+
 @dataclass(frozen=True)
 class RedisServer:
     url: str  # may hold a password: never written anywhere (see ``ref``)
@@ -84,6 +91,20 @@ class RedisServer:
                 client.execute_command(*command)  # type: ignore[no-untyped-call]
         except (redis.RedisError, OSError) as exc:
             raise TargetError(f"redis {self.redacted}: {' '.join(command)}: {exc}") from exc
+        finally:
+            client.close()
+
+    def calls(self) -> int:
+        """The clients' calls the server has processed since it started (INFO commandstats), without
+        the admin and replication commands (ours, a replica's acks): raises TargetError."""
+        client = self.client(2.0)
+        try:
+            stats = client.info("commandstats")
+            # keys: cmdstat_get, or cmdstat_client|kill for a subcommand (Redis 7)
+            names = {k: k.removeprefix("cmdstat_").split("|")[0] for k in stats}
+            return sum(int(v["calls"]) for k, v in stats.items() if names[k] not in _NOT_CALLS)
+        except (redis.RedisError, OSError, KeyError, ValueError, TypeError) as exc:
+            raise TargetError(f"redis {self.redacted}: INFO commandstats: {exc}") from exc
         finally:
             client.close()
 

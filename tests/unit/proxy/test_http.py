@@ -36,6 +36,18 @@ ROLE = b'data: {"choices": [{"delta": {"role": "assistant"}}]}\n\n'
 DONE = b"data: [DONE]\n\n"
 
 
+def test_the_marks_of_two_faults_reach_the_client_as_one_mask():
+    async def run() -> StreamState:
+        wire = Wire()
+        wire.sources = {"a": StreamSource(StreamFault("slow-tokens", delay_ms=0), random.Random(0), mark=0),
+                        "b": StreamSource(StreamFault("drop-done"), random.Random(0), mark=3)}  # fmt: skip
+        wire.tap.from_client(REQUEST)
+        wire.tap.from_server(stream([ROLE, content(0), DONE]))
+        return read_events(wire.received)[2]
+
+    assert asyncio.run(run()).faults == 0b1001
+
+
 class Wire:
     """A tap with both ends recorded: bytes to the server, (monotonic time, bytes) to the client."""
 
@@ -111,6 +123,7 @@ async def test_http_error_answers_a_share_of_requests_here_and_the_server_never_
             answered += 1
             assert wire.client[-1][1].startswith(b"HTTP/1.1 429 Too Many Requests\r\n")
             assert b"\r\nretry-after: 2\r\n" in wire.client[-1][1]
+            assert b"\r\nx-chaosllm-faults: 1\r\n" in wire.client[-1][1]  # its mark (bit 0) for the client
         else:
             wire.tap.from_server(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
     assert 170 <= answered <= 230  # 20 % +- 3 % of 1,000, and the same with the same seed
@@ -135,6 +148,7 @@ async def test_a_stall_after_the_first_token_holds_that_gap_only():
     assert times[chunk(content(2))] - times[chunk(content(1))] < 0.01  # the rest shifts, in order
     status, kinds, state = read_events(wire.received)
     assert (status, kinds.count(LineKind.CONTENT), state.done) == (200, 3, True)
+    assert state.faults == 1  # the client read the proxy's mark: this response was touched
     assert wire.sources["stall"].counters.to_json() == {"requests": 1, "touched": 1, "effects": 1, "held_ms": 300.0}
 
 
