@@ -85,6 +85,7 @@ class Link:
         self.accepted = 0
         self.rng = random.Random(seed)
         self.stream_sources: dict[str, StreamSource] = {}
+        self._next_mark = 0  # the bit the next stream fault tries first
         self.finished: dict[str, dict[str, float]] = {}  # removed faults' final counters, by name
         self._server: asyncio.Server | None = None
 
@@ -131,11 +132,15 @@ class Link:
         return active
 
     def _free_mark(self, replacing: str) -> int:
-        """The lowest bit no other stream fault in force on the link marks its requests with."""
+        """The next bit, in turn, that no other stream fault in force on the link marks its requests with:
+        a bit comes back only after 32 faults, so a fault that follows another does not take its bit
+        while the other's last requests are still in flight (the marks would mix)."""
         used = {a.stream.mark for n, a in self.faults.items() if a.stream is not None and n != replacing}
-        free = next((bit for bit in range(MAX_MARKS) if bit not in used), None)
+        free = next((b % MAX_MARKS for b in range(self._next_mark, self._next_mark + MAX_MARKS)
+                     if b % MAX_MARKS not in used), None)  # fmt: skip
         if free is None:
             raise SpecError("stream", f"link {self.name!r} has {MAX_MARKS} stream faults in force already")
+        self._next_mark = free + 1
         return free
 
     def remove_fault(self, name: str) -> bool:

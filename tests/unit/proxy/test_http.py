@@ -223,3 +223,19 @@ def test_stream_faults_refuse_bad_fields_by_name():
         assert err.value.field == field
     fault = ProxyFault.from_json({"ttl_s": 10, "stream": {"action": "stall", "after_events": 1, "hold_ms": 300}})
     assert ProxyFault.from_json(fault.to_json()) == fault
+
+
+def test_a_stream_fault_that_follows_another_takes_the_next_bit_not_its_predecessors():
+    from chaoslib_ext.proxy.link import Link
+
+    async def marks() -> list[int]:
+        link = Link("gateway", "127.0.0.1", 1, http=True)
+        fault = ProxyFault.from_json({"ttl_s": 10, "stream": {"action": "drop-done"}})
+        found = []
+        for name in ("a", "b", "c"):
+            found.append(link.set_fault(name, fault).stream.mark)
+            link.remove_fault(name)  # gone before the next comes: its requests may still be in flight
+        await link.stop()
+        return found
+
+    assert asyncio.run(marks()) == [0, 1, 2]
