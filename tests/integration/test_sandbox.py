@@ -129,11 +129,14 @@ def test_a_second_up_is_refused_while_one_runs(sandbox):
 def test_up_and_down_leave_no_process_port_or_file(tmp_path):
     env = {"CHAOSLLM_STATE_DIR": str(tmp_path / "state")}
     assert chaosllm("sandbox", "up", env=env, timeout=120).returncode == 0
-    state = json.loads(chaosllm("sandbox", "status", "--json", env=env).stdout)
-    pids = [p["pid"] for p in state["processes"]]
-    ports = [
-        int(link[a].rsplit(":", 1)[1]) for link in state["proxy"]["links"].values() for a in ("listen", "upstream")
-    ]
+    try:
+        state = json.loads(chaosllm("sandbox", "status", "--json", env=env).stdout)
+        pids = [p["pid"] for p in state["processes"]]
+        links = state["proxy"]["links"].values()
+        ports = [int(link[end].rsplit(":", 1)[1]) for link in links for end in ("listen", "upstream")]
+    except BaseException:  # whatever fails before the down under test, the sandbox goes down (CI once left one up)
+        chaosllm("sandbox", "down", env=env, timeout=120)
+        raise
     down = chaosllm("sandbox", "down", env=env, timeout=120)
     assert down.returncode == 0
     assert "stopped: supervisor, gateway, worker, proxy, tansu, kafka-cluster, redis-replica, redis" in down.stdout
