@@ -80,8 +80,9 @@ def judge_run(
 ) -> RunSummary:
     """Measure every phase, judge every hypothesis and decide the outcome of ``run``; a hypothesis on a
     phase the load client could not measure (``policy``, chaoslib_ext.metrics.validity) is an error."""
-    phases, verdicts = _judge(samples, hypotheses, goodput)
-    recovery = _recoveries(samples, phases, goodput) if samples.window else {}
+    measured: _Measured = {}  # the recovery windows' metrics: every recovered metric reads the same windows
+    phases, verdicts = _judge(samples, hypotheses, goodput, measured)
+    recovery = _recoveries(samples, phases, goodput, measured) if samples.window else {}
     directory = run.run_dir.samples
     validity = run_validity(samples.windows, read_host(directory), read_lag(directory), policy)
     verdicts = _void(verdicts, validity)
@@ -111,8 +112,12 @@ def judge_run(
     )
 
 
+#: window -> its metrics, measured once for every metric whose recovery reads it
+_Measured = dict[Window, PhaseMetrics]
+
+
 def _judge(
-    samples: RunSamples, hypotheses: Sequence[Hypothesis], goodput: GoodputSLO | None
+    samples: RunSamples, hypotheses: Sequence[Hypothesis], goodput: GoodputSLO | None, measured: _Measured
 ) -> tuple[dict[str, PhaseMetrics], tuple[Verdict, ...]]:
     if samples.window is None:
         return {}, tuple(no_data(h, "load never ran: nothing was measured") for h in hypotheses)
@@ -126,7 +131,7 @@ def _judge(
         metric, policy = h.recovered_metric, h.recovery
         assert metric is not None
         assert policy is not None
-        return _recovery(samples, phases, goodput, metric, policy)
+        return _recovery(samples, phases, goodput, measured, metric, policy)
 
     return phases, tuple(evaluate(h, phases, trimmed, recovered) for h in hypotheses)
 
@@ -136,23 +141,25 @@ RECOVERY_METRICS = ("ttft_ms.p99", "itl_ms.p99", "output_throughput_tps")
 
 
 def _recoveries(
-    samples: RunSamples, phases: dict[str, PhaseMetrics], goodput: GoodputSLO | None
+    samples: RunSamples, phases: dict[str, PhaseMetrics], goodput: GoodputSLO | None, measured: _Measured
 ) -> dict[str, RecoveryTime]:
     if samples.removed_at is None:
         return {}
-    return {m: _recovery(samples, phases, goodput, m, DEFAULT_RECOVERY) for m in RECOVERY_METRICS}
+    return {m: _recovery(samples, phases, goodput, measured, m, DEFAULT_RECOVERY) for m in RECOVERY_METRICS}
 
 
 def _recovery(
-    samples: RunSamples, phases: dict[str, PhaseMetrics], goodput: GoodputSLO | None, metric: str,
-    policy: RecoveryPolicy,
+    samples: RunSamples, phases: dict[str, PhaseMetrics], goodput: GoodputSLO | None, measured: _Measured,
+    metric: str, policy: RecoveryPolicy,
 ) -> RecoveryTime:  # fmt: skip
     """``metric``'s recovery time after the last removal, judged against its baseline phase value."""
     baseline = phases["baseline"].value(metric) if "baseline" in phases else None
     end_at = samples.window[1] if samples.window else None
 
     def value_in(window: Window) -> float | None:
-        return window_metrics(samples.table, window, goodput, samples.index).value(metric)
+        if window not in measured:
+            measured[window] = window_metrics(samples.table, window, goodput, samples.index)
+        return measured[window].value(metric)
 
     return recovery_time(metric, baseline, value_in, samples.removed_at, end_at, policy)
 

@@ -86,13 +86,14 @@ def _dead_url() -> str:
     return f"http://127.0.0.1:{free_port()}"
 
 
-def proxy_backend(sandbox) -> Backend:
+def proxy_backend(sandbox, name: str = "proxy", fault: dict | None = None) -> Backend:
+    """A fault of the sandbox's fault proxy: by default a byte fault (a delay on the Redis link)."""
     control = sandbox["proxy"]["control_url"]
     return Backend(
-        "proxy",
+        name,
         "sandbox",
-        {"module": "chaoslib_ext.faults.network.actions", "func": "network_fault",
-         "arguments": {"link": "redis", "action": "delay", "delay": {"latency": "200ms"}}},
+        fault or {"module": "chaoslib_ext.faults.network.actions", "func": "network_fault",
+                  "arguments": {"link": "redis", "action": "delay", "delay": {"latency": "200ms"}}},
         lambda: proxy_faults(control) == {},
         lambda d: _copy_with(sandbox, d / "dead.json", lambda t: t["proxy"].update(control_url=_dead_url())),
     )  # fmt: skip
@@ -100,15 +101,9 @@ def proxy_backend(sandbox) -> Backend:
 
 def stream_backend(sandbox) -> Backend:
     """A stream fault on the sandbox's HTTP link: the fault proxy again, its HTTP framing and counters."""
-    control = sandbox["proxy"]["control_url"]
-    return Backend(
-        "stream",
-        "sandbox",
-        {"module": "chaoslib_ext.faults.stream.actions", "func": "stream_fault",
-         "arguments": {"link": "gateway", "action": "stall", "after_events": 1, "hold": "300ms"}},
-        lambda: proxy_faults(control) == {},
-        lambda d: _copy_with(sandbox, d / "dead.json", lambda t: t["proxy"].update(control_url=_dead_url())),
-    )  # fmt: skip
+    return proxy_backend(sandbox, "stream", {"module": "chaoslib_ext.faults.stream.actions", "func": "stream_fault",
+                                             "arguments": {"link": "gateway", "action": "stall", "after_events": 1,
+                                                           "hold": "300ms"}})  # fmt: skip
 
 
 def redis_backend(redis_pair) -> Backend:
