@@ -37,6 +37,7 @@ class StreamState:
     done: bool = False  # data: [DONE] came (a reader keeps reading: the body's end must be consumed)
     malformed: int = 0  # events that ended without their data parsing as JSON
     faults: int = 0  # the fault proxy's marks: a bitmask of the stream faults that touched the response
+    retry_after: str | None = None  # the Retry-After header of an answer other than 200
     _partial: bytes = field(default=b"", repr=False)
 
     def end(self) -> None:

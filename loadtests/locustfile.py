@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import random
 import signal
 import socket
 import time
@@ -60,6 +61,7 @@ from chaoslib_ext.load.remote import (
 from chaoslib_ext.load.runner import STOP_TIMEOUT_S
 from chaoslib_ext.load.spec import CONNECT_BUDGET_S, LoadSpec
 from chaoslib_ext.samples import SampleWriter
+from chaoslib_ext.samples.errors import error_class
 from chaoslib_ext.samples.host import HostRecorder
 from chaoslib_ext.samples.lag import LagProbe
 from chaoslib_ext.samples.reader import schedule_times
@@ -118,6 +120,8 @@ def _socket_tls() -> gevent.ssl.SSLContext:
 
 
 _IDS = itertools.count()
+#: the retry policy's jitter (chaoslib_ext.load.retry): seeded, the same draws in every process
+_RETRY_RNG = random.Random(SPEC.retry.seed if SPEC.retry else 0)
 #: a workload's prompts (chaoslib_ext.load.prompts), from the file the runner prepared
 PROMPTS = (
     Prompts.read(Path(os.environ["CHAOSLLM_WORKLOAD"]), SPEC.endpoint_path == "/v1/chat/completions")
@@ -143,15 +147,39 @@ def _body(side_model: str | None) -> tuple[bytes, int | None, int | None]:
 
 
 def _send(user: _Streaming, side_tag: int, sched_t0: float | None = None) -> None:
-    """One streamed request, measured and written as a sample (``sched_t0``: its scheduled time)."""
-    _STARTED[0] += 1
+    """One streamed request, measured and written as a sample (``sched_t0``: its scheduled time); with a
+    retry policy, the same body again after a listed failure, each attempt its own sample."""
     side = SPEC.side(side_tag)
     data, want_in, want_out = _body(side.model)
     url = SPEC.endpoint_url(side.url)
-    state = StreamState()
-    times: list[float] = []
     if sched_t0 is not None:  # started a moment early by the dispatcher: send exactly when due
         wait_until(sched_t0, _now, gevent.sleep, SPIN_S)
+    first_t0 = None
+    for attempt in itertools.count():
+        state, status, error, t0 = _attempt(user, url, data, side_tag, sched_t0 if attempt == 0 else None,
+                                            (want_in, want_out), attempt, first_t0)  # fmt: skip
+        first_t0 = first_t0 or t0
+        policy = SPEC.retry
+        if error is None or policy is None or not policy.retries(attempt, status, error_class(status, error)):
+            return
+        gevent.sleep(policy.wait_s(attempt, status, state.retry_after, _RETRY_RNG, time.time()))
+
+
+def _attempt(
+    user: _Streaming,
+    url: str,
+    data: bytes,
+    side_tag: int,
+    sched_t0: float | None,
+    wanted: tuple[int | None, int | None],
+    attempt: int,
+    first_t0: float | None,
+) -> tuple[StreamState, int, str | None, float]:
+    """One attempt of a request, measured; its sample is written once the retry policy has said whether
+    another follows (``retried``)."""
+    _STARTED[0] += 1  # attempts: a remote worker's count of the records it should ship
+    state = StreamState()
+    times: list[float] = []
     t0 = _now()
     start = time.perf_counter()
     deadline = gevent.Timeout(SPEC.deadline_s, RequestDeadlineError())
@@ -170,6 +198,9 @@ def _send(user: _Streaming, side_tag: int, sched_t0: float | None = None) -> Non
             request_type="POST", name=SPEC.endpoint_path, response_time=(end - start) * 1000.0, response_length=0,
             exception=None if error is None else StreamError(error), context={}, url=url,
         )  # fmt: skip
+    retried = (
+        error is not None and SPEC.retry is not None and SPEC.retry.retries(attempt, status, error_class(status, error))
+    )
     WRITER.write(
         {
             "t0": t0,
@@ -184,11 +215,15 @@ def _send(user: _Streaming, side_tag: int, sched_t0: float | None = None) -> Non
             "side": side_tag,
             "sched_t0": sched_t0,
             "in_tokens": state.prompt_tokens,
-            "want_in": want_in,
-            "want_out": want_out,
+            "want_in": wanted[0],
+            "want_out": wanted[1],
             "faults": state.faults,
+            "attempt": attempt,
+            "retried": retried,
+            "first_t0": first_t0,
         }
     )
+    return state, status, error, t0
 
 
 class StreamError(Exception):
@@ -214,6 +249,7 @@ def _stream(pool: ConnectionPool, data: bytes, state: StreamState, times: list[f
                 if status != 200:
                     body = (body + b"\n".join(lines))[:300]
                     state.faults |= fault_mask(reader.headers.get(FAULT_HEADER, ""))  # answered by the fault proxy
+                    state.retry_after = reader.headers.get("retry-after")
                     continue
                 for line in lines:
                     if feed_line(line, state) == _CONTENT:
@@ -400,7 +436,9 @@ def _read(resp: object, status: int, state: StreamState, times: list[float]) -> 
         return f"connection failed: {error or 'no response'}"
     if status != 200:
         body = (getattr(resp, "content", None) or b"")[:300]
-        state.faults |= fault_mask((getattr(resp, "headers", None) or {}).get(FAULT_HEADER, ""))
+        headers = getattr(resp, "headers", None) or {}
+        state.faults |= fault_mask(headers.get(FAULT_HEADER, ""))
+        state.retry_after = headers.get("retry-after") or headers.get("Retry-After")
         return f"HTTP {status}: {body.decode(errors='replace')}"
     readline = resp._response.readline  # type: ignore[attr-defined]
     perf_counter = time.perf_counter

@@ -28,6 +28,7 @@ load:
                                   # on top of the target endpoint's headers
   extra_body: {temperature: 0}    # merged into every request body
   workload: {input_tokens: 256, output_tokens: 64}   # token lengths or a dataset: chaoslib_ext.load.workload
+  retry: {on: [429, 503], attempts: 3}   # off by default: a client that retries (chaoslib_ext.load.retry)
   goodput: {ttft_ms: 500, tpot_ms: 50, e2el_ms: 10000}   # per-request SLOs for goodput
   alternate:                      # two sides in one run: each user alternates A, B, A, B request by request
     a: {model: sandbox-v1}        # model and/or url of side A (default: the load's own)
@@ -46,6 +47,7 @@ from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.fields import Fields
 from chaoslib_ext.load.arrivals import ARRIVALS, Arrivals
 from chaoslib_ext.load.profile import Constant, LoadProfile, Shape, parse_shape
+from chaoslib_ext.load.retry import RetryPolicy
 from chaoslib_ext.load.workload import Workload
 from chaoslib_ext.metrics.goodput import GoodputSLO
 from chaoslib_ext.metrics.validity import MAX_CLIENT_LAG_MS
@@ -113,6 +115,7 @@ _FIELDS = (
     "max_concurrency",
     "seed",
     "workload",
+    "retry",
 )
 _OPEN_LOOP = ("arrival", "burstiness", "max_concurrency", "seed")
 #: ``rate: 70% of sweep`` (the latest sweep of the same endpoint and model) or ``70% of DIR``
@@ -225,6 +228,7 @@ class LoadSpec:
     arrivals: Arrivals | None = None  # an open loop: requests/s on a schedule, instead of users
     rate_share: RateShare | None = None  # ``rate: 70% of sweep``, until chaoslib_ext.sweep resolves it
     workload: Workload | None = None  # prompt and output lengths, or a dataset (chaoslib_ext.load.workload)
+    retry: RetryPolicy | None = None  # None: no attempt is sent again (chaoslib_ext.load.retry)
 
     @classmethod
     def parse(cls, raw: object, where: str = "") -> LoadSpec:
@@ -278,6 +282,7 @@ class LoadSpec:
             arrivals=arrivals,
             rate_share=share,
             workload=workload,
+            retry=RetryPolicy.parse(f.raw["retry"], f"{where}.retry".lstrip(".")) if f.has("retry") else None,
         )
 
     def profile(self) -> LoadProfile:
@@ -377,6 +382,7 @@ class LoadSpec:
             "goodput": None if self.goodput is None else {k: v for k, v in vars(self.goodput).items() if v is not None},
             "alternate": None if self.alternate is None else self.alternate.to_json(),
             **({"workload": self.workload.to_json()} if self.workload else {}),
+            **({"retry": self.retry.to_json()} if self.retry else {}),
         }
 
     def _workers_json(self) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from chaoslib_ext.metrics.arrivals import arrival_metrics
 from chaoslib_ext.metrics.gaps import GapIndex
 from chaoslib_ext.metrics.goodput import GoodputSLO
 from chaoslib_ext.metrics.lengths import length_metrics
-from chaoslib_ext.metrics.record import DISTRIBUTIONS, SCALARS, STATS, PhaseMetrics
+from chaoslib_ext.metrics.record import DISTRIBUTIONS, SCALARS, STATS, PhaseMetrics, RetryMetrics
 from chaoslib_ext.metrics.stats import distribution
 from chaoslib_ext.metrics.windows import Window
 from chaoslib_ext.samples.errors import ERROR_CLASSES
@@ -61,6 +61,20 @@ def window_metrics(
         arrivals=arrival_metrics(table, window),
         lengths=length_metrics(table, window),
         errors=error_counts(table, started & ~table.ok),
+        retries=retry_metrics(table, started),
+    )
+
+
+def retry_metrics(table: SampleTable, started: npt.NDArray[np.bool_]) -> RetryMetrics | None:
+    """The retries among ``started``; None for a load that never retried (no retry policy)."""
+    if not (table.attempt.any() or table.retried.any()):
+        return None
+    retry = started & (table.attempt > 0)
+    return RetryMetrics(
+        first_attempts=int((started & (table.attempt == 0)).sum()),
+        count=int(retry.sum()),
+        recovered=int((retry & table.ok).sum()),
+        exhausted=int((retry & ~table.ok & ~table.retried).sum()),
     )
 
 

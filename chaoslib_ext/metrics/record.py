@@ -222,7 +222,50 @@ class LengthMetrics:
         )  # fmt: skip
 
 
+#: ``retries.<stat>``, a retry policy's (chaoslib_ext.load.retry): the retries sent, their share of the
+#: first attempts, the requests a retry saved, those that failed all the same
+RETRY_STATS = ("count", "rate", "recovered", "exhausted")
+
+
+class RetryMetricsJson(TypedDict):
+    first_attempts: int
+    count: int
+    rate: float | None
+    recovered: int
+    exhausted: int
+
+
+@dataclass(frozen=True)
+class RetryMetrics:
+    """A window's retries, counted apart from first attempts (its requests count every attempt: what
+    the server saw)."""
+
+    first_attempts: int  # attempts 0 started in the window
+    count: int  # retries started in the window
+    recovered: int  # retries that succeeded
+    exhausted: int  # retries that failed and were not retried again: the request failed after retrying
+
+    @property
+    def rate(self) -> float | None:
+        return self.count / self.first_attempts if self.first_attempts else None
+
+    def value(self, stat: str) -> float | None:
+        if stat not in RETRY_STATS:
+            return None
+        found = getattr(self, stat)
+        return None if found is None else float(found)
+
+    def to_json(self) -> RetryMetricsJson:
+        return {"first_attempts": self.first_attempts, "count": self.count, "rate": self.rate,
+                "recovered": self.recovered, "exhausted": self.exhausted}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, raw: RetryMetricsJson) -> RetryMetrics:
+        return cls(raw["first_attempts"], raw["count"], raw["recovered"], raw["exhausted"])
+
+
 class PhaseMetricsJson(TypedDict):
+    retries: NotRequired[RetryMetricsJson]  # a load with a retry policy's only
     arrivals: NotRequired[ArrivalMetricsJson]  # an open loop's only
     lengths: NotRequired[LengthMetricsJson]  # when the server reported prompt tokens or a workload asked lengths
     start_at: float | None
@@ -269,6 +312,7 @@ class PhaseMetrics:
     arrivals: ArrivalMetrics | None = None  # an open loop's schedule kept (chaoslib_ext.metrics.arrivals)
     lengths: LengthMetrics | None = None  # token lengths served and asked (chaoslib_ext.metrics.lengths)
     errors: dict[str, int] = field(default_factory=dict)  # failed requests by class (chaoslib_ext.samples.errors)
+    retries: RetryMetrics | None = None  # a load with a retry policy's (chaoslib_ext.load.retry)
 
     @property
     def ttft_jitter_ms(self) -> float | None:
@@ -283,6 +327,8 @@ class PhaseMetrics:
         head, _, stat = metric.partition(".")
         if head == "errors":
             return self._error_value(stat)
+        if head == "retries":
+            return None if self.retries is None else self.retries.value(stat)
         if head in ARRIVAL_DISTRIBUTIONS or head in ARRIVAL_SCALARS:
             return None if self.arrivals is None else self.arrivals.value(metric)
         if head in LENGTH_DISTRIBUTIONS or head in LENGTH_SCALARS:
@@ -313,6 +359,8 @@ class PhaseMetrics:
             out["arrivals"] = self.arrivals.to_json()
         if self.lengths is not None:
             out["lengths"] = self.lengths.to_json()
+        if self.retries is not None:
+            out["retries"] = self.retries.to_json()
         return out
 
     def _to_json(self) -> PhaseMetricsJson:
@@ -355,6 +403,7 @@ class PhaseMetrics:
             ArrivalMetrics.from_json(raw["arrivals"]) if "arrivals" in raw else None,
             LengthMetrics.from_json(raw["lengths"]) if "lengths" in raw else None,
             dict(raw.get("errors", {})),
+            RetryMetrics.from_json(raw["retries"]) if "retries" in raw else None,
         )
 
 

@@ -8,6 +8,7 @@ from chaoslib_ext.report.tables import (
     ARRIVALS_NOTE,
     ERRORS_NOTE,
     PERCENTILE_NOTE,
+    RETRIES_NOTE,
     arrival_rows,
     error_rows,
     fault_line,
@@ -17,6 +18,7 @@ from chaoslib_ext.report.tables import (
     overhead_sentence,
     phase_rows,
     recovery_line,
+    retry_rows,
     text_table,
     validity_note,
     validity_rows,
@@ -56,6 +58,9 @@ def render_markdown(summary: RunSummary) -> str:
     header, errors = error_rows(summary)
     if errors:
         lines += ["", "## Errors by class", "", *text_table(header, errors), "", ERRORS_NOTE]
+    header, retries = retry_rows(summary)
+    if retries:
+        lines += ["", "## Retries", "", *text_table(header, retries), "", RETRIES_NOTE]
     if summary.faults:
         lines += ["", "## Faults", "", *(f"- {fault_line(f)}" for f in summary.faults)]
     recovery = recovery_line(summary)

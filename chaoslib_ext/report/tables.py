@@ -268,6 +268,20 @@ def error_rows(summary: RunSummary) -> Rows:
     return ["phase", *kinds], rows
 
 
+RETRIES_NOTE = (
+    "A retry policy's attempts by start (chaoslib_ext.load.retry): every attempt is a request in the tables "
+    "above (what the server saw); retries / first attempts is the retry rate; recovered = retries that "
+    "succeeded, exhausted = requests that failed after retrying."
+)
+
+
+def retry_rows(summary: RunSummary) -> Rows:
+    """The retries per phase; no rows for a load that never retried."""
+    rows = [[p, str(r.first_attempts), str(r.count), _cell(r.rate, "{:.1%}"), str(r.recovered), str(r.exhausted)]
+            for p in PHASES if p in summary.phases and (r := summary.phases[p].retries) is not None]  # fmt: skip
+    return ["phase", "first attempts", "retries", "retry rate", "recovered", "exhausted"], rows
+
+
 def recovery_line(summary: RunSummary) -> str | None:
     """Time to recover after the last fault's removal (chaoslib_ext.metrics.recovery); None without one."""
     if not summary.recovery:

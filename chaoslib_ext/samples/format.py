@@ -23,11 +23,15 @@ Version 4 adds the request's token lengths: ``in_tokens``, the prompt tokens the
 asked for (chaoslib_ext.load.workload); -1 where absent. Version 5 names the last 4 bytes (padding,
 always 0, in version 4): ``faults``, a bitmask of the stream faults that touched the request, as the
 fault proxy marked it (bit ``n`` is the fault whose ledger entry has ``details.mark == n``).
+Version 6 adds a load's retries (chaoslib_ext.load.retry): ``attempt``, 0 for a first attempt and n for
+the n-th retry of a request, ``retried``, 1 when another attempt followed this one, and ``first_t0``,
+the ``t0`` of the request's first attempt (its own for a first attempt: it ties a retry to its request,
+and the last attempt's end minus it is what the retrying client waited in all) (96 bytes).
 
 The format has a version, declared by ``format.json`` beside the files (:data:`VERSION`): 1 is the
 JSON lines of the first releases, 2 the binary records without ``sched_t0`` (56 bytes; written
-without ``format.json`` until it existed), 3 with it (64 bytes), 4 with the lengths (80 bytes), 5 these
-(80 bytes, the same layout as 4: its padding, 0, reads as no fault). Readers read
+without ``format.json`` until it existed), 3 with it (64 bytes), 4 with the lengths (80 bytes), 5 with
+the marks (80 bytes, the same layout as 4: its padding, 0, reads as no fault), 6 these. Readers read
 every older version and refuse a newer one with :class:`SamplesFormatError`, rather than misread
 records whose layout they do not know.
 """
@@ -60,7 +64,7 @@ __all__ = [
 ]
 
 FORMAT = "chaosllm/samples"
-VERSION = 5
+VERSION = 6
 FORMAT_FILE = "format.json"
 
 _V2_FIELDS = [
@@ -80,15 +84,21 @@ RECORD_V2 = np.dtype(_V2_FIELDS)
 RECORD_V3 = np.dtype([*_V2_FIELDS, ("sched_t0", "<f8")])  # NaN in a closed loop
 #: version 4: token lengths, -1 where absent, and 4 bytes of padding (records 8-byte aligned) that
 #: version 5 names ``faults``: the stream faults that touched the request, a bitmask (0 in version 4)
-REQUEST = np.dtype([*RECORD_V3.descr, ("in_tokens", "<i4"), ("want_in", "<i4"), ("want_out", "<i4"), ("faults", "<u4")])
-_PACK = struct.Struct("<dddddIIIHBBdiiiI")
-assert _PACK.size == REQUEST.itemsize == 80
-_ABSENT = {"sched_t0": np.nan, "in_tokens": -1, "want_in": -1, "want_out": -1, "faults": 0}
+RECORD_V5 = np.dtype(
+    [*RECORD_V3.descr, ("in_tokens", "<i4"), ("want_in", "<i4"), ("want_out", "<i4"), ("faults", "<u4")]
+)
+#: version 6: the attempt of a request a retry policy sent again (0 the first), and whether another
+#: followed it (5 bytes of padding keep records 8-byte aligned), and the t0 of its first attempt
+REQUEST = np.dtype([*RECORD_V5.descr, ("attempt", "<u2"), ("retried", "u1"), ("pad", "V5"), ("first_t0", "<f8")])
+_PACK = struct.Struct("<dddddIIIHBBdiiiIHB5xd")
+assert _PACK.size == REQUEST.itemsize == 96
+_ABSENT = {"sched_t0": np.nan, "in_tokens": -1, "want_in": -1, "want_out": -1, "faults": 0, "attempt": 0,
+           "retried": 0, "first_t0": np.nan}  # fmt: skip
 
 
 def record_dtype(version: int) -> np.dtype[np.void]:
-    """The binary record of samples format ``version`` (2, 3, or 4 and 5: one layout)."""
-    return {2: RECORD_V2, 3: RECORD_V3}.get(version, REQUEST)
+    """The binary record of samples format ``version`` (2, 3, 4 and 5: one layout, 6)."""
+    return {2: RECORD_V2, 3: RECORD_V3, 4: RECORD_V5, 5: RECORD_V5}.get(version, REQUEST)
 
 
 def upgrade(records: np.ndarray[Any, np.dtype[np.void]]) -> np.ndarray[Any, np.dtype[np.void]]:
@@ -98,7 +108,8 @@ def upgrade(records: np.ndarray[Any, np.dtype[np.void]]) -> np.ndarray[Any, np.d
     out = np.zeros(records.shape, REQUEST)
     have = set(records.dtype.names or ())
     for name in REQUEST.names or ():
-        out[name] = records[name] if name in have else _ABSENT[name]
+        if name in have or name in _ABSENT:
+            out[name] = records[name] if name in have else _ABSENT[name]
     return out
 
 
@@ -127,6 +138,9 @@ class Sample:
     want_in: int | None = None  # a workload's requested input tokens
     want_out: int | None = None  # a workload's requested output tokens
     faults: int = 0  # bitmask of the stream faults that touched it (the proxy's marks)
+    attempt: int = 0  # 0: a first attempt; n: the n-th retry (chaoslib_ext.load.retry)
+    retried: bool = False  # another attempt followed this one
+    first_t0: float | None = None  # the t0 of the request's first attempt (None: this one's)
 
     @property
     def ok(self) -> bool:
@@ -153,6 +167,9 @@ class Sample:
             "want_in": self.want_in,
             "want_out": self.want_out,
             "faults": self.faults,
+            "attempt": self.attempt,
+            "retried": self.retried,
+            "first_t0": self.first_t0,
         }
 
     @classmethod
@@ -173,6 +190,9 @@ class Sample:
             want_in=_count(raw.get("want_in")),
             want_out=_count(raw.get("want_out")),
             faults=int(raw.get("faults") or 0),
+            attempt=int(raw.get("attempt") or 0),
+            retried=bool(raw.get("retried")),
+            first_t0=None if raw.get("first_t0") is None else float(raw["first_t0"]),
         )
 
 

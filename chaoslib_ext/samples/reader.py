@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,9 +115,18 @@ def to_samples(records: npt.NDArray[Any], gaps: npt.NDArray[np.float32], errors:
                 want_in=_count(r["want_in"]) if "want_in" in names else None,
                 want_out=_count(r["want_out"]) if "want_out" in names else None,
                 faults=int(r["faults"]) if "faults" in names else 0,
+                attempt=int(r["attempt"]) if "attempt" in names else 0,
+                retried=bool(r["retried"]) if "retried" in names else False,
+                first_t0=_first_t0(r) if "first_t0" in names else None,
             )
         )
     return out
+
+
+def _first_t0(record: np.void) -> float | None:
+    """A record's ``first_t0`` as a Sample keeps it: None for a first attempt (its own t0)."""
+    first = float(record["first_t0"])
+    return None if math.isnan(first) or first == float(record["t0"]) else first
 
 
 def not_sent_times(directory: Path) -> npt.NDArray[np.float64]:

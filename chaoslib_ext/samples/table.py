@@ -117,6 +117,18 @@ class SampleTable:
         return self.records["faults"]
 
     @property
+    def attempt(self) -> npt.NDArray[np.uint16]:  # 0: a first attempt; n: a retry policy's n-th retry
+        return self.records["attempt"]
+
+    @property
+    def retried(self) -> npt.NDArray[np.bool_]:  # another attempt followed it
+        return self.records["retried"].astype(bool)
+
+    @property
+    def first_t0(self) -> Floats:  # the t0 of each request's first attempt (NaN before samples format 6)
+        return self.records["first_t0"]
+
+    @property
     def start_at(self) -> Floats:
         return self.records["t0"]
 
@@ -196,7 +208,7 @@ class SampleTable:
             lengths = tuple(-1 if v is None else v for v in (s.in_tokens, s.want_in, s.want_out))
             rows.append(
                 (s.t0, ttft, e2el, s.done_ms, server, s.tokens, s.events, len(s.itl_ms), s.status, s.ok, s.side, sched,
-                 *lengths, s.faults)
+                 *lengths, s.faults, s.attempt, s.retried, b"", s.t0 if s.first_t0 is None else s.first_t0)
             )  # fmt: skip
             gaps.extend(s.itl_ms)
         records = np.array(rows, dtype=REQUEST)

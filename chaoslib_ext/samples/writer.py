@@ -73,6 +73,9 @@ class SampleWriter:
                 _minus1(record.get("want_in")),
                 _minus1(record.get("want_out")),
                 int(record.get("faults") or 0),
+                int(record.get("attempt") or 0),
+                bool(record.get("retried")),
+                float(record.get("first_t0") or record["t0"]),
             )
         )
         self._count += 1

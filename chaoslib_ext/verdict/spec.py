@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.fields import REQUIRED, Fields
 from chaoslib_ext.metrics import DISTRIBUTIONS, PHASES, SCALARS, STATS
-from chaoslib_ext.metrics.record import ARRIVAL_DISTRIBUTIONS, ARRIVAL_SCALARS, ERROR_STATS
+from chaoslib_ext.metrics.record import ARRIVAL_DISTRIBUTIONS, ARRIVAL_SCALARS, ERROR_STATS, RETRY_STATS
 from chaoslib_ext.metrics.recovery import DEFAULT_RECOVERY, HIGHER_IS_BETTER, RecoveryPolicy
 from chaoslib_ext.samples.errors import ERROR_CLASSES
 from chaoslib_ext.verdict.expect import Expectation, parse_expect
@@ -41,6 +41,7 @@ METRICS = (
     + tuple(s for s in SCALARS if s != "duration_s")
     + tuple(f"{d}.{s}" for d in ARRIVAL_DISTRIBUTIONS for s in STATS)  # an open loop's only
     + ARRIVAL_SCALARS
+    + tuple(f"retries.{s}" for s in RETRY_STATS)  # a load with a retry policy's only
 )
 
 

@@ -29,6 +29,9 @@ def test_value_reads_every_metric_a_hypothesis_may_name():
         if head in ARRIVAL_DISTRIBUTIONS or head in ARRIVAL_SCALARS:
             assert metrics.value(name) is None, f"{name}: a closed loop has no schedule"
             continue
+        if head == "retries":
+            assert metrics.value(name) is None, f"{name}: the demo's load has no retry policy"
+            continue
         expected = raw[head][stat] if stat else raw[head]
         assert metrics.value(name) == (None if expected is None else float(expected)), name
 
@@ -57,3 +60,14 @@ def test_value_is_none_for_what_is_not_a_metric_or_was_not_measured():
     assert metrics.value("nonsense") is None
     empty = Distribution(0)
     assert (empty.p99, empty.jitter, empty.stat("p50")) == (None, None, None)
+
+
+def test_retries_read_apart_from_first_attempts_and_round_trip():
+    raw = dict(recorded_phases()["fault"])
+    raw["retries"] = {"first_attempts": 200, "count": 30, "rate": 0.15, "recovered": 24, "exhausted": 6}
+    metrics = PhaseMetrics.from_json(raw)
+    assert metrics.value("retries.count") == 30.0
+    assert metrics.value("retries.rate") == 0.15
+    assert metrics.value("retries.exhausted") == 6.0
+    assert metrics.value("retries.first_attempts") is None  # not a hypothesis's metric
+    assert metrics.to_json() == raw

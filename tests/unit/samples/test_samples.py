@@ -34,6 +34,8 @@ def samples(n: int, seed: int = 7) -> list[Sample]:
                 done_ms=500.0,
                 server_ttft_ms=None if i % 3 else 12.5,
                 side=i % 3,  # 0 no side, 1 A, 2 B
+                attempt=i % 4 // 2,  # a retry policy's retries among them
+                retried=failed and i % 4 == 0,
             )
         )
     return out
@@ -114,6 +116,41 @@ def test_the_samples_format_is_declared_and_older_directories_still_read(tmp_pat
     assert check_format(jsonl) == 1
     assert [s.ttft_ms for s in read_samples(jsonl)] == [5.0]
     assert [s.ttft_ms for s in read_samples(unversioned)] == [5.0]
+
+
+def test_version_5_records_read_as_first_attempts(tmp_path):
+    from chaoslib_ext.samples.format import RECORD_V5
+
+    (tmp_path / "format.json").write_text(json.dumps({"format": "chaosllm/samples", "version": 5}))
+    old = np.zeros(2, RECORD_V5)
+    old["t0"], old["ttft_ms"], old["ok"], old["status"], old["faults"] = [1.0, 2.0], 5.0, 1, 200, [0, 4]
+    old.tofile(tmp_path / "samples-1.req")
+    (tmp_path / "samples-1.itl").write_bytes(b"")
+    table = SampleTable.from_directory(tmp_path)
+    assert list(table.faults) == [0, 4]
+    assert list(table.attempt) == [0, 0]
+    assert not table.retried.any()
+    assert [(s.attempt, s.retried) for s in read_samples(tmp_path)] == [(0, False), (0, False)]
+
+
+def test_retries_are_counted_apart_from_first_attempts(tmp_path):
+    from chaoslib_ext.metrics.phase import retry_metrics
+
+    def attempt(t0: float, n: int, ok: bool, retried: bool) -> Sample:
+        return Sample(t0, 5.0 if ok else None, (), 1 if ok else 0, 1 if ok else 0, 200 if ok else 429,
+                      None if ok else "HTTP 429: slow down", 10.0, attempt=n, retried=retried)  # fmt: skip
+
+    # request 1: 429, retried, 429, retried, then served; request 2: 429, retried, 429 (gave up); request 3: served
+    written = [attempt(1.0, 0, False, True), attempt(1.1, 1, False, True), attempt(1.3, 2, True, False),
+               attempt(2.0, 0, False, True), attempt(2.1, 1, False, False), attempt(3.0, 0, True, False)]  # fmt: skip
+    write(tmp_path, written)
+    table = SampleTable.from_directory(tmp_path)
+    metrics = window_metrics(table, Window(((0.0, 10.0),)))
+    assert metrics.requests == 6  # what the server saw
+    assert metrics.errors == {"http_429": 4}
+    r = metrics.retries
+    assert (r.first_attempts, r.count, r.recovered, r.exhausted, r.rate) == (3, 3, 1, 1, 1.0)
+    assert retry_metrics(SampleTable.from_samples(samples(20)[:1]), np.ones(1, bool)) is None  # never retried
 
 
 def test_samples_of_a_newer_format_are_refused_by_name_not_misread(tmp_path):
