@@ -204,8 +204,12 @@ def _evidence(fault: FaultRecord) -> str:
     if not ev.counted:
         return f"; fault_coverage unknown (no counters recorded for it; {ev.window_requests} requests in its window)"
     if ev.coverage is None:
-        why = "its calls are not tied to requests" if ev.kind == "calls" else "requests not told apart on this link"
+        why = (
+            "its dependency's other calls not counted" if ev.kind == "calls" else "requests not told apart on this link"
+        )
         coverage = f"fault_coverage unknown ({why}; {ev.window_requests} requests in its window)"
+    elif ev.kind == "calls":
+        coverage = f"fault_coverage {ev.coverage:.0%} (of the dependency's {ev.calls_all} calls in its window)"
     else:
         coverage = f"fault_coverage {ev.coverage:.0%} ({ev.passed} requests through it, {ev.window_requests} started)"
     if ev.kind == "stream":

@@ -6,14 +6,24 @@ GET  /brokers                                   {"brokers": [{"id": 1, "up": tru
 POST /topics          {"name", "partitions", "replication"}
 PUT  /topics/{topic}/partitions/{p}/leader  {"broker": 3}
 PUT  /brokers/{id}    {"up": false}
+GET  /requests?since=T&until=T   {"brokers": {"1": {"produce": n, "fetch": n, "other": n}, ...}}
+
+``/requests`` counts the requests each broker served between two unix times, from the mock cluster's
+request log, in 100 ms buckets (a bucket counts when its start is in the interval): the evidence of the
+cluster's faults (chaoslib_ext.faults.kafka.cluster).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import logging
 import os
 import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +35,43 @@ from chaoslib_ext.sandbox.mock_kafka import MockCluster
 
 log = logging.getLogger("chaoslib_ext.sandbox.kafka_cluster")
 _CLUSTER: web.AppKey[MockCluster] = web.AppKey("cluster", MockCluster)
+#: the Kafka API keys counted by name (the others as "other")
+_API_KEYS = {0: "produce", 1: "fetch"}
+BUCKET_S = 0.1
+_POLL_S = 0.5
+
+
+class RequestLog:
+    """The requests each broker served, by API and 100 ms bucket of unix time."""
+
+    def __init__(self, cluster: MockCluster) -> None:
+        self._cluster = cluster
+        self._counts: Counter[tuple[int, int, str]] = Counter()  # (bucket, broker, api) -> requests
+
+    def poll(self) -> None:
+        offset = time.time() - time.monotonic()  # the log's times are CLOCK_MONOTONIC
+        for broker, api_key, at in self._cluster.take_requests():
+            self._counts[(int((at + offset) / BUCKET_S), broker, _API_KEYS.get(api_key, "other"))] += 1
+
+    def between(self, since: float, until: float) -> dict[str, dict[str, int]]:
+        self.poll()
+        first, last = since / BUCKET_S, until / BUCKET_S
+        out = {str(b): {"produce": 0, "fetch": 0, "other": 0} for b in range(1, self._cluster.brokers + 1)}
+        for (bucket, broker, api), n in self._counts.items():
+            if first <= bucket < last:
+                out[str(broker)][api] += n
+        return out
+
+
+_LOG: web.AppKey[RequestLog] = web.AppKey("log", RequestLog)
 
 
 def make_app(cluster: MockCluster) -> web.Application:
     app = web.Application()
     app[_CLUSTER] = cluster
+    app[_LOG] = RequestLog(cluster)
+    app.cleanup_ctx.append(_poll_requests)
+    app.router.add_get("/requests", _requests)
     app.router.add_get("/brokers", _brokers)
     app.router.add_post("/topics", _create_topic)
     app.router.add_put("/topics/{topic}/partitions/{partition}/leader", _set_leader)
@@ -42,6 +84,30 @@ async def _brokers(request: web.Request) -> web.Response:
     return web.json_response(
         {"bootstraps": c.bootstraps, "brokers": [{"id": b, "up": b not in c.down} for b in range(1, c.brokers + 1)]}
     )
+
+
+async def _poll_requests(app: web.Application) -> AsyncIterator[None]:
+    """Keep the cluster's request log short: read it into the counts every half second."""
+
+    async def poll() -> None:
+        while True:
+            app[_LOG].poll()
+            await asyncio.sleep(_POLL_S)
+
+    task = asyncio.create_task(poll())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _requests(request: web.Request) -> web.Response:
+    try:
+        since = float(request.query["since"])
+        until = float(request.query.get("until", time.time()))
+    except (KeyError, ValueError) as exc:
+        raise web.HTTPBadRequest(text=f"since and until are unix times (since is required): {exc}") from exc
+    return web.json_response({"brokers": request.app[_LOG].between(since, until)})
 
 
 async def _body(request: web.Request) -> dict[str, Any]:

@@ -15,6 +15,8 @@ from chaoslib_ext.exceptions import TargetError
 __all__ = ["MockCluster"]
 
 _PRODUCER = 0
+#: the cluster's request log is cleared when it holds this many (each read copies all of it)
+_CLEAR_AFTER = 20_000
 
 
 def _library() -> ctypes.CDLL:
@@ -38,6 +40,13 @@ def _library() -> ctypes.CDLL:
         "rd_kafka_mock_partition_set_leader": ([vp, cp, i32, i32], ctypes.c_int),
         "rd_kafka_mock_broker_set_down": ([vp, i32], ctypes.c_int),
         "rd_kafka_mock_broker_set_up": ([vp, i32], ctypes.c_int),
+        "rd_kafka_mock_start_request_tracking": ([vp], None),
+        "rd_kafka_mock_get_requests": ([vp, ctypes.POINTER(ctypes.c_size_t)], ctypes.POINTER(vp)),
+        "rd_kafka_mock_clear_requests": ([vp], None),
+        "rd_kafka_mock_request_id": ([vp], i32),
+        "rd_kafka_mock_request_api_key": ([vp], ctypes.c_int16),
+        "rd_kafka_mock_request_timestamp": ([vp], ctypes.c_int64),
+        "rd_kafka_mock_request_destroy_array": ([ctypes.POINTER(vp), ctypes.c_size_t], None),
     }
     for name, (args, result) in signatures.items():
         fn = getattr(lib, name)
@@ -61,6 +70,8 @@ class MockCluster:
             raise TargetError("rd_kafka_mock_cluster_new failed")
         self.brokers = brokers
         self.down: set[int] = set()
+        self._lib.rd_kafka_mock_start_request_tracking(self._cluster)
+        self._seen = 0  # requests of the cluster's log already handed out by take_requests
 
     @property
     def bootstraps(self) -> str:
@@ -86,6 +97,31 @@ class MockCluster:
         fn = self._lib.rd_kafka_mock_broker_set_up if up else self._lib.rd_kafka_mock_broker_set_down
         self._check(f"set broker {broker} {'up' if up else 'down'}", fn(self._cluster, broker))
         (self.down.discard if up else self.down.add)(broker)
+
+    def take_requests(self) -> list[tuple[int, int, float]]:
+        """The requests the brokers served since the last call: (broker, API key, CLOCK_MONOTONIC seconds).
+        The cluster's log is cleared once long; a request logged between reading and clearing it (a
+        window of microseconds) is lost."""
+        count = ctypes.c_size_t()
+        requests = self._lib.rd_kafka_mock_get_requests(self._cluster, ctypes.byref(count))
+        try:
+            lib = self._lib
+            new = [
+                (
+                    int(lib.rd_kafka_mock_request_id(requests[i])),
+                    int(lib.rd_kafka_mock_request_api_key(requests[i])),
+                    lib.rd_kafka_mock_request_timestamp(requests[i]) / 1e6,
+                )
+                for i in range(self._seen, count.value)
+            ]
+        finally:
+            if requests:
+                self._lib.rd_kafka_mock_request_destroy_array(requests, count.value)
+        self._seen = count.value
+        if self._seen >= _CLEAR_AFTER:
+            self._lib.rd_kafka_mock_clear_requests(self._cluster)
+            self._seen = 0
+        return new
 
     def close(self) -> None:
         self._lib.rd_kafka_mock_cluster_destroy(self._cluster)

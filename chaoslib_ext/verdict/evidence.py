@@ -7,22 +7,25 @@ load started while it was in force. Two kinds of counters:
 
 - ``stream`` (a stream fault): ``passed`` requests through the HTTP link, ``touched`` the ones its
   ``percent`` drew, ``effects`` what it did (errors answered, holds, cuts, events corrupted or dropped);
-- ``calls`` (Redis's pause, kill and memory-pressure faults): ``effects`` the commands the server
-  processed from the injection to the removal, ours left out (INFO stats);
+- ``calls`` (every Redis fault; the Kafka cluster's): ``effects`` the calls the faulted server (a
+  Redis server, a Kafka broker) processed from the injection to the removal, ours left out (INFO
+  commandstats; the mock cluster's request log), and ``calls_all`` those of the whole dependency (its
+  other Redis servers' reads; every broker's produce and fetch requests);
 - ``bytes`` (a delay, loss, bandwidth, ... fault): ``passed`` requests framed on an HTTP link (None on a
   TCP link), ``touched`` connections that carried its direction's bytes, ``effects`` chunks that did.
 
 From them:
 
 - ``coverage``: the share of the load's requests that passed through the faulted path (None when the
-  proxy cannot tell requests apart: a TCP link such as Redis's);
+  proxy cannot tell requests apart: a TCP link such as Redis's); for a dependency behind the gateway
+  (``calls``), the share of its calls in the window that went through the faulted server;
 - ``effect_rate`` (stream faults): the share of the passing requests the fault touched, beside
   ``expected_rate`` (its ``percent``);
 - ``marked`` (stream faults): the load's own count of the requests the fault touched: the proxy marks
   each (an SSE comment, or a header on an answer of its own) and the samples keep the marks;
 - a fault whose counters show no effect while requests flowed is ``missed``: the run is inconclusive
-  (exit 2), never a pass. A fault without counters (Chaos Mesh objects, Kafka, Redis's blocker and
-  failover) has coverage ``unknown`` and is never inconclusive on that ground alone.
+  (exit 2), never a pass. A fault without counters (Chaos Mesh objects, the Kafka broker's pause and
+  restart) has coverage ``unknown`` and is never inconclusive on that ground alone.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ class FaultEvidenceJson(TypedDict):
     effect_rate: float | None
     expected_rate: float | None
     marked: NotRequired[int | None]
+    calls_all: NotRequired[int | None]
 
 
 @dataclass(frozen=True)
@@ -61,9 +65,12 @@ class FaultEvidence:
     expected_rate: float | None = None  # a stream fault's percent / 100
     kind: str | None = None  # "stream" | "bytes" | "calls" (None: no counters)
     marked: int | None = None  # stream faults: the load's samples that carry its mark (the client's own count)
+    calls_all: int | None = None  # calls: the whole dependency's calls in the window (None: not counted)
 
     @property
     def coverage(self) -> float | None:
+        if self.kind == "calls":
+            return None if not self.calls_all or self.effects is None else min(1.0, self.effects / self.calls_all)
         if self.passed is None or not self.window_requests:
             return None
         return min(1.0, self.passed / self.window_requests)
@@ -80,6 +87,12 @@ class FaultEvidence:
         return self.counted and self.window_requests > 0 and not self.effects
 
     def to_json(self) -> FaultEvidenceJson:
+        out = self._to_json()
+        if self.kind == "calls":
+            out["calls_all"] = self.calls_all
+        return out
+
+    def _to_json(self) -> FaultEvidenceJson:
         return {
             "window_requests": self.window_requests,
             "counted": self.counted,
@@ -96,7 +109,7 @@ class FaultEvidence:
     @classmethod
     def from_json(cls, raw: FaultEvidenceJson) -> FaultEvidence:
         return cls(raw["window_requests"], raw["counted"], raw["passed"], raw["touched"], raw["effects"],
-                   raw["expected_rate"], raw["kind"], raw.get("marked"))  # fmt: skip
+                   raw["expected_rate"], raw["kind"], raw.get("marked"), raw.get("calls_all"))  # fmt: skip
 
 
 def fault_evidence(
@@ -112,7 +125,8 @@ def fault_evidence(
     if not isinstance(counters, dict):
         return FaultEvidence(window_requests, counted=False)
     if "calls" in counters:  # a dependency's own count of the calls it served while faulted
-        return FaultEvidence(window_requests, True, None, None, _int(counters.get("calls")), None, "calls")
+        return FaultEvidence(window_requests, True, None, None, _int(counters.get("calls")), None, "calls",
+                             calls_all=_int(counters.get("calls_all")))  # fmt: skip
     passed = _int(counters.get("requests"))
     if "chunks" in counters:
         touched, effects = _int(counters.get("connections")), _int(counters.get("chunks"))

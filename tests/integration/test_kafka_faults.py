@@ -161,14 +161,23 @@ def test_a_partition_leader_moves_and_moves_back(sandbox, config):
 
     before = leader()
     other = 1 if before != 1 else 2
+    producer = Producer({"bootstrap.servers": bootstraps, "linger.ms": 0})
     join = background(
-        actions.leader_move, topic="orders", partition=0, broker=other, duration="1s", configuration=config
+        actions.leader_move, topic="orders", partition=0, broker=other, duration="1500ms", configuration=config
     )
     time.sleep(0.4)
     assert leader() == other
+    for i in range(20):  # one produce request each, to the new leader (after a refresh of the metadata)
+        producer.produce("orders", str(i).encode(), partition=0)
+        producer.flush(5)
     result = join()
     assert result["previous_leader"] == before
     assert leader() == before
+    # the cluster's own log of what the new leader served while it led
+    [entry] = RunContext.from_configuration(config).ledger.entries()
+    evidence = entry.details["evidence"]
+    assert evidence["calls"] >= 19
+    assert evidence["calls_all"] >= evidence["calls"]
 
 
 def test_a_broker_down_makes_partitions_offline_and_under_replicated(sandbox, config):
@@ -182,6 +191,10 @@ def test_a_broker_down_makes_partitions_offline_and_under_replicated(sandbox, co
     assert counts() == (3, 0, 0)
     # the broker leading orders-0 now (earlier faults may have moved leaders around)
     broker = current_leader(sandbox["services"]["kafka-cluster"]["real"], "orders", 0)
+    producer = Producer({"bootstrap.servers": sandbox["services"]["kafka-cluster"]["real"], "linger.ms": 0})
+    for i in range(10):  # traffic the broker carries just before it goes down: the fault's evidence
+        producer.produce("orders", str(i).encode(), partition=0)
+        producer.flush(5)
     join = background(actions.broker_down, broker=broker, duration="1500ms", configuration=config)
     time.sleep(0.7)
     live, offline, under = counts()
@@ -190,6 +203,9 @@ def test_a_broker_down_makes_partitions_offline_and_under_replicated(sandbox, co
     assert under == 3  # every partition has a replica on every broker
     assert offline >= 1  # at least orders-0, which it led
     assert counts() == (3, 0, 0)
+    evidence = RunContext.from_configuration(config).ledger.entries()[0].details["evidence"]
+    assert evidence["calls"] >= 10
+    assert evidence["calls_all"] >= evidence["calls"]
 
 
 def test_consumer_lag_counts_what_a_group_has_not_committed(sandbox, config):

@@ -63,6 +63,8 @@ def test_a_write_pause_makes_writes_time_out_but_not_reads(redis_pair, config):
     # the server's own count of the calls made while paused: the read, and the write it held (served at
     # the removal, before or after the count is read)
     assert 1 <= entry.details["evidence"]["calls"] <= 2
+    # the replica served none of the clients' calls: all of them went through the fault
+    assert entry.details["evidence"]["calls_all"] == entry.details["evidence"]["calls"]
     assert client(redis_pair["primary"]).set("k", "after")
     assert entry.state == "removed"
 
@@ -73,12 +75,14 @@ def test_blocking_the_server_stalls_every_command_until_removed(redis_pair, conf
     while not [e for e in ledger.entries() if e.state == "injected"] and time.monotonic() < deadline:
         time.sleep(0.01)  # injected: the driver saw the server stop answering
     waits, pinger = [], client(redis_pair["primary"], timeout=5)
-    while len(waits) < 3:  # each ping waits for the 300 ms slice in progress, from a random point in it
+    while len(waits) < 3:  # each call waits for the 300 ms slice in progress, from a random point in it
         start = time.perf_counter()
-        pinger.ping()
+        pinger.get("blocked")
         waits.append(time.perf_counter() - start)
     assert max(waits) >= 0.1, waits
     result = join()
+    [entry] = RunContext.from_configuration(config).ledger.entries()
+    assert entry.details["evidence"]["calls"] >= 3  # the calls it held (its DEBUG SLEEPs, PINGs left out)
     assert probes.redis_latency_ms(configuration=config) < 50
     assert result["removed_at"] > result["injected_at"]
     blocker = list((RunContext.from_configuration(config).run_dir.path / "faults").glob("*.blocker.json"))
@@ -114,7 +118,7 @@ def test_memory_pressure_evicts_and_the_exact_settings_come_back(redis_pair, con
     assert probes.redis_evictions(configuration=config) > evicted
     assert {k: probes.redis_config(k, configuration=config) for k in before} == before
     [entry] = RunContext.from_configuration(config).ledger.entries()
-    assert entry.details["evidence"] == {"calls": 0}  # nobody called it while faulted: no effect to show
+    assert entry.details["evidence"] == {"calls": 0, "calls_all": 0}  # nobody called it: no effect to show
 
 
 def test_failover_hands_the_primary_role_over_and_back(redis_pair, config):
@@ -125,7 +129,14 @@ def test_failover_hands_the_primary_role_over_and_back(redis_pair, config):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert probes.redis_role(configuration=config) == "slave"
+    new_primary = client(redis_pair["replica"])
+    for i in range(5):  # the clients' calls now go to the new primary: the failover's evidence
+        new_primary.set(f"after-failover:{i}", i)
+    client(redis_pair["primary"]).get("after-failover:0")  # a read on the old one, a replica now
     join()
+    evidence = RunContext.from_configuration(config).ledger.entries()[0].details["evidence"]
+    assert evidence["calls"] >= 5
+    assert evidence["calls_all"] == evidence["calls"] + 1
     assert probes.redis_role(configuration=config) == "master"
     assert probes.redis_role(service="redis-replica", configuration=config) == "slave"
 

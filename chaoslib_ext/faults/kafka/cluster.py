@@ -1,6 +1,15 @@
 """The driver of multi-broker faults on the sandbox's mock Kafka cluster (its control API): move a
 partition's leader, take a broker down. The undo (the leader before the move, the broker up) is read
-from the cluster's metadata before anything changes."""
+from the cluster's metadata before anything changes.
+
+Evidence (chaoslib_ext.verdict.evidence, ``calls``), from the cluster's request log (its control API's
+``/requests``), produce and fetch requests only:
+
+- a leader move: ``calls`` = the requests the new leader served while it led, ``calls_all`` = every
+  broker's. The log names brokers, not partitions: the new leader's other partitions count too;
+- a broker down: ``calls`` = the requests the broker served in as long a time just before it went
+  down (what the fault took away: it serves none while down), ``calls_all`` = every broker's then.
+"""
 
 from __future__ import annotations
 
@@ -40,6 +49,19 @@ def current_leader(bootstraps: str, topic: str, partition: int) -> int:
     return int(found.partitions[partition].leader)
 
 
+_COUNTED = ("produce", "fetch")
+
+
+def _requests(control_url: str, since: float, until: float) -> dict[str, int]:
+    """The produce and fetch requests each broker served between two unix times, by broker id."""
+    try:
+        resp = requests.get(control_url.rstrip("/") + "/requests", params={"since": since, "until": until}, timeout=5)
+        resp.raise_for_status()
+    except requests.RequestException as exc:
+        raise TargetError(f"Kafka cluster control API at {control_url}: /requests: {exc}") from exc
+    return {b: sum(int(c.get(api, 0)) for api in _COUNTED) for b, c in resp.json()["brokers"].items()}
+
+
 def _brokers(control_url: str) -> dict[str, Any]:
     try:
         resp = requests.get(control_url.rstrip("/") + "/brokers", timeout=5)
@@ -75,6 +97,18 @@ class MockClusterDriver:
 
     def inject(self, fault_id: str) -> Injected:
         raise NotImplementedError
+
+    @staticmethod
+    def evidence(undo: Mapping[str, Any], details: Mapping[str, Any]) -> dict[str, float] | None:
+        """The produce and fetch requests that went through the faulted broker (see the module's docstring)."""
+        since, broker = details.get("since"), details.get("counted_broker")
+        if not isinstance(since, int | float) or not isinstance(broker, int):
+            return None
+        now = time.time()
+        if undo["kind"] == "broker-up":  # it served nothing while down: what it served just before
+            since, now = 2 * since - now, since
+        counts = _requests(str(undo["control_url"]), float(since), now)
+        return {"calls": counts.get(str(broker), 0), "calls_all": sum(counts.values())}
 
     @staticmethod
     def remove(undo: Mapping[str, Any]) -> bool:
@@ -116,7 +150,8 @@ class LeaderMove(MockClusterDriver):
 
     def inject(self, fault_id: str) -> Injected:
         _put(self._control, f"/topics/{self._topic}/partitions/{self._partition}/leader", {"broker": self._broker})
-        return Injected(time.time(), {"previous_leader": self._previous})
+        now = time.time()
+        return Injected(now, {"previous_leader": self._previous, "since": now, "counted_broker": self._broker})
 
 
 class BrokerDown(MockClusterDriver):
@@ -137,4 +172,5 @@ class BrokerDown(MockClusterDriver):
 
     def inject(self, fault_id: str) -> Injected:
         _put(self._control, f"/brokers/{self._broker}", {"up": False})
-        return Injected(time.time())
+        now = time.time()
+        return Injected(now, {"since": now, "counted_broker": self._broker})

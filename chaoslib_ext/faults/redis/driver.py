@@ -54,10 +54,29 @@ class RedisDriver:
     name: ClassVar[str] = "redis"
     expires_by_itself = True
 
-    def __init__(self, server: RedisServer, fault: RedisFault, state_dir: Path) -> None:
+    def __init__(
+        self, server: RedisServer, fault: RedisFault, state_dir: Path, peers: tuple[RedisServer, ...] = ()
+    ) -> None:
         self._server = server
         self._fault = fault
         self._state_dir = state_dir
+        self._peers = peers  # the target's other Redis servers: the calls that did not go through the fault
+
+    @property
+    def _faulted(self) -> RedisServer:
+        """The server whose calls passed through the fault."""
+        return self._server
+
+    def _calls_before(self) -> dict[str, Any]:
+        """The calls counted so far on the faulted server and, reads only, on its peers: read before the
+        fault (a paused or blocked server would not answer after); a peer that cannot say is left out."""
+        peers = []
+        for peer in self._peers:
+            try:
+                peers.append({"server": peer.ref, "calls_before": peer.calls(reads_only=True)})
+            except TargetError:
+                continue
+        return {"calls_server": self._faulted.ref, "calls_before": self._faulted.calls(), "peers": peers}
 
     def target(self) -> str:
         return f"redis {self._server.redacted}"
@@ -76,19 +95,28 @@ class RedisDriver:
         return {"server": self._server.ref, "commands": []}
 
     def inject(self, fault_id: str) -> Injected:
-        before = self._server.calls()  # read first: a paused server would not answer it after
+        before = self._calls_before()
         self._server.run(self._commands())
-        return Injected(time.time(), {"calls_before": before})
+        return Injected(time.time(), before)
 
     @staticmethod
     def evidence(undo: Mapping[str, Any], details: Mapping[str, Any]) -> dict[str, float] | None:
-        """The clients' calls the server processed from the injection to now (after the removal): the
-        evidence that traffic reached the faulted dependency. None for a fault that recorded no count
-        (the blocker's and the failover's: the first blocks INFO, the second moves the primary)."""
+        """The clients' calls the faulted server processed from the injection to now (after the removal):
+        the evidence that traffic reached the faulted dependency; ``calls_all`` adds its peers' reads
+        (the target's other Redis servers), so calls / calls_all is the share that went through the
+        fault. None for a fault that recorded no count."""
         before = details.get("calls_before")
         if not isinstance(before, int):
             return None
-        return {"calls": max(0, _server(undo).calls() - before)}
+        ref = details.get("calls_server")
+        server = RedisServer.from_ref(dict(ref)) if isinstance(ref, Mapping) else _server(undo)
+        calls = max(0, server.calls() - before)
+        peers = [p for p in details.get("peers", ()) if isinstance(p, Mapping)]
+        if not peers:
+            return {"calls": calls}
+        others = sum(max(0, RedisServer.from_ref(dict(p["server"])).calls(reads_only=True) - int(p["calls_before"]))
+                     for p in peers)  # fmt: skip
+        return {"calls": calls, "calls_all": calls + others}
 
     @staticmethod
     def remove(undo: Mapping[str, Any]) -> bool:
@@ -176,9 +204,10 @@ class BlockServer(RedisDriver):
         argv = [sys.executable, "-m", "chaoslib_ext.faults.redis.blocker", "--target", str(self._server.target_file),
                 "--service", self._server.service, "--slice", str(f.slice_s),
                 "--until", str(time.time() + (f.duration_s or 0))]  # fmt: skip
+        before = self._calls_before()
         blocker = spawn_detached(f"blocker-{fault_id}", argv, self._state_dir / f"{fault_id}.blocker.log")
         write_json_atomic(self._blocker_file(fault_id), blocker.to_json())
-        return Injected(_wait_blocked(self._server, blocker))
+        return Injected(_wait_blocked(self._server, blocker), before)
 
 
 class Failover(RedisDriver):
@@ -187,8 +216,12 @@ class Failover(RedisDriver):
     expires_by_itself = False
 
     def __init__(self, server: RedisServer, fault: RedisFault, state_dir: Path, replica: RedisServer) -> None:
-        super().__init__(server, fault, state_dir)
+        super().__init__(server, fault, state_dir, peers=(server,))
         self._replica = replica
+
+    @property
+    def _faulted(self) -> RedisServer:
+        return self._replica  # the new primary takes the calls; the old one, a replica now, is the peer
 
     def target(self) -> str:
         return f"redis {self._server.redacted} -> replica {self._replica.redacted}"
@@ -201,8 +234,9 @@ class Failover(RedisDriver):
         return {"server": self._server.ref, "commands": [], "failover": failover}
 
     def inject(self, fault_id: str) -> Injected:
+        before = self._calls_before()
         _failover(self._server, self._replica)
-        return Injected(time.time())
+        return Injected(time.time(), before)
 
 
 _KINDS: dict[RedisKind, type[RedisDriver]] = {
@@ -219,7 +253,7 @@ def redis_driver(server: RedisServer, fault: RedisFault, replica: RedisServer | 
         if replica is None:
             raise TargetError("failover needs a replica: the target has no redis-replica service")
         return Failover(server, fault, state_dir, replica)
-    return _KINDS[fault.kind](server, fault, state_dir)
+    return _KINDS[fault.kind](server, fault, state_dir, peers=(replica,) if replica is not None else ())
 
 
 def _wait_blocked(server: RedisServer, blocker: ProcessRecord, within_s: float = 15.0) -> float:

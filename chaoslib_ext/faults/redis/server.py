@@ -94,15 +94,21 @@ class RedisServer:
         finally:
             client.close()
 
-    def calls(self) -> int:
+    def calls(self, reads_only: bool = False) -> int:
         """The clients' calls the server has processed since it started (INFO commandstats), without
-        the admin and replication commands (ours, a replica's acks): raises TargetError."""
+        the admin and replication commands (ours, a replica's acks); ``reads_only``: without the commands
+        COMMAND INFO flags ``write`` too (a replica runs its primary's writes: those are not its clients'
+        calls). Raises TargetError."""
         client = self.client(2.0)
         try:
             stats = client.info("commandstats")
             # keys: cmdstat_get, or cmdstat_client|kill for a subcommand (Redis 7)
             names = {k: k.removeprefix("cmdstat_").split("|")[0] for k in stats}
-            return sum(int(v["calls"]) for k, v in stats.items() if names[k] not in _NOT_CALLS)
+            counted = {k for k, name in names.items() if name not in _NOT_CALLS}
+            if reads_only and counted:
+                writes = _write_commands(client, sorted({names[k] for k in counted}))
+                counted = {k for k in counted if names[k] not in writes}
+            return sum(int(stats[k]["calls"]) for k in counted)
         except (redis.RedisError, OSError, KeyError, ValueError, TypeError) as exc:
             raise TargetError(f"redis {self.redacted}: INFO commandstats: {exc}") from exc
         finally:
@@ -119,3 +125,21 @@ class RedisServer:
             return "unreachable"
         finally:
             client.close()
+
+
+def _write_commands(client: redis.Redis, names: list[str]) -> set[str]:
+    """Those of ``names`` that COMMAND INFO flags ``write``."""
+    found = client.execute_command("COMMAND", "INFO", *names)  # type: ignore[no-untyped-call]
+    rows = found.values() if isinstance(found, dict) else found  # redis-py parses it, or not
+    writes = set()
+    for row in rows:
+        if isinstance(row, dict):
+            name, flags = row.get("name"), row.get("flags", [])
+        elif row:
+            name, flags = row[0], row[2]
+        else:
+            continue
+        text = {f.decode() if isinstance(f, bytes) else str(f) for f in flags}
+        if "write" in text:
+            writes.add(name.decode() if isinstance(name, bytes) else str(name))
+    return writes
