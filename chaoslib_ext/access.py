@@ -26,9 +26,10 @@ from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.fields import Fields
 from chaoslib_ext.secrets import Credential, SecretRef, parse_credential, register, register_header, resolve
 
-__all__ = ["ENDPOINT_PATHS", "Endpoint", "ServiceAuth", "parse_headers", "resolve_headers"]
+__all__ = ["CHAT_PATH", "ENDPOINT_PATHS", "Endpoint", "ServiceAuth", "parse_headers", "resolve_headers"]
 
 ENDPOINT_PATHS = ("/v1/chat/completions", "/v1/completions")
+CHAT_PATH = ENDPOINT_PATHS[0]  # the default endpoint
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER")
 

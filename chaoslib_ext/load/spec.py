@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from chaoslib_ext.access import ENDPOINT_PATHS, parse_headers, resolve_headers
+from chaoslib_ext.access import CHAT_PATH, ENDPOINT_PATHS, parse_headers, resolve_headers
 from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.fields import Fields
 from chaoslib_ext.load.arrivals import ARRIVALS, Arrivals
@@ -72,7 +72,7 @@ __all__ = [
 ]
 
 DEFAULT_PROMPT = "Explain in a few sentences how a cache and a queue keep a streaming service fast."
-DEFAULT_PATH = "/v1/chat/completions"
+DEFAULT_PATH = CHAT_PATH
 _PATHS = ENDPOINT_PATHS
 #: the default deadline of one request: connect + first token + max_tokens x per token
 CONNECT_BUDGET_S, FIRST_TOKEN_BUDGET_S, PER_TOKEN_BUDGET_S = 10.0, 30.0, 0.25

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from chaoslib_ext.proxy.stream import StreamFault
 from chaoslib_ext.sse import FAULT_HEADER, FAULT_MARK, LineKind, StreamState, feed_line
 
-__all__ = ["FaultCounters", "HttpTap", "StreamSource"]
+__all__ = ["FaultCounters", "HttpTap", "StreamSource", "error_body"]
 
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _EVENT_END = re.compile(rb"(?:\r\n|\r|\n)(?:\r\n|\r|\n)")
@@ -446,10 +446,15 @@ def _status(head: bytes) -> int:
         return 0
 
 
-def _error_response(fault: StreamFault, mask: int) -> bytes:
+def error_body(fault: StreamFault) -> bytes:
+    """The JSON body of an http-error answer, in the OpenAI API's error shape (also HTTPChaos's body)."""
     kind = "rate_limit_exceeded" if fault.status == 429 else "server_error" if fault.status >= 500 else "bad_request"
     message = fault.body or f"injected by chaoslib-ext: HTTP {fault.status}"
-    body = json.dumps({"error": {"message": message, "type": kind, "code": fault.status}}).encode()
+    return json.dumps({"error": {"message": message, "type": kind, "code": fault.status}}).encode()
+
+
+def _error_response(fault: StreamFault, mask: int) -> bytes:
+    body = error_body(fault)
     lines = [f"HTTP/1.1 {fault.status} {_REASONS.get(fault.status, 'Error')}", "content-type: application/json",
              f"content-length: {len(body)}", f"{FAULT_HEADER}: {mask}"]  # fmt: skip
     if fault.retry_after_s is not None:

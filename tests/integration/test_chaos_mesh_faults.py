@@ -102,3 +102,61 @@ def test_a_fixed_mode_without_value_creates_nothing(kube_api, k8s_target, tmp_pa
         pod_fault(action="pod-kill", service="redis", mode="fixed", configuration=config)
     assert kube_api.created == []
     assert kube_api.rejected == []
+
+
+GATEWAY_PODS = {"namespaces": ["llm"], "labelSelectors": {"app.kubernetes.io/name": "gateway"}}
+
+
+def test_a_429_burst_is_httpchaos_replacing_the_gateways_answers(kube_api, k8s_target, tmp_path):
+    import base64
+    import json
+
+    from chaoslib_ext.faults.stream.actions import stream_fault
+
+    config = configuration(tmp_path / "run", k8s_target)
+    stream_fault(action="http-error", link="gateway", status=429, retry_after="2s", body="slow down",
+                 duration="1s", configuration=config)  # fmt: skip
+    [spec] = created_specs(kube_api, "HTTPChaos")
+    assert {k: spec[k] for k in ("mode", "selector", "target", "port", "path", "method", "duration")} == {
+        "mode": "all", "selector": GATEWAY_PODS, "target": "Response", "port": 8000,
+        "path": "/v1/chat/completions", "method": "POST", "duration": "31s",
+    }  # fmt: skip
+    assert spec["replace"]["code"] == 429
+    assert spec["replace"]["headers"]["Retry-After"] == "2"
+    assert json.loads(base64.b64decode(spec["replace"]["body"]))["error"]["message"] == "slow down"
+    assert kube_api.live() == []
+    entry = RunContext.from_configuration(config).ledger.get("http-error-gateway")
+    assert entry.state == "removed"
+    assert "only connections opened after its injection" in entry.target  # said in the report's fault line
+
+
+def test_a_slow_prefill_is_httpchaos_delaying_the_requests_on_the_port_given(kube_api, k8s_target, tmp_path):
+    from chaoslib_ext.faults.stream.actions import stream_fault
+
+    config = configuration(tmp_path / "run", k8s_target)
+    stream_fault(action="slow-first-token", link="gateway", delay="250ms", port=8080, path="/v1/completions",
+                 duration="1s", configuration=config)  # fmt: skip
+    [spec] = created_specs(kube_api, "HTTPChaos")
+    assert (spec["target"], spec["delay"], spec["port"], spec["path"]) == ("Request", "250ms", 8080, "/v1/completions")
+    assert "replace" not in spec
+    assert kube_api.live() == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "refused"),
+    [
+        ({"action": "stall", "after_events": 1, "hold": "300ms"}, "'stall' acts per SSE event"),
+        ({"action": "slow-tokens", "delay": "20ms"}, "accepted on a Chaos Mesh target: http-error, slow-first-token"),
+        ({"action": "http-error", "status": 503, "percent": 20}, "HTTPChaos has no per-request share"),
+    ],
+)
+def test_stream_faults_httpchaos_cannot_express_are_refused_by_name_before_anything_is_created(
+    kube_api, k8s_target, tmp_path, arguments, refused
+):
+    from chaoslib_ext.exceptions import FaultInjectionError
+    from chaoslib_ext.faults.stream.actions import stream_fault
+
+    config = configuration(tmp_path / "run", k8s_target)
+    with pytest.raises((TargetError, FaultInjectionError), match=refused):
+        stream_fault(link="gateway", duration="1s", configuration=config, **arguments)
+    assert kube_api.created == []

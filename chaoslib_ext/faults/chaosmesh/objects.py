@@ -31,7 +31,7 @@ __all__ = [
 GROUP = "chaos-mesh.org"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
-PLURALS = {"NetworkChaos": "networkchaos", "PodChaos": "podchaos"}
+PLURALS = {"NetworkChaos": "networkchaos", "PodChaos": "podchaos", "HTTPChaos": "httpchaos"}
 MANAGED_BY = "chaoslib-ext"
 #: Chaos Mesh removes a fault by itself this long after the run should have: the dead-man switch.
 DURATION_GRACE_S = 30.0
@@ -80,10 +80,11 @@ def check_namespaces(manifest: Mapping[str, Any], allowed: Iterable[str]) -> Non
     allowed = set(allowed)
     namespace = manifest["metadata"]["namespace"]
     spec = manifest["spec"]
+    peer = spec.get("target")  # a NetworkChaos's peer pods (an HTTPChaos's target is Request or Response)
     touched = [
         namespace,
         *_selector_namespaces(spec.get("selector"), namespace),
-        *_selector_namespaces((spec.get("target") or {}).get("selector"), namespace),
+        *_selector_namespaces(peer.get("selector") if isinstance(peer, Mapping) else None, namespace),
     ]
     outside = sorted({n for n in touched if n not in allowed})
     if outside:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from chaoslib_ext.access import CHAT_PATH
 from chaoslib_ext.ctk import ActivityResult, Configuration
 from chaoslib_ext.exceptions import FaultError, SpecError, TargetError
 from chaoslib_ext.faults import lifecycle
+from chaoslib_ext.faults.chaosmesh.driver import ChaosMeshDriver
+from chaoslib_ext.faults.chaosmesh.http import NEW_CONNECTIONS_ONLY, gateway_port, http_chaos_objects
 from chaoslib_ext.faults.driver import PlanContext, PlannedFault, Planner
 from chaoslib_ext.faults.expiry import ttl_s
 from chaoslib_ext.faults.network.proxy import FAULT_GRACE_S, ProxyNetworkDriver
@@ -36,6 +39,8 @@ def stream_fault(
     distribution: str | None = None,
     rate: float | None = None,
     corrupt: str | None = None,
+    port: int | None = None,
+    path: str | None = None,
     configuration: Configuration | None = None,
 ) -> ActivityResult:
     """Inject a fault into the token streams of an HTTP link (see faults.stream.spec); with a
@@ -56,11 +61,11 @@ def _parse(raw: Mapping[str, Any]) -> StreamFaultSpec:
 def _plan_stream_fault(raw: Mapping[str, Any], target: Target, ctx: PlanContext) -> PlannedFault:
     spec = _parse(raw)
     if target.backend == "chaos-mesh":
-        raise TargetError(
-            f"stream fault {spec.action!r} acts per SSE event, which Chaos Mesh's HTTPChaos cannot express, "
-            "and this release does not deploy the fault proxy into a cluster: run it on a local target "
-            "(the sandbox, or a target whose link goes through the fault proxy)"
-        )
+        return _plan_http_chaos(spec, target, ctx)
+    if spec.port is not None or spec.path is not None:
+        field = "port" if spec.port is not None else "path"
+        raise TargetError(f"{field} applies on a Chaos Mesh target only: the fault proxy acts on every request of "
+                          f"link {spec.link!r}")  # fmt: skip
     if spec.link in target.links and not _http(target.links[spec.link]):
         http = ", ".join(sorted(n for n, link in target.links.items() if _http(link))) or "none"
         raise TargetError(f"link {spec.link!r} of target {target.name!r} is not an HTTP link (its HTTP links: {http})")
@@ -68,6 +73,21 @@ def _plan_stream_fault(raw: Mapping[str, Any], target: Target, ctx: PlanContext)
     fault_id = ctx.unique(spec.fault_id)
     return PlannedFault(fault_id, "stream", ProxyNetworkDriver(target, spec.link, fault), spec.to_json(),
                         spec.duration_s)  # fmt: skip
+
+
+def _plan_http_chaos(spec: StreamFaultSpec, target: Target, ctx: PlanContext) -> PlannedFault:
+    """HTTPChaos on the link's server pods (chaoslib_ext.faults.chaosmesh.http)."""
+    settings = target.require_chaos_mesh()
+    port = gateway_port(target, spec.link, spec.port)
+    server = target.service(target.cluster_link(spec.link).server)
+    path = spec.path or (server.endpoint.path if server.endpoint else None) or CHAT_PATH
+    fault_id = ctx.unique(spec.fault_id)
+    manifests = http_chaos_objects(spec, target, settings, ctx.run_id, fault_id, port, path)
+    description = f"{server.name} pods, {spec.action} on port {port} {path} ({NEW_CONNECTIONS_ONLY})"
+    recorded = {**spec.to_json(), "port": port, "path": path}
+    return PlannedFault(
+        fault_id, "stream", ChaosMeshDriver(settings, manifests, description), recorded, spec.duration_s
+    )
 
 
 def _http(link: Mapping[str, Any]) -> bool:

@@ -6,6 +6,10 @@
     seed: 7                      # the draws' seed (default 0): the same requests, the same choices
     duration: 20s                # held this long, then removed; the proxy's TTL too
     name: stall-after-first      # the fault's id in the ledger (default: <action>-<link>)
+    port: 8000                   # a Chaos Mesh target only: the gateway pods' port HTTPChaos proxies
+                                 # (default: the gateway address's port)
+    path: /v1/chat/completions   # a Chaos Mesh target only: the requests HTTPChaos acts on (default: the
+                                 # target endpoint's path, else /v1/chat/completions)
     # per action:
     status: 429                  # http-error: 400-599 (default 503)
     retry_after: 2s              # http-error: a Retry-After header
@@ -35,7 +39,7 @@ from chaoslib_ext.proxy.stream import CORRUPTIONS, DISTRIBUTIONS, STREAM_ACTIONS
 
 __all__ = ["StreamFaultSpec"]
 
-_COMMON = ("action", "link", "percent", "seed", "duration", "name")
+_COMMON = ("action", "link", "percent", "seed", "duration", "name", "port", "path")
 #: the fields each action takes besides the common ones
 _ACTION_FIELDS = {
     "http-error": ("status", "retry_after", "body"),
@@ -55,6 +59,8 @@ class StreamFaultSpec:
     duration_s: float | None
     name: str | None
     fault: StreamFault
+    port: int | None = None  # a Chaos Mesh target's HTTPChaos port
+    path: str | None = None  # a Chaos Mesh target's HTTPChaos path
 
     @property
     def action(self) -> str:
@@ -97,11 +103,16 @@ class StreamFaultSpec:
             rate=f.number("rate", 0.0, minimum=0.0, maximum=100.0),
             corrupt=f.string("corrupt", "json", choices=CORRUPTIONS),
         )
-        return cls(f.string("link"), f.duration("duration", None, positive=True), f.string("name", None), fault)
+        path = f.string("path", None)
+        if path is not None and not path.startswith("/"):
+            raise SpecError("path", f"{path!r} does not start with /", "a URI path, e.g. /v1/chat/completions")
+        return cls(f.string("link"), f.duration("duration", None, positive=True), f.string("name", None), fault,
+                   f.integer("port", None, minimum=1, maximum=65535), path)  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
         """The fault as written, normalised: what the ledger and --dry-run show."""
         out: dict[str, Any] = {"action": self.action, "link": self.link, **self.fault.to_json()}
         if self.duration_s is not None:
             out["duration"] = format_duration(self.duration_s)
+        out.update({k: v for k, v in (("port", self.port), ("path", self.path)) if v is not None})
         return out
