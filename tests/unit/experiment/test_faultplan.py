@@ -25,8 +25,8 @@ def test_an_object_the_crd_refuses_is_named_with_its_field():
 
 def test_an_unknown_kind_is_a_problem_and_other_objects_are_not_checked():
     assert crd_problems([{"apiVersion": "chaos-mesh.org/v1alpha1", "kind": "DNSChaos", "metadata": {"name": "d"}}]) == [
-        "DNSChaos d: no Chaos Mesh CRD for kind 'DNSChaos' (accepted: HTTPChaos, IOChaos, NetworkChaos, PodChaos, StatusCheck, "
-        "StressChaos)"
+        "DNSChaos d: no Chaos Mesh CRD for kind 'DNSChaos' (accepted: HTTPChaos, IOChaos, NetworkChaos, PodChaos, "
+        "StatusCheck, StressChaos)"
     ]
     assert crd_problems([{"kind": "ProxyFault", "link": "redis"}]) == []
 
