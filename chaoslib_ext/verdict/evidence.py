@@ -7,7 +7,7 @@ load started while it was in force. Two kinds of counters:
 
 - ``stream`` (a stream fault): ``passed`` requests through the HTTP link, ``touched`` the ones its
   ``percent`` drew, ``effects`` what it did (errors answered, holds, cuts, events corrupted or dropped);
-- ``calls`` (every Redis fault; the Kafka cluster's): ``effects`` the calls the faulted server (a
+- ``calls`` (every Redis fault but failover; the Kafka cluster's): ``effects`` the calls the faulted server (a
   Redis server, a Kafka broker) processed from the injection to the removal, ours left out (INFO
   commandstats; the mock cluster's request log), and ``calls_all`` those of the whole dependency (its
   other Redis servers' reads; every broker's produce and fetch requests);
@@ -25,7 +25,7 @@ From them:
   each (an SSE comment, or a header on an answer of its own) and the samples keep the marks;
 - a fault whose counters show no effect while requests flowed is ``missed``: the run is inconclusive
   (exit 2), never a pass. A fault without counters (Chaos Mesh objects, the Kafka broker's pause and
-  restart) has coverage ``unknown`` and is never inconclusive on that ground alone.
+  restart, a Redis failover) has coverage ``unknown`` and is never inconclusive on that ground alone.
 """
 
 from __future__ import annotations

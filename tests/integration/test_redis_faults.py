@@ -129,14 +129,9 @@ def test_failover_hands_the_primary_role_over_and_back(redis_pair, config):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert probes.redis_role(configuration=config) == "slave"
-    new_primary = client(redis_pair["replica"])
-    for i in range(5):  # the clients' calls now go to the new primary: the failover's evidence
-        new_primary.set(f"after-failover:{i}", i)
-    client(redis_pair["primary"]).get("after-failover:0")  # a read on the old one, a replica now
     join()
-    evidence = RunContext.from_configuration(config).ledger.entries()[0].details["evidence"]
-    assert evidence["calls"] >= 5
-    assert evidence["calls_all"] == evidence["calls"] + 1
+    # no counters: which server's calls a failover touched is not one number
+    assert "evidence" not in RunContext.from_configuration(config).ledger.entries()[0].details
     assert probes.redis_role(configuration=config) == "master"
     assert probes.redis_role(service="redis-replica", configuration=config) == "slave"
 
