@@ -156,13 +156,12 @@ def _send(user: _Streaming, side_tag: int, sched_t0: float | None = None) -> Non
         wait_until(sched_t0, _now, gevent.sleep, SPIN_S)
     first_t0 = None
     for attempt in itertools.count():
-        state, status, error, t0 = _attempt(user, url, data, side_tag, sched_t0 if attempt == 0 else None,
-                                            (want_in, want_out), attempt, first_t0)  # fmt: skip
+        state, status, retried, t0 = _attempt(user, url, data, side_tag, sched_t0 if attempt == 0 else None,
+                                              (want_in, want_out), attempt, first_t0)  # fmt: skip
         first_t0 = first_t0 or t0
-        policy = SPEC.retry
-        if error is None or policy is None or not policy.retries(attempt, status, error_class(status, error)):
+        if SPEC.retry is None or not retried:
             return
-        gevent.sleep(policy.wait_s(attempt, status, state.retry_after, _RETRY_RNG, time.time()))
+        gevent.sleep(SPEC.retry.wait_s(attempt, status, state.retry_after, _RETRY_RNG, time.time()))
 
 
 def _attempt(
@@ -174,7 +173,7 @@ def _attempt(
     wanted: tuple[int | None, int | None],
     attempt: int,
     first_t0: float | None,
-) -> tuple[StreamState, int, str | None, float]:
+) -> tuple[StreamState, int, bool, float]:
     """One attempt of a request, measured; its sample is written once the retry policy has said whether
     another follows (``retried``)."""
     _STARTED[0] += 1  # attempts: a remote worker's count of the records it should ship
@@ -223,7 +222,7 @@ def _attempt(
             "first_t0": first_t0,
         }
     )
-    return state, status, error, t0
+    return state, status, retried, t0
 
 
 class StreamError(Exception):

@@ -67,7 +67,7 @@ def window_metrics(
 
 def retry_metrics(table: SampleTable, started: npt.NDArray[np.bool_]) -> RetryMetrics | None:
     """The retries among ``started``; None for a load that never retried (no retry policy)."""
-    if not (table.attempt.any() or table.retried.any()):
+    if not table.retries_seen:
         return None
     retry = started & (table.attempt > 0)
     return RetryMetrics(

@@ -124,6 +124,11 @@ class SampleTable:
     def retried(self) -> npt.NDArray[np.bool_]:  # another attempt followed it
         return self.records["retried"].astype(bool)
 
+    @cached_property
+    def retries_seen(self) -> bool:
+        """The load retried (a retry policy's): read once, for every window measured."""
+        return bool(self.records["attempt"].any() or self.records["retried"].any())
+
     @property
     def first_t0(self) -> Floats:  # the t0 of each request's first attempt (NaN before samples format 6)
         return self.records["first_t0"]

@@ -119,6 +119,21 @@ def run_dirs(root: Path) -> list[Path]:
     return sorted(p for p in root.glob("*") if p.is_dir()) if root.exists() else []
 
 
+def run_experiment(
+    exp: dict, work: Path, state_dir: Path, timeout: float = 240
+) -> tuple[subprocess.CompletedProcess, Path | None]:
+    """``chaosllm run`` of ``exp`` (written to ``work``) on the sandbox of ``state_dir``: its result and
+    its run directory (None when it wrote none)."""
+    import yaml
+
+    path = work / "experiment.yaml"
+    path.write_text(yaml.safe_dump(exp, sort_keys=False))
+    result = chaosllm("run", str(path), "--out", str(work / "out"), env={"CHAOSLLM_STATE_DIR": str(state_dir)},
+                      timeout=timeout)  # fmt: skip
+    runs = run_dirs(work / "out")
+    return result, runs[-1] if runs else None
+
+
 def wait_settled(quiet_s: float = 5.0, timeout_s: float = 90.0) -> float:
     """After a broker restart, librdkafka clients of the sandbox may crash a few seconds later (and
     its supervisor restarts them): wait until every process of the sandbox kept its PID for

@@ -8,11 +8,10 @@ import json
 
 import numpy as np
 import pytest
-import yaml
 
 from chaoslib_ext.run.ledger import Ledger
 from chaoslib_ext.samples import read_samples
-from tests.integration.helpers import activity, chaosllm, experiment, observe, run_dirs
+from tests.integration.helpers import activity, experiment, observe, run_experiment
 
 RETRY_AFTER_S = 0.3
 #: a retry is sent RETRY_AFTER_S after the attempt it repeats ended, give or take the scheduler
@@ -36,13 +35,9 @@ def storm_run(sandbox_state, tmp_path_factory):
         load={"users": 16, "max_tokens": 8, "warmup": "2s",
               "retry": {"on": [429], "attempts": 3, "max_backoff": "2s", "seed": 3}},
     )  # fmt: skip
-    work = tmp_path_factory.mktemp("retry-storm")
-    path = work / "storm.yaml"
-    path.write_text(yaml.safe_dump(exp, sort_keys=False))
-    result = chaosllm("run", str(path), "--out", str(work / "out"), env={"CHAOSLLM_STATE_DIR": str(state_dir)},
-                      timeout=180)  # fmt: skip
+    result, run = run_experiment(exp, tmp_path_factory.mktemp("retry-storm"), state_dir, timeout=180)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    [run] = run_dirs(work / "out")
+    assert run is not None
     return run
 
 

@@ -15,7 +15,16 @@ import yaml
 from chaoslib_ext.run.ledger import Ledger
 from chaoslib_ext.samples import read_samples
 from chaoslib_ext.samples.errors import error_class
-from tests.integration.helpers import activity, chaosllm, experiment, observe, proxy_faults, run_dirs, running
+from tests.integration.helpers import (
+    activity,
+    chaosllm,
+    experiment,
+    observe,
+    proxy_faults,
+    run_dirs,
+    run_experiment,
+    running,
+)
 
 #: (fault id, stream_fault arguments, seconds): the windows of the run, one after the other
 WINDOWS = [
@@ -52,12 +61,8 @@ def stream_run(sandbox_state, tmp_path_factory):
         load={"users": 16, "max_tokens": MAX_TOKENS, "warmup": "2s"},
         hypotheses=[{"name": "baseline answered", "phase": "baseline", "metric": "error_rate", "expect": "<= 0.01"}],
     )  # fmt: skip
-    work = tmp_path_factory.mktemp("stream-faults")
-    path = work / "stream.yaml"
-    path.write_text(yaml.safe_dump(exp, sort_keys=False))
-    result = chaosllm("run", str(path), "--out", str(work / "out"), env={"CHAOSLLM_STATE_DIR": str(state_dir)},
-                      timeout=240)  # fmt: skip
-    [run] = run_dirs(work / "out")
+    result, run = run_experiment(exp, tmp_path_factory.mktemp("stream-faults"), state_dir, timeout=240)
+    assert run is not None, result.stdout[-3000:] + result.stderr[-3000:]
     return result, run, state
 
 

@@ -62,11 +62,6 @@ class RedisDriver:
         self._state_dir = state_dir
         self._peers = peers  # the target's other Redis servers: the calls that did not go through the fault
 
-    @property
-    def _faulted(self) -> RedisServer:
-        """The server whose calls passed through the fault."""
-        return self._server
-
     def _calls_before(self) -> dict[str, Any]:
         """The calls counted so far on the faulted server and, reads only, on its peers: read before the
         fault (a paused or blocked server would not answer after); a peer that cannot say is left out."""
@@ -76,7 +71,7 @@ class RedisDriver:
                 peers.append({"server": peer.ref, "calls_before": peer.calls(reads_only=True)})
             except TargetError:
                 continue
-        return {"calls_server": self._faulted.ref, "calls_before": self._faulted.calls(), "peers": peers}
+        return {"calls_server": self._server.ref, "calls_before": self._server.calls(), "peers": peers}
 
     def target(self) -> str:
         return f"redis {self._server.redacted}"
