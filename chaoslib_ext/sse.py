@@ -36,7 +36,7 @@ class StreamState:
     error: str | None = None  # the message of an error event
     done: bool = False  # data: [DONE] came (a reader keeps reading: the body's end must be consumed)
     malformed: int = 0  # events that ended without their data parsing as JSON
-    faults: int = 0  # the fault proxy's marks: a bitmask of the stream faults that touched the response
+    faults: int = 0  # the fault proxy's marks: a bitmask of the link's faults that touched the response
     retry_after: str | None = None  # the Retry-After header of an answer other than 200
     _partial: bytes = field(default=b"", repr=False)
 
@@ -48,8 +48,9 @@ class StreamState:
 
 
 _CONTENT_KEYS = ("content", "reasoning_content", "reasoning")
-#: the SSE comment the fault proxy puts before the first event a stream fault acted on (a real client
-#: ignores comments): ``: chaosllm-faults <bitmask>``; an answer of its own carries FAULT_HEADER
+#: the SSE comment the fault proxy puts before the next event when a fault of the link touched the
+#: stream after its head (a real client ignores comments): ``: chaosllm-faults <bitmask>``; the marks it
+#: knows when the response's head passes (and those of an answer of its own) ride in FAULT_HEADER
 FAULT_MARK = b": chaosllm-faults "
 FAULT_HEADER = "x-chaosllm-faults"
 

@@ -244,10 +244,11 @@ def _stream(pool: ConnectionPool, data: bytes, state: StreamState, times: list[f
         _READING[gevent.getcurrent()] = conn
         try:
             for now, lines, reader in conn.request(head, data):
-                status = reader.status
+                if not status:  # the head is in: the fault proxy's marks so far ride in a header of it
+                    status = reader.status
+                    state.faults |= fault_mask(reader.headers.get(FAULT_HEADER, ""))
                 if status != 200:
                     body = (body + b"\n".join(lines))[:300]
-                    state.faults |= fault_mask(reader.headers.get(FAULT_HEADER, ""))  # answered by the fault proxy
                     state.retry_after = reader.headers.get("retry-after")
                     continue
                 for line in lines:
@@ -433,10 +434,10 @@ def _read(resp: object, status: int, state: StreamState, times: list[float]) -> 
         if isinstance(error, RequestDeadlineError | socket.timeout | TimeoutError):
             return _describe(error)
         return f"connection failed: {error or 'no response'}"
+    headers = getattr(resp, "headers", None) or {}
+    state.faults |= fault_mask(headers.get(FAULT_HEADER, ""))  # the fault proxy's marks at the head
     if status != 200:
         body = (getattr(resp, "content", None) or b"")[:300]
-        headers = getattr(resp, "headers", None) or {}
-        state.faults |= fault_mask(headers.get(FAULT_HEADER, ""))
         state.retry_after = headers.get("retry-after") or headers.get("Retry-After")
         return f"HTTP {status}: {body.decode(errors='replace')}"
     readline = resp._response.readline  # type: ignore[attr-defined]

@@ -50,7 +50,7 @@ def describe(link: Link) -> dict[str, Any]:
 
 def _active(active: ActiveFault) -> dict[str, Any]:
     out = {**active.fault.to_json(), "applied_at": active.applied_at, "counters": active.counters()}
-    return {**out, "mark": active.stream.mark} if active.stream is not None else out
+    return {**out, "mark": active.mark} if active.mark is not None else out
 
 
 async def _health(request: web.Request) -> web.Response:
@@ -83,7 +83,7 @@ async def _set_fault(request: web.Request) -> web.Response:
     except SpecError as exc:
         raise _error(400, str(exc)) from exc
     body = {"link": link.name, "applied_at": active.applied_at, "fault": fault.to_json()}
-    return web.json_response({**body, "mark": active.stream.mark} if active.stream is not None else body)
+    return web.json_response({**body, "mark": active.mark} if active.mark is not None else body)
 
 
 async def _remove_fault(request: web.Request) -> web.Response:

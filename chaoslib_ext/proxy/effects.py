@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chaoslib_ext.proxy.faults import Delay, Direction, Loss, ProxyFault
 
-__all__ = ["RTO_S", "Bucket", "DelaySampler", "FlowEffects", "LossSampler"]
+__all__ = ["RTO_S", "Bucket", "ByteCounters", "DelaySampler", "FlowEffects", "LossSampler"]
 
 #: Linux's minimum TCP retransmission timeout: what a lost segment costs before it is sent again.
 RTO_S = 0.2
@@ -16,6 +16,23 @@ RTO_S = 0.2
 _SEGMENT_BYTES = 1460
 #: ...or as many as the rate sends in this long, whichever is larger, to bound the number of timers.
 _SEGMENT_S = 0.01
+
+
+@dataclass
+class ByteCounters:
+    """What passed through a byte fault's direction while it was in force: the evidence that it acted."""
+
+    chunks: int = 0
+    bytes: int = 0
+    connections: int = 0  # connections that carried a byte of it
+    #: HTTP links: requests it touched (their head, or their response's bytes, passed while it was in
+    #: force), each marked for the client; None on a link whose requests are not told apart
+    requests: int | None = None
+    seen: set[int] = field(default_factory=set, repr=False)
+
+    def to_json(self) -> dict[str, float]:
+        out: dict[str, float] = {"chunks": self.chunks, "bytes": self.bytes, "connections": self.connections}
+        return out if self.requests is None else {**out, "requests": self.requests}
 
 
 class DelaySampler:

@@ -6,6 +6,13 @@ fault would miss it). Without a fault bytes leave as they came (only counted); a
 touches is re-chunked one SSE event per chunk, each event leaving at its arrival time plus what the
 faults hold it. Requests are HTTP/1.1, keep-alive, bodies by Content-Length or chunked; responses by
 Content-Length, chunked or the connection's end; pipelined requests are answered in order.
+
+Every fault on the link marks the requests it touches with its bit, so each request's sample says which
+faults reached it: a stream fault the responses it draws; a byte fault (delay, loss, bandwidth, ...) a
+request whose head passed while it was in force on the way to the server, or whose response's bytes
+passed while it was in force on the way back. Marks known when the response's head passes ride in a
+header of it (FAULT_HEADER); a mark learned later rides in an SSE comment before the next event
+(FAULT_MARK): only an event stream can carry one after its head.
 """
 
 from __future__ import annotations
@@ -19,13 +26,15 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from chaoslib_ext.proxy.effects import ByteCounters
 from chaoslib_ext.proxy.stream import StreamFault
 from chaoslib_ext.sse import FAULT_HEADER, FAULT_MARK, LineKind, StreamState, feed_line
 
-__all__ = ["FaultCounters", "HttpTap", "StreamSource", "error_body"]
+__all__ = ["ByteMark", "FaultCounters", "HttpTap", "StreamSource", "error_body"]
 
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _EVENT_END = re.compile(rb"(?:\r\n|\r|\n)(?:\r\n|\r|\n)")
+_EVENT_ENDS = (b"\n\n", b"\r\n\r\n", b"\r\r")
 _MAX_HEAD = 64 * 1024
 _REASONS = {429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
             504: "Gateway Timeout"}  # fmt: skip
@@ -60,6 +69,21 @@ class StreamSource:
 
 #: the link's stream faults in force, by name, in the order they were set
 Sources = Callable[[], dict[str, StreamSource]]
+
+
+@dataclass(frozen=True)
+class ByteMark:
+    """A byte fault in force on the link: the directions it acts on, the bit of the requests it touches,
+    and its counters (``requests`` counts them)."""
+
+    to_server: bool
+    to_client: bool
+    bit: int
+    counters: ByteCounters
+
+
+#: the link's byte faults in force
+ByteMarks = Callable[[], tuple[ByteMark, ...]]
 
 
 class _Emitter:
@@ -178,6 +202,8 @@ class _Response:
         self.chunked = False
         self.marks = 0  # the bits of the faults that touched it
         self.mark_due = False  # a touch the client has not been told of yet
+        self.last = b""  # the last payload relayed as it came (does it end between two events?)
+        self.partial = False  # the first event buffered is the rest of one relayed in part: pass it as it is
 
 
 class HttpTap:
@@ -191,14 +217,15 @@ class HttpTap:
         to_client: Callable[[bytes], None],
         end_client: Callable[[], None],
         drop_server: Callable[[], None],
-        on_request: Callable[[], None] = lambda: None,
+        byte_marks: ByteMarks = tuple,
     ) -> None:
         """``end_client``: the server's end reached the client's side (after what faults still hold);
-        ``drop_server``: a cut, the server's side aborted; ``on_request``: each request framed."""
+        ``drop_server``: a cut, the server's side aborted; ``byte_marks``: the byte faults in force."""
         self._sources = sources
+        self._byte_marks = byte_marks
         self._to_server = to_server
         self._client = _Emitter(loop, to_client)
-        self._end_client, self._drop_server, self._on_request = end_client, drop_server, on_request
+        self._end_client, self._drop_server = end_client, drop_server
         self._req_buf, self._resp_buf = bytearray(), bytearray()
         self._req_body: _Body | None = None  # None: reading a request head
         self._req_swallowed = False
@@ -232,19 +259,21 @@ class HttpTap:
         head = bytes(self._req_buf[: match.end()])
         del self._req_buf[: match.end()]
         self._req_body = _body_of(head, response=False)
-        self._on_request()
         answer = self._answer_here()
         self._req_swallowed = answer is not None
         if answer is None:
             self._to_server(head)
-            self._slots.append(_Response(bodiless=head[:5].upper() == b"HEAD "))
+            resp = _Response(bodiless=head[:5].upper() == b"HEAD ")
+            self._touch(resp, to_client=False)
+            self._slots.append(resp)
         else:
             self._slots.append(answer)
             self._release_answers()
         return True
 
     def _answer_here(self) -> bytes | None:
-        """The error response of an http-error fault that touches this request, if one does."""
+        """The error response of an http-error fault that touches this request, if one does (it carries
+        the marks of the byte faults its way back passes too)."""
         answer = None
         for source in self._sources().values():
             fault = source.fault
@@ -254,8 +283,23 @@ class HttpTap:
             if answer is None and fault.touches(source.rng):
                 source.counters.touched += 1
                 source.counters.effects += 1
-                answer = _error_response(fault, 1 << source.mark)
+                mine = _Response(bodiless=False)
+                mine.marks = 1 << source.mark
+                self._touch(mine, to_client=True)
+                answer = _error_response(fault, mine.marks)
         return answer
+
+    def _touch(self, resp: _Response, to_client: bool) -> bool:
+        """Mark ``resp`` with the bits of the byte faults in force on that way not marked yet (each counts
+        it once); True when a bit is new."""
+        new = False
+        for mark in self._byte_marks():
+            if not resp.marks & mark.bit and (mark.to_client if to_client else mark.to_server):
+                resp.marks |= mark.bit
+                if mark.counters.requests is not None:
+                    mark.counters.requests += 1
+                new = True
+        return new
 
     def _release_answers(self) -> None:
         while self._slots and isinstance(self._slots[0], bytes) and self._resp is None:
@@ -301,6 +345,9 @@ class HttpTap:
         assert isinstance(resp, _Response)
         self._resp = resp
         self._resp_body = _body_of(head, response=True, status=status, bodiless=resp.bodiless)
+        self._touch(resp, to_client=True)
+        if resp.marks:  # the byte faults' marks so far ride in the head
+            head = _with_header(head, FAULT_HEADER, resp.marks)
         if status == 200 and b"text/event-stream" in head.lower() and self._resp_body.kind in ("chunked", "close"):
             resp.eligible = True
             resp.chunked = self._resp_body.kind == "chunked"
@@ -324,16 +371,19 @@ class HttpTap:
                 source.counters.touched += 1
                 resp.marks |= 1 << source.mark
                 resp.mark_due = True
-                if resp.events is None:
-                    resp.events = bytearray()
+                _to_events(resp)
 
     def _relay(self, raw: bytes, payload: bytes, now: float) -> None:
         resp = self._resp
+        if resp is not None and self._byte_marks() and self._touch(resp, to_client=True) and resp.eligible:
+            resp.mark_due = True  # a byte fault set while the response streams: told before its next event
+            _to_events(resp)
         if resp is None or not resp.eligible:
             self._client.send(raw, now)
             return
         self._decide(resp)
         if resp.events is None:
+            resp.last = payload
             self._client.send(raw, now)
             return
         resp.events += payload
@@ -357,6 +407,10 @@ class HttpTap:
         self._release_answers()
 
     def _event(self, event: bytes, now: float, resp: _Response) -> None:
+        if resp.partial:  # the rest of an event whose start went out as it came: no mark in its middle
+            resp.partial = False
+            self._client.send(_framed(event, resp.chunked), now + resp.shift_s)
+            return
         kind = _kind(event)
         self._tell_marks(resp, now)  # before anything the faults do to this event: a cut ends the stream
         out: bytes | None = event
@@ -411,6 +465,19 @@ class HttpTap:
 
     def close(self) -> None:
         self._client.close()
+
+
+def _to_events(resp: _Response) -> None:
+    """From here on the response goes out one event per chunk, so marks and faults fit between events."""
+    if resp.events is None:
+        resp.events = bytearray()
+        resp.partial = bool(resp.last) and not resp.last.endswith(_EVENT_ENDS)
+
+
+def _with_header(head: bytes, name: str, value: int) -> bytes:
+    end = _HEAD_END.search(head)
+    at = end.start() if end is not None else len(head)
+    return head[:at] + b"\r\n%s: %d" % (name.encode(), value) + head[at:]
 
 
 def _framed(data: bytes, chunked: bool) -> bytes:

@@ -16,40 +16,26 @@ from dataclasses import dataclass, field
 from typing import cast
 
 from chaoslib_ext.exceptions import SpecError
-from chaoslib_ext.proxy.effects import Bucket, FlowEffects
+from chaoslib_ext.proxy.effects import Bucket, ByteCounters, FlowEffects
 from chaoslib_ext.proxy.faults import Direction, ProxyFault
-from chaoslib_ext.proxy.http import HttpTap, StreamSource
+from chaoslib_ext.proxy.http import ByteMark, HttpTap, StreamSource
 from chaoslib_ext.proxy.pipe import Pipe
 
 __all__ = ["ActiveFault", "Link"]
 
 log = logging.getLogger("chaoslib_ext.proxy")
 _FLOWS = (Direction.TO, Direction.FROM)
-#: stream faults in force on one link at once: each marks the requests it touches with one bit of 32
+#: faults in force on one HTTP link at once: each marks the requests it touches with one bit of 32
 MAX_MARKS = 32
 #: how many removed faults keep their final counters (read after the removal, for the evidence)
 _KEEP_FINISHED = 256
 
 
 @dataclass
-class ByteCounters:
-    """What passed through a byte fault's direction while it was in force: the evidence that it acted."""
-
-    chunks: int = 0
-    bytes: int = 0
-    connections: int = 0  # connections that carried a byte of it
-    requests: int | None = None  # HTTP links: requests framed while it was in force (None: not an HTTP link)
-    seen: set[int] = field(default_factory=set, repr=False)
-
-    def to_json(self) -> dict[str, float]:
-        out: dict[str, float] = {"chunks": self.chunks, "bytes": self.bytes, "connections": self.connections}
-        return out if self.requests is None else {**out, "requests": self.requests}
-
-
-@dataclass
 class ActiveFault:
     fault: ProxyFault
     applied_at: float  # unix time
+    mark: int | None = None  # HTTP links: the bit of the requests it touches (chaoslib_ext.sse.FAULT_MARK)
     expiry: asyncio.TimerHandle | None = field(default=None, repr=False)
     stream: StreamSource | None = None  # a stream fault's generator and counters
     passed: ByteCounters = field(default_factory=ByteCounters)  # a byte fault's counters
@@ -85,7 +71,8 @@ class Link:
         self.accepted = 0
         self.rng = random.Random(seed)
         self.stream_sources: dict[str, StreamSource] = {}
-        self._next_mark = 0  # the bit the next stream fault tries first
+        self.byte_marks: tuple[ByteMark, ...] = ()  # the byte faults in force, as the HTTP framing marks them
+        self._next_mark = 0  # the bit the next fault tries first
         self.finished: dict[str, dict[str, float]] = {}  # removed faults' final counters, by name
         self._server: asyncio.Server | None = None
 
@@ -112,11 +99,11 @@ class Link:
         Raises SpecError for a stream fault on a link that is not an HTTP one."""
         if fault.stream is not None and not self.http:
             raise SpecError("stream", f"link {self.name!r} is not an HTTP link", "a link given as http(s)://HOST:PORT")
-        mark = self._free_mark(replacing=name) if fault.stream is not None else 0  # refused before any change
+        mark = self._free_mark(replacing=name) if self.http else None  # refused before any change
         self.remove_fault(name)
-        active = ActiveFault(fault, applied_at=time.time())
+        active = ActiveFault(fault, applied_at=time.time(), mark=mark)
         if fault.stream is not None:
-            active.stream = StreamSource(fault.stream, random.Random(fault.stream.seed), mark=mark)
+            active.stream = StreamSource(fault.stream, random.Random(fault.stream.seed), mark=mark or 0)
         elif self.http:
             active.passed.requests = 0
         active.expiry = asyncio.get_running_loop().call_later(fault.ttl_s, self._expire, name, active)
@@ -132,14 +119,14 @@ class Link:
         return active
 
     def _free_mark(self, replacing: str) -> int:
-        """The next bit, in turn, that no other stream fault in force on the link marks its requests with:
-        a bit comes back only after 32 faults, so a fault that follows another does not take its bit
-        while the other's last requests are still in flight (the marks would mix)."""
-        used = {a.stream.mark for n, a in self.faults.items() if a.stream is not None and n != replacing}
+        """The next bit, in turn, that no other fault in force on the link marks its requests with: a bit
+        comes back only after 32 faults, so a fault that follows another does not take its bit while the
+        other's last requests are still in flight (the marks would mix)."""
+        used = {a.mark for n, a in self.faults.items() if a.mark is not None and n != replacing}
         free = next((b % MAX_MARKS for b in range(self._next_mark, self._next_mark + MAX_MARKS)
                      if b % MAX_MARKS not in used), None)  # fmt: skip
         if free is None:
-            raise SpecError("stream", f"link {self.name!r} has {MAX_MARKS} stream faults in force already")
+            raise SpecError("link", f"link {self.name!r} has {MAX_MARKS} faults in force already")
         self._next_mark = free + 1
         return free
 
@@ -168,18 +155,19 @@ class Link:
                     passed.seen.add(id(conn))
                     passed.connections += 1
 
-    def note_request(self) -> None:
-        """Count a request (framed on an HTTP link) for every byte fault in force."""
-        for active in self.faults.values():
-            if active.stream is None and active.passed.requests is not None:
-                active.passed.requests += 1
-
     def effects(self, flow: Direction) -> FlowEffects:
         return FlowEffects.build(((n, a.fault) for n, a in self.faults.items()), flow, self.buckets, self.rng)
 
     def _changed(self) -> None:
         self.version += 1
         self.stream_sources = {n: a.stream for n, a in self.faults.items() if a.stream is not None}
+        self.byte_marks = tuple(
+            ByteMark(
+                a.fault.direction.covers(Direction.TO), a.fault.direction.covers(Direction.FROM), 1 << a.mark, a.passed
+            )
+            for a in self.faults.values()
+            if a.stream is None and a.mark is not None
+        )
         for conn in list(self.connections):
             conn.faults_changed()
 
@@ -270,7 +258,7 @@ class _Connection:
     def _tap(self) -> HttpTap:
         link, to_client = self.link, self.pipes[Direction.FROM]
         return HttpTap(self.loop, lambda: link.stream_sources, self.pipes[Direction.TO].push, to_client.push,
-                       to_client.push_eof, self._drop_upstream, link.note_request)  # fmt: skip
+                       to_client.push_eof, self._drop_upstream, lambda: link.byte_marks)  # fmt: skip
 
     def received(self, flow: Direction, data: bytes) -> None:
         if self.link.faults:

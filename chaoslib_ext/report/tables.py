@@ -220,7 +220,8 @@ def _evidence(fault: FaultRecord) -> str:
     elif ev.kind == "calls":
         did = f"{ev.effects} calls reached the server while it was in force"
     else:
-        did = f"{ev.effects} chunks on {ev.touched} connections through it"
+        seen = "" if ev.marked is None else f"; {ev.marked} requests marked in the load's samples"
+        did = f"{ev.effects} chunks on {ev.touched} connections through it{seen}"
     return f"; {coverage}, {did}" + ("; NO EFFECT: the run is inconclusive" if ev.missed else "")
 
 

@@ -21,8 +21,8 @@ stopped) is counted too, as scheduled minus sent minus not sent.
 Version 4 adds the request's token lengths: ``in_tokens``, the prompt tokens the server counted
 (``usage.prompt_tokens``), and ``want_in`` / ``want_out``, the input and output lengths a workload
 asked for (chaoslib_ext.load.workload); -1 where absent. Version 5 names the last 4 bytes (padding,
-always 0, in version 4): ``faults``, a bitmask of the stream faults that touched the request, as the
-fault proxy marked it (bit ``n`` is the fault whose ledger entry has ``details.mark == n``).
+always 0, in version 4): ``faults``, a bitmask of the faults of an HTTP link that touched the request, as
+the fault proxy marked it (bit ``n`` is the fault whose ledger entry has ``details.mark == n``).
 Version 6 adds a load's retries (chaoslib_ext.load.retry): ``attempt``, 0 for a first attempt and n for
 the n-th retry of a request, ``retried``, 1 when another attempt followed this one, and ``first_t0``,
 the ``t0`` of the request's first attempt (its own for a first attempt: it ties a retry to its request,
@@ -137,7 +137,7 @@ class Sample:
     in_tokens: int | None = None  # prompt tokens the server counted (usage.prompt_tokens)
     want_in: int | None = None  # a workload's requested input tokens
     want_out: int | None = None  # a workload's requested output tokens
-    faults: int = 0  # bitmask of the stream faults that touched it (the proxy's marks)
+    faults: int = 0  # bitmask of the faults of an HTTP link that touched it (the proxy's marks)
     attempt: int = 0  # 0: a first attempt; n: the n-th retry (chaoslib_ext.load.retry)
     retried: bool = False  # another attempt followed this one
     first_t0: float | None = None  # the t0 of the request's first attempt (None: this one's)

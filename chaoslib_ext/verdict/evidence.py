@@ -11,8 +11,10 @@ load started while it was in force. Two kinds of counters:
   Redis server, a Kafka broker) processed from the injection to the removal, ours left out (INFO
   commandstats; the mock cluster's request log), and ``calls_all`` those of the whole dependency (its
   other Redis servers' reads; every broker's produce and fetch requests);
-- ``bytes`` (a delay, loss, bandwidth, ... fault): ``passed`` requests framed on an HTTP link (None on a
-  TCP link), ``touched`` connections that carried its direction's bytes, ``effects`` chunks that did.
+- ``bytes`` (a delay, loss, bandwidth, ... fault): ``passed`` the requests it touched on an HTTP link
+  (their head passed while it was in force on the way to the server, or their response's bytes on the
+  way back; None on a TCP link), ``touched`` connections that carried its direction's bytes, ``effects``
+  chunks that did.
 
 From them:
 
@@ -21,8 +23,10 @@ From them:
   (``calls``), the share of its calls in the window that went through the faulted server;
 - ``effect_rate`` (stream faults): the share of the passing requests the fault touched, beside
   ``expected_rate`` (its ``percent``);
-- ``marked`` (stream faults): the load's own count of the requests the fault touched: the proxy marks
-  each (an SSE comment, or a header on an answer of its own) and the samples keep the marks;
+- ``marked`` (every fault on an HTTP link): the load's own count of the requests the fault touched: the
+  proxy marks each (a header of the response, or an SSE comment when it learns of the touch later) and
+  the samples keep the marks; a mark cannot reach the client through a response the fault stopped (a
+  reset, a partition) or after the head of a body that is not an event stream;
 - a fault whose counters show no effect while requests flowed is ``missed``: the run is inconclusive
   (exit 2), never a pass. A fault without counters (Chaos Mesh objects, the Kafka broker's pause and
   restart, a Redis failover) has coverage ``unknown`` and is never inconclusive on that ground alone.
@@ -64,7 +68,7 @@ class FaultEvidence:
     effects: int | None = None  # stream: errors answered, holds, cuts...; bytes: chunks through it
     expected_rate: float | None = None  # a stream fault's percent / 100
     kind: str | None = None  # "stream" | "bytes" | "calls" (None: no counters)
-    marked: int | None = None  # stream faults: the load's samples that carry its mark (the client's own count)
+    marked: int | None = None  # HTTP links: the load's samples that carry its mark (the client's own count)
     calls_all: int | None = None  # calls: the whole dependency's calls in the window (None: not counted)
 
     @property
@@ -128,19 +132,23 @@ def fault_evidence(
         return FaultEvidence(window_requests, True, None, None, _int(counters.get("calls")), None, "calls",
                              calls_all=_int(counters.get("calls_all")))  # fmt: skip
     passed = _int(counters.get("requests"))
+    marked = _marked(table, details.get("mark"), injected_at, end)
     if "chunks" in counters:
         touched, effects = _int(counters.get("connections")), _int(counters.get("chunks"))
-        return FaultEvidence(window_requests, True, passed, touched, effects, None, "bytes")
+        return FaultEvidence(window_requests, True, passed, touched, effects, None, "bytes", marked)
     percent = spec.get("percent")
     expected = float(percent) / 100.0 if isinstance(percent, int | float) else None
     touched, effects = _int(counters.get("touched")), _int(counters.get("effects"))
-    mark = details.get("mark")
-    marked = None
-    if isinstance(mark, int) and not isinstance(mark, bool):
-        # a request it touched carries its bit; the bit is another fault's before and after it: overlap only
-        overlapping = (started < end) & (table.end_at > injected_at)
-        marked = int((((table.faults >> np.uint32(mark)) & 1).astype(bool) & overlapping).sum())
     return FaultEvidence(window_requests, True, passed, touched, effects, expected, "stream", marked)
+
+
+def _marked(table: SampleTable, mark: object, injected_at: float, end: float) -> int | None:
+    """The samples that carry the fault's bit (None: the fault had no bit, not on an HTTP link)."""
+    if not isinstance(mark, int) or isinstance(mark, bool):
+        return None
+    # the bit is another fault's before and after this one's: requests that overlap its window only
+    overlapping = (table.start_at < end) & (table.end_at > injected_at)
+    return int((((table.faults >> np.uint32(mark)) & 1).astype(bool) & overlapping).sum())
 
 
 def _int(value: object) -> int | None:

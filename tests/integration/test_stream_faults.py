@@ -36,6 +36,8 @@ WINDOWS = [
     ("corrupt", {"action": "corrupt-event", "rate": 25, "corrupt": "truncate", "seed": 7}, 3),
     ("nodone", {"action": "drop-done"}, 3),
 ]
+#: a byte fault on the same HTTP link after them: a delay of the gateway's answers, which marks what it touched
+LAG = ("lag", {"action": "delay", "delay": {"latency": "50ms"}, "direction": "from"}, 3)
 MAX_TOKENS = 8
 #: a request counts in a window when it started after the injection and ended before the removal, with this
 #: margin at both ends: the ledger's times are when the proxy confirmed, a few ms after it acted
@@ -56,6 +58,10 @@ def stream_run(sandbox_state, tmp_path_factory):
     method = [observe("baseline", "5s")]
     for name, arguments, seconds in WINDOWS:
         method += [stream_fault(name, arguments, seconds), observe(f"after {name}", "1s")]
+    name, arguments, seconds = LAG
+    lag = activity(name, "faults.network.actions", "network_fault", link="gateway", duration=f"{seconds}s", **arguments)
+    lag["provider"]["arguments"]["name"] = name
+    method += [lag, observe(f"after {name}", "1s")]
     exp = experiment(
         "stream faults, one per window", method, target="sandbox",
         load={"users": 16, "max_tokens": MAX_TOKENS, "warmup": "2s"},
@@ -108,8 +114,10 @@ def test_every_stream_fault_is_gone_and_was_read_from_its_counters(stream_run, w
         ev = fault["evidence"]
         assert ev["counted"], fault["id"]
         assert ev["coverage"] == pytest.approx(1.0, abs=0.02), fault["id"]
-        # the load's samples carry the marks of what the proxy touched (less what was in flight at the end)
-        assert ev["touched"] - 16 <= ev["marked"] <= ev["touched"], fault["id"]
+        # the load's samples carry the marks of what the proxy touched (less what was in flight at the end);
+        # a stream fault counts the requests it touched as touched, a byte fault as its requests (passed)
+        touched = ev["passed"] if ev["kind"] == "bytes" else ev["touched"]
+        assert touched - 16 <= ev["marked"] <= touched, fault["id"]
 
 
 def test_a_stall_after_the_first_token_holds_that_gap_by_300ms_in_the_touched_requests_only(windows):
@@ -171,6 +179,21 @@ def test_corrupt_events_and_a_dropped_done_fail_as_malformed_and_no_done(windows
     nodone = windows.inside("nodone")
     assert {error_class(s.status, s.error or "") for s in nodone} == {"no_done"}
     assert {s.events for s in nodone} == {MAX_TOKENS}  # every token came; only [DONE] is missing
+
+
+def test_a_delay_of_the_links_answers_marks_every_request_it_touched_and_no_other(windows):
+    inside = windows.inside("lag")
+    assert len(inside) >= 40
+    assert all(windows.marked("lag", s) for s in inside)
+    lag = windows.entries["lag"]
+    before = [s for s in windows.samples if s.t0 + s.done_ms / 1000.0 < lag.injected_at - EDGE_S]
+    after = [s for s in windows.samples if s.t0 > lag.removed_at + EDGE_S]
+    assert before
+    assert after
+    assert not any(windows.marked("lag", s) for s in before + after)
+    base_ttft = median(s.ttft_ms for s in windows.baseline)
+    assert median(s.ttft_ms for s in inside) - base_ttft == pytest.approx(50.0, abs=10.0)
+    assert windows.evidence("lag")["requests"] >= len(inside)
 
 
 def test_the_summary_classes_the_fault_phases_errors(stream_run, windows):

@@ -15,8 +15,9 @@ import pytest
 
 from chaoslib_ext.exceptions import HttpProtocolError, SpecError
 from chaoslib_ext.load.http1 import ResponseReader
+from chaoslib_ext.proxy.effects import ByteCounters
 from chaoslib_ext.proxy.faults import ProxyFault
-from chaoslib_ext.proxy.http import HttpTap, StreamSource
+from chaoslib_ext.proxy.http import ByteMark, HttpTap, StreamSource
 from chaoslib_ext.proxy.stream import StreamFault
 from chaoslib_ext.sse import LineKind, StreamState, feed_line
 
@@ -53,11 +54,13 @@ class Wire:
 
     def __init__(self, faults: dict[str, StreamFault] | None = None) -> None:
         self.sources = {n: StreamSource(f, random.Random(f.seed)) for n, f in (faults or {}).items()}
+        self.bytes: tuple[ByteMark, ...] = ()
         self.server = bytearray()
         self.client: list[tuple[float, bytes]] = []
         self.ended = self.dropped = False
         loop = asyncio.get_running_loop()
-        self.tap = HttpTap(loop, lambda: self.sources, self.server.extend, self.to_client, self.end, self.drop)
+        self.tap = HttpTap(loop, lambda: self.sources, self.server.extend, self.to_client, self.end, self.drop,
+                           lambda: self.bytes)  # fmt: skip
 
     def to_client(self, data: bytes) -> None:
         self.client.append((time.monotonic(), data))
@@ -74,6 +77,12 @@ class Wire:
 
     def set(self, name: str, fault: StreamFault) -> None:
         self.sources[name] = StreamSource(fault, random.Random(fault.seed))
+
+    def set_bytes(self, bit: int, to_server: bool = True, to_client: bool = True) -> ByteCounters:
+        """A byte fault in force (a delay, say) with mark ``bit``; its counters."""
+        counters = ByteCounters(requests=0)
+        self.bytes = (*self.bytes, ByteMark(to_server, to_client, 1 << bit, counters))
+        return counters
 
 
 def on_a_loop(test: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], None]:
@@ -239,3 +248,71 @@ def test_a_stream_fault_that_follows_another_takes_the_next_bit_not_its_predeces
         return found
 
     assert asyncio.run(marks()) == [0, 1, 2]
+
+
+@on_a_loop
+async def test_a_byte_fault_in_force_marks_the_requests_it_touches_in_their_heads():
+    wire = Wire()
+    wire.tap.from_client(REQUEST)  # before the fault: untouched
+    wire.tap.from_server(stream([content(0), DONE]))
+    untouched = len(wire.received)
+    counters = wire.set_bytes(2, to_client=False)  # a delay of what the clients send
+    wire.tap.from_client(REQUEST)
+    wire.bytes = ()  # removed before the answer came: the request went through it all the same
+    wire.tap.from_server(stream([content(0), DONE]))
+    assert read_events(wire.received[:untouched])[2].faults == 0
+    marked = wire.received[untouched:]
+    assert marked.startswith(HEAD[:-2] + b"x-chaosllm-faults: 4\r\n\r\n")  # bit 2, in the head
+    assert counters.requests == 1
+    reader = ResponseReader()
+    reader.feed(marked)
+    assert reader.headers["x-chaosllm-faults"] == "4"
+
+
+@on_a_loop
+async def test_a_byte_fault_set_while_a_stream_is_open_marks_it_before_its_next_event():
+    wire = Wire()
+    wire.tap.from_client(REQUEST)
+    wire.tap.from_server(HEAD + chunk(ROLE) + chunk(content(0)))
+    before = len(wire.received)
+    split = content(1)
+    wire.tap.from_server(chunk(split[:9]))  # half an event went out as it came...
+    counters = wire.set_bytes(5, to_server=False)  # ...then a fault on the way back: no mark in its middle
+    wire.tap.from_server(chunk(split[9:]) + chunk(content(2)) + chunk(DONE) + b"0\r\n\r\n")
+    status, kinds, state = read_events(wire.received)
+    assert (status, kinds.count(LineKind.CONTENT), state.done, state.malformed) == (200, 3, True, 0)
+    assert state.faults == 1 << 5
+    after = wire.received[before:]
+    assert after.index(b": chaosllm-faults 32") > after.index(b"t1")  # after the split event, before t2
+    assert after.index(b": chaosllm-faults 32") < after.index(b"t2")
+    assert counters.requests == 1  # counted once, however many events it touched
+
+
+@on_a_loop
+async def test_byte_marks_ride_on_errors_from_the_server_and_on_the_proxys_own_answers():
+    wire = Wire({"burst": StreamFault("http-error", percent=100, status=503)})
+    wire.set_bytes(1)
+    wire.tap.from_client(REQUEST)
+    assert b"\r\nx-chaosllm-faults: 3\r\n" in wire.received  # the 503's own bit 0, the delay's bit 1
+    wire.sources.clear()
+    wire.tap.from_client(REQUEST)
+    start = len(wire.received)
+    wire.tap.from_server(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 2\r\n\r\nno")
+    assert wire.received[start:] == b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 2\r\nx-chaosllm-faults: 2\r\n\r\nno"
+
+
+def test_every_fault_on_an_http_link_has_a_bit_and_a_tcp_links_faults_have_none():
+    from chaoslib_ext.proxy.link import Link
+
+    async def marks() -> list[int | None]:
+        http, tcp = Link("gateway", "127.0.0.1", 1, http=True), Link("redis", "127.0.0.1", 1)
+        stream = ProxyFault.from_json({"ttl_s": 10, "stream": {"action": "drop-done"}})
+        delay = ProxyFault.from_json({"ttl_s": 10, "direction": "from", "delay": {"latency_ms": 5}})
+        found = [http.set_fault("s", stream).mark, http.set_fault("d", delay).mark, tcp.set_fault("d", delay).mark]
+        assert [m.bit for m in http.byte_marks] == [2]
+        assert (http.byte_marks[0].to_server, http.byte_marks[0].to_client) == (False, True)
+        await http.stop()
+        await tcp.stop()
+        return found
+
+    assert asyncio.run(marks()) == [0, 1, None]

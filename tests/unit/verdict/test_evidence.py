@@ -30,6 +30,17 @@ def test_a_stream_fault_sets_its_counters_against_the_requests_of_its_window_and
     assert not ev.missed
 
 
+def test_a_byte_fault_on_an_http_link_counts_the_samples_carrying_its_mark_and_a_tcp_links_none():
+    samples = table(STARTS, [0, 0b10, 0b10, 0b11, 0b10, 0b10, 0])
+    counters = {"chunks": 90, "bytes": 9000, "connections": 4, "requests": 6}
+    ev = fault_evidence(samples, 1.0, 4.0, {"evidence": counters, "mark": 1}, {})
+    assert (ev.kind, ev.passed, ev.touched, ev.effects, ev.coverage, ev.marked) == ("bytes", 6, 4, 90, 1.0, 5)
+    record = FaultRecord("f", "network", "gateway", "x", {}, "removed", 0.9, 1.0, 4.0, None, {}, 0.1, ev)
+    assert "90 chunks on 4 connections through it; 5 requests marked in the load's samples" in _evidence(record)
+    tcp = fault_evidence(samples, 1.0, 4.0, {"evidence": {"chunks": 90, "bytes": 9000, "connections": 4}}, {})
+    assert (tcp.passed, tcp.coverage, tcp.marked) == (None, None, None)
+
+
 def test_a_dependencys_calls_give_the_share_of_them_that_went_through_the_faulted_server():
     ev = fault_evidence(table(STARTS), 1.0, 4.0, {"evidence": {"calls": 30, "calls_all": 40}}, {})
     assert (ev.kind, ev.effects, ev.calls_all, ev.coverage) == ("calls", 30, 40, 0.75)
