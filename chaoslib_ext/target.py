@@ -138,8 +138,10 @@ class Target:
 
     @property
     def backend(self) -> str:
-        """Which backend applies faults: the fault proxy (local) or Chaos Mesh (a cluster)."""
-        return "chaos-mesh" if self.chaos_mesh is not None and not self.proxy_control_url else "proxy"
+        """Which backend applies faults: the fault proxy (local) or Chaos Mesh (a cluster). A cluster
+        target may also name proxy links (``proxy: {links: {gateway: {upstream: URL}}}``): the run's own
+        fault proxy in front of those services, which carries the stream faults of those links."""
+        return "chaos-mesh" if self.chaos_mesh is not None else "proxy"
 
     def require_chaos_mesh(self) -> ChaosMeshSettings:
         if self.chaos_mesh is None:

@@ -85,6 +85,10 @@ def _experiment_for_cluster(path: Path, workers: int) -> tuple[dict[str, Any], s
         raise SpecError(f"configuration.{TARGET_KEY}", "the sandbox cannot run in a cluster", "a target file")
     target_path = Path(ref) if Path(ref).is_absolute() else path.parent / ref
     target = yaml.safe_load(target_path.read_text(encoding="utf-8"))
+    if workers and (target.get("proxy") or {}).get("links"):
+        raise SpecError("--workers", f"target {target_path.name} puts the run's fault proxy in front of its "
+                        "services (proxy.links): it runs in the controller pod, where the workers' load would "
+                        "not pass through it", "0 (the controller pod loads, through its proxy)")  # fmt: skip
     if isinstance(target.get("chaos_mesh"), dict):
         for key in ("kubeconfig", "context"):
             target["chaos_mesh"].pop(key, None)

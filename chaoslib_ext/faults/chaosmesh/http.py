@@ -10,7 +10,9 @@ never on single SSE events, and selects pods, not a share of requests. So on a c
 - ``slow-first-token``: the requests to ``path`` are held ``delay`` before the gateway sees them: the
   delay comes before the first token and nothing after it, as the proxy's;
 - every other action (stall, cut, slow-tokens, corrupt-event, drop-done) acts per SSE event and is
-  refused, and so is a ``percent`` under 100 (HTTPChaos has no per-request share).
+  refused, and so is a ``percent`` under 100 (HTTPChaos has no per-request share), naming the way that
+  can: a proxy link of the target (``proxy.links.gateway.upstream``), the run's own fault proxy in front
+  of the gateway's Service, which carries every stream fault of that link (chaoslib_ext.faults.stream).
 
 HTTPChaos touches only connections opened after it is injected (a stream already open passes
 untouched); the fault's description in the ledger and the report says so. Its coverage is unknown
@@ -34,6 +36,8 @@ __all__ = ["HTTP_CHAOS_ACTIONS", "NEW_CONNECTIONS_ONLY", "gateway_port", "http_c
 #: the stream actions HTTPChaos can express
 HTTP_CHAOS_ACTIONS = ("http-error", "slow-first-token")
 NEW_CONNECTIONS_ONLY = "HTTPChaos touches only connections opened after its injection"
+#: how a cluster target puts the run's fault proxy in front of a link's service (which then carries every action)
+_PROXY_LINK = "proxy: {{links: {{{link}: {{upstream: <the service's URL>}}}}}} in the target"
 
 
 def _rule(spec: StreamFaultSpec) -> dict[str, Any]:
@@ -52,12 +56,14 @@ def _refuse(spec: StreamFaultSpec) -> None:
         raise TargetError(
             f"stream fault {spec.action!r} acts per SSE event, which Chaos Mesh's HTTPChaos cannot express "
             f"(it acts on whole requests and responses): accepted on a Chaos Mesh target: "
-            f"{', '.join(HTTP_CHAOS_ACTIONS)}; run the others where the gateway's link goes through the fault proxy"
+            f"{', '.join(HTTP_CHAOS_ACTIONS)}; for every action, put the run's fault proxy in front of the "
+            f"gateway: {_PROXY_LINK.format(link=spec.link)}"
         )
     if spec.fault.percent < 100.0:
         raise TargetError(
             f"percent {spec.fault.percent:g}: HTTPChaos has no per-request share (its mode selects pods, not "
-            "requests) (accepted on a Chaos Mesh target: 100)"
+            f"requests) (accepted on a Chaos Mesh target: 100; for a share, put the run's fault proxy in front "
+            f"of the gateway: {_PROXY_LINK.format(link=spec.link)})"
         )
 
 

@@ -60,8 +60,8 @@ def _parse(raw: Mapping[str, Any]) -> StreamFaultSpec:
 
 def _plan_stream_fault(raw: Mapping[str, Any], target: Target, ctx: PlanContext) -> PlannedFault:
     spec = _parse(raw)
-    if target.backend == "chaos-mesh":
-        return _plan_http_chaos(spec, target, ctx)
+    if target.backend == "chaos-mesh" and spec.link not in target.links:
+        return _plan_http_chaos(spec, target, ctx)  # a link the fault proxy carries takes every action instead
     if spec.port is not None or spec.path is not None:
         field = "port" if spec.port is not None else "path"
         raise TargetError(f"{field} applies on a Chaos Mesh target only: the fault proxy acts on every request of "
