@@ -222,6 +222,7 @@ def _attempt(
             "first_t0": first_t0,
         }
     )
+    _FINISHED[0] += 1
     return state, status, retried, t0
 
 
@@ -515,7 +516,8 @@ def _beat(environment: Environment, **_kwargs: object) -> None:
     runner = environment.runner
     role = "worker" if isinstance(runner, WorkerRunner) else "master" if isinstance(runner, MasterRunner) else "local"
     folder = Path(os.environ["CHAOSLLM_LOAD_SPEC"]).parent / HEARTBEATS
-    gevent.spawn(HeartbeatWriter(folder, role, start_ticks(os.getpid())).run, gevent.sleep)
+    writer = HeartbeatWriter(folder, role, start_ticks(os.getpid()), lambda: _STARTED[0] - _FINISHED[0])
+    gevent.spawn(writer.run, gevent.sleep)
 
 
 _ENVIRONMENT: Environment | None = None
@@ -529,6 +531,7 @@ def _remember_environment(environment: Environment, **_kwargs: object) -> None:
 
 
 _STARTED = [0]  # requests this process began (a remote worker reports it with each shipment)
+_FINISHED = [0]  # requests this process finished (their sample written): the rest are in flight
 #: a remote worker whose master sent no heartbeat (Locust's: every second) for this long leaves
 _MASTER_SILENT_S = 3.0
 

@@ -16,24 +16,28 @@ from chaoslib_ext import secrets
 from chaoslib_ext._jsonfile import read_json, write_json_atomic
 from chaoslib_ext.cli.cleanup import sweep_root
 from chaoslib_ext.cli.dryrun import dry_run
+from chaoslib_ext.cli.lock import refused
 from chaoslib_ext.cli.logs import run_logging
 from chaoslib_ext.cli.preflight import preflight
 from chaoslib_ext.cli.validate import checked_source, parse_vars
+from chaoslib_ext.controls.endpoint import CONTROL_KEY, TOKEN_KEY
+from chaoslib_ext.controls.gate import APPROVE
+from chaoslib_ext.controls.session import APPROVE_KEY
 from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.experiment.loader import Source
 from chaoslib_ext.experiment.plan import Plan
-from chaoslib_ext.experiment.variables import anchored_target
+from chaoslib_ext.experiment.variables import anchored_target, configuration_values
 from chaoslib_ext.faults import lifecycle
 from chaoslib_ext.load.session import end_load
 from chaoslib_ext.proxy.local import stop_local_proxy
 from chaoslib_ext.report.terminal import print_summary
 from chaoslib_ext.report.write import write_reports, write_text_reports
-from chaoslib_ext.run.context import RUN_DIR_KEY, RunContext
+from chaoslib_ext.run.context import RUN_DIR_KEY, TARGET_KEY, RunContext
 from chaoslib_ext.run.rundir import DEFAULT_ROOT, RunDir
 from chaoslib_ext.verdict.outcome import EXIT_INVALID, decide
 from chaoslib_ext.verdict.summary import RunSummary
 
-__all__ = ["register"]
+__all__ = ["add_control_options", "control_argv", "control_configuration", "register"]
 
 STRATEGIES = ("default", "before-method-only", "after-method-only", "during-method-only", "continuously", "skip")
 #: Rollbacks always run: Chaos Toolkit's default skips them on SIGINT/SIGTERM and failed hypotheses.
@@ -71,7 +75,35 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--no-check", action="store_true", help="skip the preflight (`chaosllm check` of the target) before the run"
     )
+    add_control_options(parser)
     parser.set_defaults(handler=_run)
+
+
+def add_control_options(parser: argparse.ArgumentParser) -> None:
+    """The run's control endpoint and step approval (``run``, ``bench`` and ``gameday`` alike)."""
+    parser.add_argument("--control-port", type=int, default=0, help="port of the run's control endpoint "
+                        "(GET /status, POST /abort ...; default: a free one, in <run>/control.json)")  # fmt: skip
+    parser.add_argument("--control-host", default="127.0.0.1",
+                        help="where the endpoint listens (beyond loopback it needs --control-token-env)")  # fmt: skip
+    parser.add_argument(
+        "--control-token-env", metavar="VAR", help="environment variable with the endpoint's bearer token"
+    )
+    parser.add_argument("--approve", choices=APPROVE, default="none",
+                        help="each: every step of the method waits for approval on the control endpoint")  # fmt: skip
+
+
+def control_configuration(args: argparse.Namespace) -> dict[str, Any]:
+    """The configuration values the control options set (the token by reference, never its value)."""
+    out: dict[str, Any] = {CONTROL_KEY: f"{args.control_host}:{args.control_port}", APPROVE_KEY: args.approve}
+    if args.control_token_env:
+        out[TOKEN_KEY] = {"env": args.control_token_env}
+    return out
+
+
+def control_argv(args: argparse.Namespace) -> list[str]:
+    """The same options for a ``chaosllm run`` of our own (bench blocks, a game day's run)."""
+    argv = ["--control-port", str(args.control_port), "--control-host", args.control_host, "--approve", args.approve]
+    return argv + (["--control-token-env", args.control_token_env] if args.control_token_env else [])
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -89,6 +121,9 @@ def _run(args: argparse.Namespace) -> int:
 
     _, secret_vars = merge_vars({}, args.var_file)
     secrets.register_named(secret_vars)
+    locked = refused(configuration_values(source.data, config_vars).get(TARGET_KEY), "run")
+    if locked is not None:
+        return locked
     if not args.no_check and not preflight(source, config_vars, secret_vars):
         print("\nOutcome: ERROR, preflight_failed (exit code 2): nothing ran (see `chaosllm check`)")
         return EXIT_INVALID
@@ -97,6 +132,7 @@ def _run(args: argparse.Namespace) -> int:
     run_dir = RunDir.create(args.out, str(experiment["title"]))
     configuration = experiment.setdefault("configuration", {})
     configuration.update(config_vars)
+    configuration.update(control_configuration(args))
     configuration[RUN_DIR_KEY] = str(run_dir.path)
     run = RunContext.from_configuration(configuration)
     journal: dict[str, Any] | None = None

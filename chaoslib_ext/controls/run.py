@@ -5,17 +5,19 @@
       - name: chaosllm
         provider: {type: python, module: chaoslib_ext.controls.run}
 
-- before the experiment: opens the run directory, starts the load and waits until it flows, then
-  lets the warmup pass (a failure interrupts the run: Chaos Toolkit only stops on InterruptExecution),
-  and arms the watch (signals recorded, the deadline, the safeguards: controls/watch.py);
-- before each activity of the method: once a safeguard has tripped, the method ends here (rollbacks
-  still run);
+- before the experiment: opens the run directory (refused while the abort lock is held:
+  controls/lock.py), opens the run's session (its control endpoint, the gate between steps, the watch
+  on the abort lock: controls/session.py), starts the load and waits until it flows, then lets the
+  warmup pass (a failure interrupts the run: Chaos Toolkit only stops on InterruptExecution), and arms
+  the watch (signals recorded, SIGUSR1 aborts, the deadline, the safeguards: controls/watch.py);
+- before each activity of the method: once a safeguard has tripped or the run was aborted, the method
+  ends here (rollbacks still run); else the gate may hold the step for a decision, or skip it;
 - after each activity: a fault activity that failed interrupts the run, so nothing is measured
   under a fault that is not there;
-- after the experiment: after a trip, lets the load measure the recovery; stops the load, removes
-  any fault the ledger still lists, computes the per-phase metrics and verdicts, writes summary.json
-  and report.md, and marks the journal deviated when the outcome is not a pass (so plain
-  ``chaos run`` exits 1 too).
+- after the experiment: after a trip or an abort, lets the load measure the recovery; stops the load,
+  removes any fault the ledger still lists, computes the per-phase metrics and verdicts, writes
+  summary.json and report.md, closes the session, and marks the journal deviated when the outcome is
+  not a pass (so plain ``chaos run`` exits 1 too).
 """
 
 from __future__ import annotations
@@ -28,13 +30,15 @@ from pathlib import Path
 from typing import Any
 
 from chaoslib.exceptions import InterruptExecution
+from chaoslib.types import Dry
 
 from chaoslib_ext import secrets as secret_values
 from chaoslib_ext._jsonfile import write_json_atomic
 from chaoslib_ext._processes import ProcessRecord, start_ticks
-from chaoslib_ext.controls import watch
+from chaoslib_ext.controls import lock, watch
+from chaoslib_ext.controls.session import close_session, open_session, session_of
 from chaoslib_ext.ctk import Configuration, Secrets
-from chaoslib_ext.exceptions import LoadError, SpecError, TargetError
+from chaoslib_ext.exceptions import ChaosLLMError, LoadError, SpecError, TargetError
 from chaoslib_ext.experiment.plan import Plan
 from chaoslib_ext.faults import lifecycle
 from chaoslib_ext.history import History, history_path
@@ -45,6 +49,7 @@ from chaoslib_ext.registry import register_run
 from chaoslib_ext.report.write import write_reports
 from chaoslib_ext.run.context import RUN_DIR_KEY, TARGET_KEY, RunContext
 from chaoslib_ext.run.rundir import DEFAULT_ROOT, RunDir
+from chaoslib_ext.safeguards.spec import RECOVERY_S
 from chaoslib_ext.sweep.result import resolve_rate
 from chaoslib_ext.target import SANDBOX, load_target
 
@@ -74,7 +79,14 @@ def before_experiment_control(
         raise InterruptExecution(f"invalid chaosllm extension: {exc}") from exc
     run = _open_run(context, configuration)
     log.info("run directory: %s", run.run_dir.path)
-    watch.arm(run, plan.deadline_s, list(context.get("rollbacks") or []))
+    _refuse_if_locked(run)
+    recovery_s = plan.safeguards.recovery_s if plan.safeguards is not None else RECOVERY_S
+    watch.arm(run, plan.deadline_s, list(context.get("rollbacks") or []), recovery_s)
+    try:
+        open_session(run, list(context.get("method") or []), configuration, plan.hypotheses)
+    except (SpecError, OSError) as exc:
+        run.timeline.record_load_failed(f"the control endpoint could not start: {exc}")
+        raise InterruptExecution(f"the control endpoint could not start: {exc}") from exc
     _start_local_proxy(run)
     if plan.load is not None:
         try:
@@ -88,6 +100,17 @@ def before_experiment_control(
             raise InterruptExecution(f"load could not start: {exc}") from exc
     if plan.safeguards is not None:
         watch.watch_safeguards(run, plan.safeguards)
+
+
+def _refuse_if_locked(run: RunContext) -> None:
+    """While the abort lock is held (here, or on the target's cluster) nothing starts: exit 3."""
+    try:
+        found = lock.held(load_target(run.target_ref))
+    except ChaosLLMError as exc:
+        found = lock.AbortLock(f"the lock could not be read: {exc}", "?", 0.0, "the target's cluster")
+    if found is not None:
+        run.timeline.record_interrupted(f"refused: {found.describe()}", "operator_abort")
+        raise InterruptExecution(f"refused: {found.describe()}")
 
 
 def _start_local_proxy(run: RunContext) -> None:
@@ -113,8 +136,14 @@ def _start_local_proxy(run: RunContext) -> None:
 def before_activity_control(context: dict[str, Any], configuration: Configuration | None = None, **_: Any) -> None:
     if not configuration or not configuration.get(RUN_DIR_KEY):
         return
-    if not watch.is_rollback(str(configuration[RUN_DIR_KEY]), context):
-        watch.interrupt_if_stopped(RunContext.from_configuration(configuration))
+    if watch.is_rollback(str(configuration[RUN_DIR_KEY]), context):
+        return
+    run = RunContext.from_configuration(configuration)
+    watch.interrupt_if_stopped(run)
+    session = session_of(run)
+    if session is not None and session.gate.before_step(context) == "skip":
+        context["dry"] = Dry.ACTIVITIES  # Chaos Toolkit reads it after this control: the step does not run
+    watch.interrupt_if_stopped(run)  # aborted while the step waited
 
 
 def _variables(configuration: Mapping[str, Any], resolved: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -166,6 +195,9 @@ def _redact_secrets(experiment: Mapping[str, Any]) -> dict[str, Any]:
 def after_activity_control(
     context: dict[str, Any], state: dict[str, Any] | None = None, configuration: Configuration | None = None, **_: Any
 ) -> None:
+    if context.pop("dry", None) is not None and state is not None:  # a step the gate skipped
+        state.get("activity", {}).pop("dry", None)
+        state["chaosllm_skipped"] = True
     provider = context.get("provider") or {}
     if not str(provider.get("module", "")).startswith("chaoslib_ext.faults"):
         return
@@ -197,6 +229,7 @@ def after_experiment_control(
     except SpecError:
         plan = Plan(None, ())
     summary = write_reports(run, plan, str(context.get("title", "")), state)
+    close_session(run)
     if state is not None:
         state["chaosllm"] = {"run_dir": str(run.run_dir.path), **summary.outcome.to_json()}
         if summary.outcome.exit_code != 0:

@@ -3,7 +3,8 @@
 an operator's abort (exit 3) from a run its live check failed fast (exit 1).
 
 The handler only appends to a list (a signal may arrive while the timeline's lock is held); the
-control writes the events to the timeline after the method."""
+control writes the events to the timeline after the method. SIGUSR1 is the abort
+(chaoslib_ext.controls.abort): its handler only starts a thread that does it, for the same reason."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -31,13 +33,18 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
 
-def arm() -> None:
-    """Chain the recording handler in front of the current ones (main thread only)."""
+def arm(on_abort: Callable[[], None] | None = None) -> None:
+    """Chain the recording handler in front of the current ones, and make SIGUSR1 call ``on_abort`` in a
+    thread of its own (main thread only)."""
     if threading.current_thread() is not threading.main_thread() or _previous:
         return
     _received.clear()
     for sig in _SIGNALS:
         _previous[sig] = signal.signal(sig, _on_signal)
+    if on_abort is not None:
+        _previous[signal.SIGUSR1] = signal.signal(
+            signal.SIGUSR1, lambda *_: threading.Thread(target=on_abort, name="chaosllm-abort", daemon=True).start()
+        )
 
 
 def interrupt(reason: str, cause: str) -> None:
@@ -52,7 +59,9 @@ def disarm() -> list[tuple[str, float, str]]:
     """Put the previous handlers back; returns the signals received, as (name, unix time, cause)."""
     if threading.current_thread() is threading.main_thread():
         for sig, handler in _previous.items():
-            if signal.getsignal(sig) is _on_signal:
+            if sig == signal.SIGUSR1:  # an abort that comes late must not kill the run as SIGUSR1's default would
+                signal.signal(sig, signal.SIG_IGN if handler in (signal.SIG_DFL, None) else handler)
+            elif signal.getsignal(sig) is _on_signal:
                 signal.signal(sig, handler)
     _previous.clear()
     received = list(_received)

@@ -1,7 +1,7 @@
 """What watches a run while its method plays, armed before it and disarmed after it: the signals
-(recorded, so an abort is told from other interruptions), the deadline (past it, the run is
-interrupted like a SIGTERM) and the safeguard monitor (after a trip, the method ends at the next
-activity and the load keeps running until the recovery was measured)."""
+(recorded, so an abort is told from other interruptions; SIGUSR1 aborts), the deadline (past it, the
+run is interrupted like a SIGTERM) and the safeguard monitor. After a trip or an abort the method ends
+at the next activity and the load keeps running until the recovery was measured."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 from chaoslib.exceptions import InterruptExecution
 
 from chaoslib_ext.controls import signals
+from chaoslib_ext.controls.abort import abort
 from chaoslib_ext.faults import lifecycle
 from chaoslib_ext.run.context import RunContext
 from chaoslib_ext.safeguards.monitor import Monitor
@@ -27,6 +28,7 @@ log = logging.getLogger("chaoslib_ext")
 @dataclass
 class _Watch:
     deadline: threading.Timer
+    recovery_s: float  # after a trip or an abort, the load runs this long for the recovery
     rollbacks: list[Any] = field(default_factory=list)
     monitor: Monitor | None = None
 
@@ -35,15 +37,20 @@ class _Watch:
 _WATCHES: dict[str, _Watch] = {}
 
 
-def arm(run: RunContext, deadline_s: float, rollbacks: list[Any]) -> None:
-    """Record signals and start the deadline (before the load starts: a hung target counts too)."""
-    signals.arm()
+def arm(run: RunContext, deadline_s: float, rollbacks: list[Any], recovery_s: float) -> None:
+    """Record signals, make SIGUSR1 abort, and start the deadline (before the load starts: a hung target
+    counts too)."""
+    signals.arm(lambda: _abort_by_signal(run))
     timer = threading.Timer(
         deadline_s, signals.interrupt, args=(f"deadline of {deadline_s:g}s exceeded", "deadline_exceeded")
     )
     timer.daemon = True
     timer.start()
-    _WATCHES[str(run.run_dir.path)] = _Watch(timer, list(rollbacks))
+    _WATCHES[str(run.run_dir.path)] = _Watch(timer, recovery_s, list(rollbacks))
+
+
+def _abort_by_signal(run: RunContext) -> None:
+    abort(run, "SIGUSR1", "SIGUSR1 received")
 
 
 def watch_safeguards(run: RunContext, safeguards: Safeguards) -> None:
@@ -65,21 +72,22 @@ def interrupt_if_stopped(run: RunContext) -> None:
 
 
 def disarm(run: RunContext) -> None:
-    """Cancel the deadline, record the signals received, stop the monitor; after a trip, keep the
-    load running until the recovery was measured."""
+    """Cancel the deadline, record the signals received, stop the monitor; after a trip or an abort,
+    keep the load running until the recovery was measured."""
     watch = _WATCHES.pop(str(run.run_dir.path), None)
     if watch is not None:
         watch.deadline.cancel()
     for name, at, cause in signals.disarm():
         run.timeline.record_interrupted(name, cause, at=at)
-    monitor = watch.monitor if watch is not None else None
-    if monitor is None:
+    if watch is None:
         return
-    monitor.stop()
-    if monitor.tripped is None:
+    if watch.monitor is not None:
+        watch.monitor.stop()
+    stop = run.stop_record()
+    if stop is None or stop.get("by") not in ("safeguard", "abort"):
         return
-    lifecycle.sweep(run)  # a fault that raced the trip
-    left = monitor.tripped["at"] + monitor.safeguards.recovery_s - time.time()
+    lifecycle.sweep(run)  # a fault that raced the trip or the abort
+    left = float(stop["at"]) + watch.recovery_s - time.time()
     if left > 0 and run.timeline.has("load_started"):
-        log.info("safeguard tripped: measuring the recovery for %.1fs more", left)
+        log.info("%s: measuring the recovery for %.1fs more", stop["by"], left)
         time.sleep(left)

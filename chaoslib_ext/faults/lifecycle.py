@@ -11,17 +11,29 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from chaoslib_ext.ctk import ActivityResult, Arguments, Configuration
-from chaoslib_ext.exceptions import ChaosLLMError, FaultInjectionError, FaultRemovalError
+from chaoslib_ext.exceptions import ChaosLLMError, FaultError, FaultInjectionError, FaultRemovalError
 from chaoslib_ext.faults.driver import FaultDriver, PlanContext, PlannedFault, Planner
 from chaoslib_ext.faults.expiry import ttl_s
 from chaoslib_ext.faults.removers import driver_class
 from chaoslib_ext.run.context import RunContext
 from chaoslib_ext.run.ledger import LedgerEntry
 
-__all__ = ["action_arguments", "apply", "inject", "plan_context", "remove", "run_planned", "sweep"]
+__all__ = [
+    "CANNOT_EXTEND",
+    "action_arguments",
+    "apply",
+    "extend",
+    "inject",
+    "plan_context",
+    "remove",
+    "run_planned",
+    "sweep",
+    "verify_gone",
+]
 
 log = logging.getLogger("chaoslib_ext.faults")
 
@@ -88,9 +100,51 @@ def apply(
         **entry.details,
     }
     if hold_s is not None:
-        run.wait(hold_s)  # cut short when a safeguard trips (it has removed the fault already)
+        entry = run.ledger.update(fault_id, hold_until=time.time() + hold_s)
+        _hold(run, fault_id)
         result["removed_at"] = remove(run, entry).removed_at
     return result
+
+
+def _hold(run: RunContext, fault_id: str, slice_s: float = 0.2) -> None:
+    """Keep the fault until its ``hold_until`` (an extension moves it), or until it is removed meanwhile
+    (a rollback of one fault, a trip's or an abort's sweep) or the run is stopped."""
+    while not run.stopped:
+        entry = run.ledger.get(fault_id)
+        if entry is None or not entry.outstanding or entry.hold_until is None:
+            return
+        left = entry.hold_until - time.time()
+        if left <= 0:
+            return
+        time.sleep(min(slice_s, left))
+
+
+#: why a driver's faults cannot be lengthened in place (a driver with ``extend`` can)
+CANNOT_EXTEND = {
+    "chaos-mesh": "a Chaos Mesh object's duration cannot change once it is created: roll it back and inject it again",
+    "redis": "the Redis server (or our helper) holds the fault's own deadline, which cannot be moved",
+    "process": "a watchdog process holds the fault's deadline, which cannot be moved",
+    "kafka-cluster": "a watchdog process holds the fault's deadline, which cannot be moved",
+}
+
+
+def extend(run: RunContext, fault_id: str, by_s: float) -> LedgerEntry:
+    """Hold fault ``fault_id`` ``by_s`` longer, its backend's TTL moved with it, in place; raises FaultError
+    when it is not in force, has no duration, or its backend cannot (CANNOT_EXTEND says why)."""
+    entry = run.ledger.get(fault_id)
+    if entry is None or not entry.outstanding:
+        raise FaultError(f"fault {fault_id!r} is not in force")
+    if entry.hold_until is None:
+        raise FaultError(f"fault {fault_id!r} has no duration: it stays until it is rolled back")
+    extender = getattr(driver_class(entry.driver), "extend", None)
+    if extender is None:
+        why = CANNOT_EXTEND.get(entry.driver, "its backend has no way to")
+        raise FaultError(f"fault {fault_id!r} cannot be extended in place: {why}")
+    until = entry.hold_until + by_s
+    extender(entry.undo, ttl_s(until - time.time(), WATCHDOG_GRACE_S))
+    entry = run.ledger.update(fault_id, hold_until=until)
+    run.timeline.record_fault_extended(fault_id, by_s, until)
+    return entry
 
 
 def _undo_quietly(entry: LedgerEntry) -> None:
@@ -142,14 +196,33 @@ def _evidence(entry: LedgerEntry) -> dict[str, Any] | None:
     return dict(found) if found is not None else None
 
 
-def sweep(run: RunContext) -> tuple[list[str], list[str]]:
-    """Remove every outstanding fault of the run; returns (removed ids, ids that could not be removed)."""
-    removed, failed = [], []
-    for entry in run.ledger.outstanding():
+def sweep(run: RunContext, at_once: bool = False) -> tuple[list[str], list[str]]:
+    """Remove every outstanding fault of the run (``at_once``: all at the same time, one thread each);
+    returns (removed ids, ids that could not be removed)."""
+    entries = run.ledger.outstanding()
+
+    def one(entry: LedgerEntry) -> bool:
         try:
             remove(run, entry)
-            removed.append(entry.id)
         except FaultRemovalError as exc:
             log.error("%s", exc)
-            failed.append(entry.id)
-    return removed, failed
+            return False
+        return True
+
+    if at_once and len(entries) > 1:
+        with ThreadPoolExecutor(len(entries), thread_name_prefix="chaosllm-remove") as pool:
+            done = list(pool.map(one, entries))
+    else:
+        done = [one(entry) for entry in entries]
+    removed = [e.id for e, ok in zip(entries, done, strict=True) if ok]
+    return removed, [e.id for e, ok in zip(entries, done, strict=True) if not ok]
+
+
+def verify_gone(entry: LedgerEntry) -> str | None:
+    """Ask the fault's backend whether it is gone: a second removal finds nothing to remove (the driver
+    contract: it changes nothing and says False). None when gone, else why it cannot be said to be."""
+    try:
+        found = driver_class(entry.driver).remove(entry.undo)
+    except Exception as exc:  # whatever a backend raises: not verified, and why
+        return f"could not check: {exc}" if isinstance(exc, ChaosLLMError) else f"could not check: {exc!r}"
+    return "was still in place: removed now" if found else None

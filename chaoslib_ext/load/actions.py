@@ -28,7 +28,7 @@ def observe(duration: str, label: str = "observe", configuration: Configuration 
         raise ChaosLLMError(str(exc)) from exc
     run = RunContext.from_configuration(configuration)
     event = run.timeline.record_window(label, seconds)
-    completed = run.wait(seconds)  # cut short when a safeguard trips
+    completed = run.wait(seconds, advance=True)  # cut short when the run stops, or by a game day's "next"
     return {"label": label, "from": event["at"], "to": time.time(), "completed": completed}
 
 

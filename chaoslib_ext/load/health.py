@@ -5,7 +5,9 @@ Every Locust process (the only one, or the master and each ``--processes`` worke
 once a second to ``<run>/load/heartbeats/<pid>.json``, from a greenlet of its own that depends on no
 response::
 
-    {"pid": 4242, "start_ticks": 987654, "role": "worker", "at": 1764600000.25, "seq": 17}
+    {"pid": 4242, "start_ticks": 987654, "role": "worker", "at": 1764600000.25, "seq": 17, "in_flight": 8}
+
+(``in_flight``: the requests it has sent and not yet finished, for the live view.)
 
 The run's side reads them twice a second. A process is dead when its PID no longer names it, or when
 it missed ``MISSED_BEATS`` beats. No sample while the beats go on is a measurement (a fault silenced
@@ -58,6 +60,7 @@ class Beat:
     at: float
     seq: int
     error: str | None = None  # a remote worker the master refused (chaoslib_ext.load.remote)
+    in_flight: int | None = None  # requests sent and not finished at the beat (None: not said)
 
     @property
     def name(self) -> str:
@@ -65,10 +68,10 @@ class Beat:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Beat:
-        error = raw.get("error")
+        error, in_flight = raw.get("error"), raw.get("in_flight")
         return cls(
             int(raw["pid"]), int(raw["start_ticks"]), str(raw["role"]), float(raw["at"]), int(raw["seq"]),
-            None if error is None else str(error),
+            None if error is None else str(error), None if in_flight is None else int(in_flight),
         )  # fmt: skip
 
 
@@ -163,19 +166,23 @@ class LoadHealth:
 class HeartbeatWriter:
     """The Locust side: one beat file per process, rewritten every ``BEAT_S`` (see the locustfile)."""
 
-    def __init__(self, folder: Path, role: str, start_ticks: int) -> None:
+    def __init__(self, folder: Path, role: str, start_ticks: int, in_flight: Callable[[], int] | None = None) -> None:
         self._folder = folder
         self.role = role
         self._start_ticks = start_ticks
+        self._in_flight = in_flight
         self._seq = 0
 
     def beat(self, name: str | None = None, error: str | None = None) -> None:
         """This process's beat (``name``: in a file of that name, for a remote worker it stands for)."""
         self._folder.mkdir(parents=True, exist_ok=True)
         pid = os.getpid()
-        body = {"pid": pid, "start_ticks": self._start_ticks, "role": self.role, "at": time.time(), "seq": self._seq}
+        body: dict[str, Any] = {"pid": pid, "start_ticks": self._start_ticks, "role": self.role, "at": time.time(),
+                                "seq": self._seq}  # fmt: skip
         if error is not None:
             body["error"] = error
+        if self._in_flight is not None and name is None:
+            body["in_flight"] = self._in_flight()
         stem = name or str(pid)
         tmp = self._folder / f".{stem}.tmp"
         tmp.write_text(json.dumps(body))

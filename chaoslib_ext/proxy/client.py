@@ -30,6 +30,10 @@ class ProxyClient:
         mark = body.get("mark")
         return float(body["applied_at"]), int(mark) if mark is not None else None
 
+    def extend_fault(self, link: str, name: str, ttl_s: float) -> None:
+        """The fault expires ``ttl_s`` from now (in place); TargetError when it is not in force."""
+        self._call("PATCH", f"/links/{link}/faults/{name}", json={"ttl_s": ttl_s})
+
     def remove_fault(self, link: str, name: str) -> bool:
         """Remove the fault; False when it was already gone."""
         return bool(self._call("DELETE", f"/links/{link}/faults/{name}")["removed"])

@@ -30,6 +30,7 @@ def make_app(links: dict[str, Link]) -> web.Application:
     app.router.add_get("/health", _health)
     app.router.add_get("/links", _list_links)
     app.router.add_put("/links/{link}/faults/{name}", _set_fault)
+    app.router.add_patch("/links/{link}/faults/{name}", _extend_fault)
     app.router.add_delete("/links/{link}/faults/{name}", _remove_fault)
     app.router.add_delete("/faults", _remove_all)
     return app
@@ -84,6 +85,22 @@ async def _set_fault(request: web.Request) -> web.Response:
         raise _error(400, str(exc)) from exc
     body = {"link": link.name, "applied_at": active.applied_at, "fault": fault.to_json()}
     return web.json_response({**body, "mark": active.mark} if active.mark is not None else body)
+
+
+async def _extend_fault(request: web.Request) -> web.Response:
+    """``{"ttl_s": N}``: the fault expires N s from now, in place (a game day's extend)."""
+    link = _link(request)
+    try:
+        body = await request.json()
+        ttl_s = float(body["ttl_s"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise _error(400, f'body must be {{"ttl_s": seconds}}: {exc}') from exc
+    if not 0 < ttl_s <= 86400:
+        raise _error(400, f"ttl_s {ttl_s:g} out of range", accepted="0 < ttl_s <= 86400")
+    active = link.extend_fault(request.match_info["name"], ttl_s)
+    if active is None:
+        raise _error(404, f"no fault {request.match_info['name']!r} in force on link {link.name!r}")
+    return web.json_response({"link": link.name, "fault": active.fault.to_json()})
 
 
 async def _remove_fault(request: web.Request) -> web.Response:

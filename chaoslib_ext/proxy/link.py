@@ -12,7 +12,7 @@ import socket
 import ssl
 import struct
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import cast
 
 from chaoslib_ext.exceptions import SpecError
@@ -129,6 +129,18 @@ class Link:
             raise SpecError("link", f"link {self.name!r} has {MAX_MARKS} faults in force already")
         self._next_mark = free + 1
         return free
+
+    def extend_fault(self, name: str, ttl_s: float) -> ActiveFault | None:
+        """The fault now expires ``ttl_s`` from now, in place (its counters and mark go on); None when it
+        is not in force."""
+        active = self.faults.get(name)
+        if active is None:
+            return None
+        if active.expiry is not None:
+            active.expiry.cancel()
+        active.fault = replace(active.fault, ttl_s=ttl_s)
+        active.expiry = asyncio.get_running_loop().call_later(ttl_s, self._expire, name, active)
+        return active
 
     def remove_fault(self, name: str) -> bool:
         active = self.faults.pop(name, None)

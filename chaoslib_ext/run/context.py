@@ -47,34 +47,50 @@ class RunContext:
 
     @property
     def stopped(self) -> bool:
-        """True once a safeguard tripped or the load died: no new fault may go in, the method ends at
-        the next activity."""
+        """True once a safeguard tripped, the load died or the run was aborted: no new fault may go in,
+        the method ends at the next activity."""
         return self.run_dir.stop_file.exists()
 
     def stop(self, by: str, reason: str, **details: Any) -> dict[str, Any]:
-        """Stop the run (``stop.json``): ``by`` is ``safeguard`` or ``load``; the first stop is kept."""
+        """Stop the run (``stop.json``): ``by`` is ``safeguard``, ``load`` or ``abort``; the first stop is
+        kept (this one's record is returned all the same)."""
         record = {"by": by, "reason": reason, "at": time.time(), **details}
         if not self.stopped:
             write_json_atomic(self.run_dir.stop_file, record)
         return record
 
+    def stop_record(self) -> dict[str, Any] | None:
+        """The stop, as ``stop`` wrote it (None: the run was not stopped)."""
+        return dict(read_json(self.run_dir.stop_file)) if self.stopped else None
+
     def stop_reason(self) -> str:
         """Why the run was stopped, in words (empty when it was not)."""
-        if not self.stopped:
+        record = self.stop_record()
+        if record is None:
             return ""
-        record = read_json(self.run_dir.stop_file)
         if record.get("by") == "load":
             return f"load process {record.get('process')} died: {record.get('reason')}"
+        if record.get("by") == "abort":
+            who = f" by {record['who']}" if record.get("who") else ""
+            return f"aborted{who} ({record.get('via')}): {record.get('reason')}"
         return f"safeguard {record.get('safeguard')!r} tripped: {record.get('reason')}"
 
-    def wait(self, seconds: float, slice_s: float = 0.2) -> bool:
-        """Sleep ``seconds``, or less if the run is stopped meanwhile; True if the whole time passed."""
+    def wait(self, seconds: float, slice_s: float = 0.2, advance: bool = False) -> bool:
+        """Sleep ``seconds``, or less if the run is stopped meanwhile (or, with ``advance``, someone asked
+        for the next step: see :meth:`advance`); True if the whole time passed."""
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
             if self.stopped:
                 return False
+            if advance and self.run_dir.advance_file.exists():
+                self.run_dir.advance_file.unlink(missing_ok=True)
+                return False
             time.sleep(min(slice_s, left))
         return True
+
+    def advance(self) -> None:
+        """End the method's current wait (an ``observe``) now, so its next step comes (a game day's next)."""
+        write_json_atomic(self.run_dir.advance_file, {"at": time.time()})
 
     def target(self) -> Target:
         """The run's target, seen through the fault proxy the run started for it (if it did)."""

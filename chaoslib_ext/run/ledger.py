@@ -41,6 +41,7 @@ class LedgerEntry:
     removed_at: float | None = None
     error: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    hold_until: float | None = None  # a fault held for a duration: until when (a game day's extend moves it)
 
     @property
     def outstanding(self) -> bool:

@@ -90,5 +90,21 @@ class RunDir:
 
     @property
     def stop_file(self) -> Path:
-        """Written when a safeguard trips: the method ends and no new fault goes in."""
+        """Written when a safeguard trips, the load dies or the run is aborted: the method ends and no new
+        fault goes in."""
         return self.path / "stop.json"
+
+    @property
+    def advance_file(self) -> Path:
+        """Asks the method's current wait to end now (a game day's "next"); taken by the wait that ends."""
+        return self.path / "advance.json"
+
+    @property
+    def control(self) -> Path:
+        """Where the run's control endpoint listens (its URL, never its token): ``chaosllm abort`` reads it."""
+        return self.path / "control.json"
+
+    @property
+    def gameday(self) -> Path:
+        """A game day's record, written as it happens (record.md, record.json) and its postmortem."""
+        return self.path / "gameday"

@@ -18,7 +18,12 @@ one ``record_*`` method of :class:`Timeline` writing each:
     SafeguardTripped  safeguard_tripped {safeguard, reason, breached_for_s?}
     Interrupted       interrupted {reason, cause?}          a signal, the deadline, or the operator
     ProxyStarted      proxy_started {control_url, links}    the run's own fault proxy is up
-    Note              note {text}                           what someone watching the run wrote
+    Note              note {text, who?}                     what someone watching the run wrote
+    Observation       observation {ok, text, who?}          steady state OK or not, as someone saw it
+    Step              step {activity, decision, who?}       a step of the method approved, skipped, held...
+    FaultExtended     fault_extended {fault, by_s, until}   a fault's hold (and TTL) lengthened in place
+    Aborted           aborted {via, reason, who?, removed, verified, unverified}  the one abort path:
+                                                            every fault removed, each checked gone
 
 Phase boundaries are computed from these events, never guessed.
 """
@@ -35,8 +40,10 @@ from chaoslib_ext._jsonfile import JsonObject, JsonValue, read_json, write_json_
 
 __all__ = [
     "EVENT_KINDS",
+    "Aborted",
     "EventKind",
     "FaultExpired",
+    "FaultExtended",
     "FaultFailed",
     "FaultInjected",
     "FaultInterval",
@@ -47,10 +54,13 @@ __all__ = [
     "LoadStarted",
     "LoadStopped",
     "Note",
+    "Observation",
     "ProxyStarted",
     "RemovalFailed",
     "RemovalRetried",
     "SafeguardTripped",
+    "Step",
+    "StepDecision",
     "Timeline",
     "TimelineEvent",
     "WindowMarked",
@@ -72,6 +82,10 @@ EventKind = Literal[
     "interrupted",
     "proxy_started",
     "note",
+    "observation",
+    "step",
+    "fault_extended",
+    "aborted",
 ]
 EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)
 
@@ -182,11 +196,53 @@ class Note(TypedDict):
     at: float
     kind: Literal["note"]
     text: str
+    who: NotRequired[str]
+
+
+class Observation(TypedDict):
+    at: float
+    kind: Literal["observation"]
+    ok: bool  # steady state OK (True) or not
+    text: str
+    who: NotRequired[str]
+
+
+#: what the facilitator decided for a step of the method: ran it (approved), left it out (skipped), or
+#: stopped the method before the next step until released (held / released)
+StepDecision = Literal["approved", "skipped", "held", "released"]
+
+
+class Step(TypedDict):
+    at: float
+    kind: Literal["step"]
+    activity: str
+    decision: StepDecision
+    who: NotRequired[str]
+
+
+class FaultExtended(TypedDict):
+    at: float
+    kind: Literal["fault_extended"]
+    fault: str
+    by_s: float
+    until: float  # unix time the fault is now held until
+
+
+class Aborted(TypedDict):
+    at: float
+    kind: Literal["aborted"]
+    via: str  # key, POST /abort, SIGUSR1, chaosllm abort, the abort lock
+    reason: str
+    who: NotRequired[str]
+    removed: list[str]  # faults the abort removed
+    verified: list[str]  # faults each backend then said were gone (a second removal found nothing)
+    unverified: dict[str, str]  # fault -> why it could not be said to be gone
 
 
 TimelineEvent = (
     LoadStarted | LoadStopped | LoadFailed | LoadDied | WindowMarked | FaultInjected | FaultRemoved | FaultFailed
     | FaultExpired | RemovalRetried | RemovalFailed | SafeguardTripped | Interrupted | ProxyStarted | Note
+    | Observation | Step | FaultExtended | Aborted
 )  # fmt: skip
 
 
@@ -275,8 +331,36 @@ class Timeline:
     def record_proxy_started(self, control_url: str, links: JsonValue) -> None:
         self._append({"at": _now(None), "kind": "proxy_started", "control_url": control_url, "links": links})
 
-    def record_note(self, text: str, at: float | None = None) -> None:
-        self._append({"at": _now(at), "kind": "note", "text": text})
+    def record_note(self, text: str, at: float | None = None, who: str | None = None) -> None:
+        event: Note = {"at": _now(at), "kind": "note", "text": text}
+        if who:
+            event["who"] = who
+        self._append(event)
+
+    def record_observation(self, ok: bool, text: str, who: str | None = None) -> None:
+        event: Observation = {"at": _now(None), "kind": "observation", "ok": ok, "text": text}
+        if who:
+            event["who"] = who
+        self._append(event)
+
+    def record_step(self, activity: str, decision: StepDecision, who: str | None = None) -> None:
+        event: Step = {"at": _now(None), "kind": "step", "activity": activity, "decision": decision}
+        if who:
+            event["who"] = who
+        self._append(event)
+
+    def record_fault_extended(self, fault: str, by_s: float, until: float) -> None:
+        self._append({"at": _now(None), "kind": "fault_extended", "fault": fault, "by_s": by_s, "until": until})
+
+    def record_aborted(
+        self, at: float, via: str, reason: str, who: str | None, removed: list[str], verified: list[str],
+        unverified: dict[str, str],
+    ) -> None:  # fmt: skip
+        event: Aborted = {"at": at, "kind": "aborted", "via": via, "reason": reason, "removed": removed,
+                          "verified": verified, "unverified": unverified}  # fmt: skip
+        if who:
+            event["who"] = who
+        self._append(event)
 
     def events(self) -> list[TimelineEvent]:
         """Every event, in the order recorded (the file is ours: its events are of the catalogue)."""

@@ -27,15 +27,21 @@ class LiveSamples:
         horizon = now - self.keep_s
         self._samples = [s for s in self._samples if s.t0 + s.done_ms / 1000.0 >= horizon]
 
-    def metric(self, name: str, window_s: float, now: float) -> float | None:
+    def samples(self) -> list[Sample]:
+        """The samples kept (those that ended in the last ``keep_s`` at the last refresh)."""
+        return self._samples
+
+    def metric(self, name: str, window_s: float, now: float, since: float | None = None) -> float | None:
         """``name`` (e.g. ``error_rate``, ``ttft_ms.p99``) over the requests that ended in the last
-        ``window_s``. When none did, a rate is 0 (a stalled target shows as no throughput) and anything
-        else is None (unknown: a stall does not make TTFT high until requests end)."""
+        ``window_s`` (and, with ``since``, started after it: a phase's own). When none did, a rate is 0
+        (a stalled target shows as no throughput) and anything else is None (unknown: a stall does not
+        make TTFT high until requests end)."""
         rate = name.endswith(("_tps", "_rps"))
-        recent = [s for s in self._samples if s.t0 + s.done_ms / 1000.0 >= now - window_s]
+        begin = now - window_s if since is None else max(now - window_s, since)
+        recent = [s for s in self._samples if s.t0 + s.done_ms / 1000.0 >= begin and (since is None or s.t0 >= since)]
         if not recent:
             return 0.0 if rate else None
         table = SampleTable.from_samples(recent)
         # a rate is over the whole window; a distribution or the error rate over every request that ended in it
-        start = now - window_s if rate else min(s.t0 for s in recent)
+        start = begin if rate else min(s.t0 for s in recent)
         return window_metrics(table, Window(((start, now + 1e-6),))).value(name)

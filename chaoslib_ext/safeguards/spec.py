@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.fields import Fields
 
-__all__ = ["KINDS", "LIVE_METRICS", "Condition", "Safeguards"]
+__all__ = ["KINDS", "LIVE_METRICS", "RECOVERY_S", "Condition", "Safeguards"]
 
 KINDS = ("metric", "http", "prometheus")
 LIVE_METRICS = (
@@ -113,10 +113,14 @@ class Condition:
         return f"{what} {bound}{held}".replace("  ", " ").strip()
 
 
+#: after a trip or an abort, the load keeps running this long so the recovery is measured
+RECOVERY_S = 20.0
+
+
 @dataclass(frozen=True)
 class Safeguards:
     conditions: tuple[Condition, ...]
-    recovery_s: float = 20.0
+    recovery_s: float = RECOVERY_S
     interval_s: float = 1.0
 
     @classmethod
@@ -132,7 +136,7 @@ class Safeguards:
                 raise SpecError(f"{where}.stop_when[{i}].name", f"duplicate condition name {name!r}")
         return cls(
             tuple(conditions),
-            recovery_s=f.duration("recovery", 20.0),
+            recovery_s=f.duration("recovery", RECOVERY_S),
             interval_s=f.duration("interval", 1.0, positive=True),
         )
 

@@ -126,7 +126,11 @@ CAUSES: dict[Cause, CauseInfo] = {
         "Chaos Toolkit aborted the method on an unexpected error (see chaosllm.log)",
         "rerun (report it if it repeats)",
     ),
-    "operator_abort": CauseInfo(EXIT_ABORTED, "SIGINT or SIGTERM", "rerun when wanted"),
+    "operator_abort": CauseInfo(
+        EXIT_ABORTED,
+        "SIGINT or SIGTERM, or the abort (a game day's key, POST /abort, SIGUSR1, `chaosllm abort`, the abort lock)",
+        "rerun when wanted",
+    ),
     "safeguard_tripped": CauseInfo(
         EXIT_ABORTED, "a stop condition of the safeguards tripped", "fix the system under test"
     ),
@@ -221,6 +225,9 @@ def _aborted(events: Sequence[TimelineEvent]) -> Outcome | None:
             found.append((cause, f"aborted: {e.get('reason')}"))
         elif e["kind"] == "safeguard_tripped":
             found.append(("safeguard_tripped", f"safeguard {e['safeguard']!r} tripped: {e['reason']}"))
+        elif e["kind"] == "aborted":
+            who = f" by {e['who']}" if e.get("who") else ""
+            found.append(("operator_abort", f"aborted{who} ({e['via']}): {e['reason']}"))
     if not found:
         return None
     return Outcome(found[0][0], tuple(reason for _, reason in found))

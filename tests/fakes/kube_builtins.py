@@ -1,10 +1,12 @@
-"""The built-in kinds an in-cluster run needs (core/v1, batch/v1, rbac.authorization.k8s.io/v1), for the
+"""The built-in kinds an in-cluster run needs (core/v1, batch/v1, rbac.authorization.k8s.io/v1) and the abort
+lock's Lease (coordination.k8s.io/v1), for the
 fake API server (tests/fakes/kube_apiserver.py), each checked against the real Kubernetes API schemas
 (``kubernetes-validate``'s, strict) on create and patch, at the documented paths:
 
     POST/GET/PATCH/DELETE /api/v1/namespaces/{ns}/{plural}[/{name}]        configmaps, serviceaccounts,
                                                                            persistentvolumeclaims, services, pods
-    POST/GET/PATCH/DELETE /apis/{group}/{version}/namespaces/{ns}/{plural}[/{name}]   jobs, roles, rolebindings
+    POST/GET/PATCH/DELETE /apis/{group}/{version}/namespaces/{ns}/{plural}[/{name}]   jobs, roles, rolebindings,
+                                                                           leases
     GET /api/v1/namespaces/{ns}/pods/{name}/log                            the pod's output
 
 No container runs, so it plays the kubelet for the one pod whose output matters, chaosllm's fetch pod
@@ -36,11 +38,13 @@ KINDS = {
     "jobs": "Job",
     "roles": "Role",
     "rolebindings": "RoleBinding",
+    "leases": "Lease",
 }
 API_VERSIONS = {
     "jobs": "batch/v1",
     "roles": "rbac.authorization.k8s.io/v1",
     "rolebindings": "rbac.authorization.k8s.io/v1",
+    "leases": "coordination.k8s.io/v1",
 }
 
 

@@ -298,3 +298,17 @@ def start_llama(home: Path, timeout_s: float = 60.0) -> tuple[subprocess.Popen, 
         time.sleep(0.2)
     stop(proc)
     raise RuntimeError(f"the llama.cpp server did not answer within {timeout_s:g}s:\n{log.read_text()[-3000:]}")
+
+
+def wait_injected(out: Path, proc: subprocess.Popen, timeout: float = 60) -> Path:
+    """The run directory under ``out`` once its ledger lists a fault injected (``proc``: the run)."""
+    from chaoslib_ext.run.ledger import Ledger
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for run in run_dirs(out):
+            if any(e.state == "injected" for e in Ledger(run / "ledger.json").entries()):
+                return run
+        assert proc.poll() is None, f"the run ended before injecting: {proc.communicate()}"
+        time.sleep(0.05)
+    raise TimeoutError("the fault was never injected")

@@ -32,7 +32,7 @@ import yaml
 from chaoslib_ext._readiness import free_port
 from chaoslib_ext.faults.kafka.probes import live_brokers
 from chaoslib_ext.run.ledger import Ledger
-from tests.integration.helpers import CHAOSLLM, ROOT, chaosllm, proxy_faults, run_dirs
+from tests.integration.helpers import CHAOSLLM, ROOT, chaosllm, proxy_faults, run_dirs, wait_injected
 
 CASES = ("SIGINT", "SIGTERM", "SIGKILL+cleanup", "SIGKILL+TTL", "action raises", "rollback raises", "target down",
          "safeguard")  # fmt: skip
@@ -217,17 +217,6 @@ def experiment(b: Backend, case: str, target: str, health_url: str) -> dict:
         "method": method,
         "rollbacks": rollbacks,
     }
-
-
-def wait_injected(out: Path, proc: subprocess.Popen, timeout: float = 60) -> Path:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for run in run_dirs(out):
-            if any(e.state == "injected" for e in Ledger(run / "ledger.json").entries()):
-                return run
-        assert proc.poll() is None, f"the run ended before injecting: {proc.communicate()}"
-        time.sleep(0.05)
-    raise TimeoutError("the fault was never injected")
 
 
 @pytest.mark.parametrize("backend", ["proxy", "stream", "redis", "kafka", "chaos-mesh"], indirect=True)

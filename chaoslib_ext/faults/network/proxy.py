@@ -106,6 +106,11 @@ class ProxyNetworkDriver:
             return None
 
     @staticmethod
+    def extend(undo: Mapping[str, Any], ttl_s: float) -> None:
+        """The fault's TTL set to ``ttl_s`` from now, in place on the proxy; raises TargetError."""
+        ProxyClient(str(undo["control_url"])).extend_fault(str(undo["link"]), str(undo["fault"]), ttl_s)
+
+    @staticmethod
     def remove(undo: Mapping[str, Any]) -> bool:
         """Remove the fault; one on a run's own proxy that has exited went with it (False: nothing to do)."""
         try:
