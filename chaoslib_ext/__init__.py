@@ -27,8 +27,10 @@ up (the table there is this list):
     compare/     two sides' samples and a statistical verdict, rendered with report's kits
     sweep/       a capacity sweep: open-loop steps of rising rate, judged with compare's bootstrap
     experiment/  the file parsed with each stage's own spec parser, its faults planned
-    controls/ | sandbox/ | preflight | deploy/   the Chaos Toolkit control, the system under test, the
-                 checks, an experiment run inside a Kubernetes cluster
+    gameday/     a game day's record, written as it happens, and its postmortem skeleton
+    controls/ | console/ | sandbox/ | preflight | deploy/   the Chaos Toolkit control (with the run's
+                 control endpoint, abort, gate and lock), the game day console (a client of that
+                 endpoint), the system under test, the checks, an experiment run inside a cluster
     cli/         the ``chaosllm`` command, over everything
 """
 

@@ -10,7 +10,8 @@ test fails on an error class defined anywhere else (private control-flow classes
             │   ├── ServiceStartError    a process we started (a sandbox service, a run's proxy) never came up
             │   ├── SandboxError         the sandbox cannot be started as asked
             │   │   └── SandboxRunningError  ``sandbox up`` while one already runs
-            │   └── ProbeError           a safeguard's probe (HTTP, Prometheus) gave no usable answer
+            │   ├── ProbeError           a safeguard's probe (HTTP, Prometheus) gave no usable answer
+            │   └── ControlError         a run's control endpoint refused a request or did not answer
             ├── LoadError                the load generator could not start or died
             ├── SamplesFormatError       a run's samples are of a format this release cannot read
             └── FaultError
@@ -37,6 +38,7 @@ from chaoslib.exceptions import ActivityFailed, InvalidExperiment
 
 __all__ = [
     "ChaosLLMError",
+    "ControlError",
     "ExperimentInvalid",
     "FaultError",
     "FaultInjectionError",
@@ -145,6 +147,10 @@ class SandboxRunningError(SandboxError):
 
 class ProbeError(TargetError):
     """Raised when a safeguard's probe gives no usable answer (which breaches its condition)."""
+
+
+class ControlError(TargetError):
+    """Raised when a run's control endpoint refuses a request (its message) or does not answer."""
 
 
 class HttpProtocolError(ValueError):

@@ -20,7 +20,7 @@ __all__ = ["main"]
 #: each a module of chaoslib_ext.cli with ``register(commands)``; only the one asked for is imported
 COMMANDS = (
     "sandbox", "run", "validate", "check", "load", "sweep", "calibrate", "report", "note", "compare", "bench",
-    "history", "cleanup", "worker", "k8s", "abort", "lock", "unlock",
+    "history", "cleanup", "worker", "k8s", "gameday", "console", "abort", "lock", "unlock",
 )  # fmt: skip
 
 

@@ -22,8 +22,9 @@ from chaoslib_ext.target import SANDBOX, Target, load_target
 __all__ = ["preflight"]
 
 
-def preflight(source: Source, config_vars: dict[str, Any], var_secrets: dict[str, Any]) -> bool:
-    """Print the checks of the experiment's target; False (after printing why) when one failed."""
+def preflight(source: Source, config_vars: dict[str, Any], var_secrets: dict[str, Any]) -> list[Check] | None:
+    """Print the checks of the experiment's target and return them; None (after printing why) when they
+    could not run (a secret that cannot be resolved, a target that cannot be read)."""
     variables = configuration_values(source.data, config_vars)
     ref = str(variables.get(TARGET_KEY) or SANDBOX)
     try:
@@ -33,20 +34,24 @@ def preflight(source: Source, config_vars: dict[str, Any], var_secrets: dict[str
         target = _target(ref, source, variables, plan)
     except (ChaosLLMError, SpecError) as exc:
         print(f"chaosllm run: preflight: {exc}", file=sys.stderr)
-        return False
+        return None
     load = plan.load
     if target is None:  # the experiment names its own endpoint and faults nothing: check that endpoint
         checks = [] if load is None else check_target(Target("(the load's url)", {}), load)
         return _report(checks, "the experiment's own endpoint")
     if load is not None and not load.url:
         load = load.with_target(target.services.get("gateway"))
+    planned = list(planned_faults(source.data, variables, target, ACTIVITY_MODULES))
     objects = [
         (obj["kind"], obj["metadata"]["namespace"])
-        for planned in planned_faults(source.data, variables, target, ACTIVITY_MODULES)
-        for obj in planned.objects
+        for fault in planned
+        for obj in fault.objects
         if obj.get("apiVersion") == API_VERSION
     ]
-    return _report(check_target(target, load if load is not None and load.url else None, objects), repr(target.name))
+    checks = check_target(target, load if load is not None and load.url else None, objects)
+    where = f"{len(objects)} Chaos Mesh object(s), inside the allowed namespaces and blast radius" if objects else ""
+    detail = f"{len(planned)} fault(s) planned on the target" + (f"; {where}" if where else "")
+    return _report([*checks, Check("faults planned", repr(target.name), True, detail)], repr(target.name))
 
 
 def _target(ref: str, source: Source, variables: dict[str, Any], plan: Plan) -> Target | None:
@@ -63,10 +68,10 @@ def _target(ref: str, source: Source, variables: dict[str, Any], plan: Plan) -> 
         return None
 
 
-def _report(checks: list[Check], what: str) -> bool:
+def _report(checks: list[Check], what: str) -> list[Check]:
     if checks:
         print(f"Preflight of {what}:\n{secrets.scrub(render(checks))}\n", file=sys.stderr)
-    return all(c.ok for c in checks)
+    return checks
 
 
 def _secrets(experiment: dict[str, Any], variables: dict[str, Any], var_secrets: dict[str, Any]) -> dict[str, Any]:

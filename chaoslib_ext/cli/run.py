@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import signal
 import sys
 from collections.abc import Iterator
@@ -22,12 +23,14 @@ from chaoslib_ext.cli.preflight import preflight
 from chaoslib_ext.cli.validate import checked_source, parse_vars
 from chaoslib_ext.controls.endpoint import CONTROL_KEY, TOKEN_KEY
 from chaoslib_ext.controls.gate import APPROVE
+from chaoslib_ext.controls.lock import lock_file
 from chaoslib_ext.controls.session import APPROVE_KEY
 from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.experiment.loader import Source
 from chaoslib_ext.experiment.plan import Plan
 from chaoslib_ext.experiment.variables import anchored_target, configuration_values
 from chaoslib_ext.faults import lifecycle
+from chaoslib_ext.gameday.record import GAMEDAY_KEY
 from chaoslib_ext.load.session import end_load
 from chaoslib_ext.proxy.local import stop_local_proxy
 from chaoslib_ext.report.terminal import print_summary
@@ -76,6 +79,7 @@ def register(commands: Any) -> None:
         "--no-check", action="store_true", help="skip the preflight (`chaosllm check` of the target) before the run"
     )
     add_control_options(parser)
+    parser.add_argument("--gameday", help=argparse.SUPPRESS)  # chaosllm gameday's settings, as JSON
     parser.set_defaults(handler=_run)
 
 
@@ -124,7 +128,8 @@ def _run(args: argparse.Namespace) -> int:
     locked = refused(configuration_values(source.data, config_vars).get(TARGET_KEY), "run")
     if locked is not None:
         return locked
-    if not args.no_check and not preflight(source, config_vars, secret_vars):
+    checks = [] if args.no_check else preflight(source, config_vars, secret_vars)
+    if checks is None or not all(c.ok for c in checks):
         print("\nOutcome: ERROR, preflight_failed (exit code 2): nothing ran (see `chaosllm check`)")
         return EXIT_INVALID
     _sweep_leftovers(args.out)
@@ -133,8 +138,13 @@ def _run(args: argparse.Namespace) -> int:
     configuration = experiment.setdefault("configuration", {})
     configuration.update(config_vars)
     configuration.update(control_configuration(args))
+    if args.gameday:
+        configuration[GAMEDAY_KEY] = json.loads(args.gameday)
     configuration[RUN_DIR_KEY] = str(run_dir.path)
     run = RunContext.from_configuration(configuration)
+    for c in checks:  # what was checked before anything started, for the record
+        run.timeline.record_preflight(c.name, c.subject, c.ok, c.detail)
+    run.timeline.record_preflight("abort lock", str(lock_file()), True, "not held")
     journal: dict[str, Any] | None = None
     with run_logging(run_dir.log):
         try:

@@ -21,6 +21,7 @@ from chaoslib_ext.controls.abort import earlier_abort
 from chaoslib_ext.controls.gate import Gate
 from chaoslib_ext.faults.lifecycle import CANNOT_EXTEND
 from chaoslib_ext.faults.removers import driver_class
+from chaoslib_ext.gameday.record import event_text
 from chaoslib_ext.load.health import HEARTBEATS, read_beats
 from chaoslib_ext.metrics.phase import window_metrics
 from chaoslib_ext.metrics.record import PhaseMetrics
@@ -33,7 +34,7 @@ from chaoslib_ext.samples import read_samples
 from chaoslib_ext.samples.table import SampleTable
 from chaoslib_ext.verdict.spec import Hypothesis
 
-__all__ = ["LIVE_METRICS", "LiveStatus", "event_text", "phase_now"]
+__all__ = ["LIVE_METRICS", "LiveStatus", "phase_now"]
 
 #: what the console shows of the client's side, over the sliding window
 LIVE_METRICS = ("ttft_ms.p50", "ttft_ms.p99", "itl_ms.p99", "output_throughput_tps", "error_rate", "requests")
@@ -108,6 +109,12 @@ class LiveStatus:
             "aborted": aborted.to_json() if aborted is not None else None,
         }
 
+    def metrics_at(self, at: float) -> dict[str, float | None]:
+        """The live metrics over the window that ended at ``at`` (any phase): what the client saw then."""
+        with self._lock:
+            self._samples.refresh(time.time())
+            return {m: self._samples.metric(m, self.window_s, at) for m in LIVE_METRICS}
+
     def _in_flight(self) -> int | None:
         counts = [b.in_flight for b in read_beats(self.run.run_dir.load / HEARTBEATS) if b.in_flight is not None]
         return sum(counts) if counts else None
@@ -170,31 +177,3 @@ def _bands(events: list[TimelineEvent], now: float) -> list[dict[str, Any]]:
         for f, at in injected.items()
         if removed.get(f) is None or float(removed[f]) >= start
     ]
-
-
-def event_text(e: TimelineEvent) -> str:
-    """One line for an event of the timeline, as the console's log and the game day record show it."""
-    who = f" ({e['who']})" if e["kind"] in ("note", "observation", "step", "aborted") and e.get("who") else ""
-    if e["kind"] == "note":
-        return f"note{who}: {e['text']}"
-    if e["kind"] == "observation":
-        return f"steady state {'OK' if e['ok'] else 'NOT OK'}{who}" + (f": {e['text']}" if e["text"] else "")
-    if e["kind"] == "step":
-        return f"step {e['activity']!r} {e['decision']}{who}"
-    if e["kind"] == "fault_injected":
-        return f"fault {e['fault']} injected on {e['target']}"
-    if e["kind"] == "fault_removed":
-        return f"fault {e['fault']} removed"
-    if e["kind"] == "fault_extended":
-        return f"fault {e['fault']} extended by {e['by_s']:g}s"
-    if e["kind"] == "aborted":
-        left = f"; NOT verified: {', '.join(e['unverified'])}" if e["unverified"] else ""
-        return f"ABORT{who} via {e['via']}: {e['reason']} (removed {len(e['removed'])}, verified gone " \
-               f"{len(e['verified'])}{left})"  # fmt: skip
-    if e["kind"] == "window":
-        return f"observe {e['label']!r} for {e['duration_s']:g}s"
-    if e["kind"] in ("safeguard_tripped", "interrupted"):
-        return f"{e['kind'].replace('_', ' ')}: {e['reason']}"
-    if e["kind"] in ("fault_failed", "removal_failed", "load_died", "load_failed"):
-        return f"{e['kind'].replace('_', ' ')}: {e['error']}"
-    return e["kind"].replace("_", " ")

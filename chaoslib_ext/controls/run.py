@@ -83,7 +83,9 @@ def before_experiment_control(
     recovery_s = plan.safeguards.recovery_s if plan.safeguards is not None else RECOVERY_S
     watch.arm(run, plan.deadline_s, list(context.get("rollbacks") or []), recovery_s)
     try:
-        open_session(run, list(context.get("method") or []), configuration, plan.hypotheses)
+        session = open_session(
+            run, list(context.get("method") or []), configuration, plan.hypotheses, str(context.get("title", ""))
+        )
     except (SpecError, OSError) as exc:
         run.timeline.record_load_failed(f"the control endpoint could not start: {exc}")
         raise InterruptExecution(f"the control endpoint could not start: {exc}") from exc
@@ -100,6 +102,12 @@ def before_experiment_control(
             raise InterruptExecution(f"load could not start: {exc}") from exc
     if plan.safeguards is not None:
         watch.watch_safeguards(run, plan.safeguards)
+    names = ", ".join(c.name for c in plan.safeguards.conditions) if plan.safeguards is not None else ""
+    armed = f"armed: {names}" if names else "none declared: only an abort removes a fault before its time"
+    run.timeline.record_preflight("stop conditions", "safeguards", bool(names), armed, blocking=False)
+    gameday = session.record.roles if session.record is not None else None
+    if gameday is not None and plan.load is not None and not session.baseline_preflight(gameday.preflight_window_s):
+        raise InterruptExecution(run.stop_reason() or "the run was stopped before its first step")
 
 
 def _refuse_if_locked(run: RunContext) -> None:
@@ -229,7 +237,7 @@ def after_experiment_control(
     except SpecError:
         plan = Plan(None, ())
     summary = write_reports(run, plan, str(context.get("title", "")), state)
-    close_session(run)
+    close_session(run, summary)
     if state is not None:
         state["chaosllm"] = {"run_dir": str(run.run_dir.path), **summary.outcome.to_json()}
         if summary.outcome.exit_code != 0:

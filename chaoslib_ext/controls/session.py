@@ -1,10 +1,13 @@
 """What a run holds open in its own process from its start to its end: the control endpoint, the gate
-between the method's steps, and the watch on the abort lock (taken while the run runs: it aborts).
+between the method's steps, the watch on the abort lock (taken while the run runs: it aborts) and, in
+a game day, the record written as it happens, the baseline's preflight and the watch on the console
+(gone: the run aborts, so nothing stays broken behind a console that was killed).
 
     configuration:
       chaosllm_control: 127.0.0.1:0       # where the endpoint listens (--control-host, --control-port)
       chaosllm_control_token: {env: VAR}  # its bearer token: needed beyond loopback (--control-token-env)
       chaosllm_approve: each              # every step of the method waits for approval (--approve each)
+      chaosllm_gameday: {facilitator: ana, scribe: bo, observers: [cy], console_pid: 4242}
 """
 
 from __future__ import annotations
@@ -16,20 +19,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chaoslib_ext import secrets
+from chaoslib_ext._processes import ProcessRecord, alive, start_ticks
 from chaoslib_ext.controls import lock
 from chaoslib_ext.controls.abort import abort
 from chaoslib_ext.controls.endpoint import CONTROL_KEY, TOKEN_KEY, Endpoint, parse_bind
 from chaoslib_ext.controls.gate import Gate
 from chaoslib_ext.controls.live import LiveStatus
 from chaoslib_ext.exceptions import ChaosLLMError, SpecError, TargetError
+from chaoslib_ext.gameday.postmortem import write_postmortem
+from chaoslib_ext.gameday.record import GAMEDAY_KEY, GameDay, Record
 from chaoslib_ext.run.context import RunContext
+from chaoslib_ext.samples import read_samples
+from chaoslib_ext.samples.table import SampleTable
 from chaoslib_ext.verdict.spec import Hypothesis
+from chaoslib_ext.verdict.summary import RunSummary
 
 __all__ = ["APPROVE_KEY", "LOCK_POLL_S", "Session", "close_session", "open_session", "session_of"]
 
 log = logging.getLogger("chaoslib_ext")
 APPROVE_KEY = "chaosllm_approve"
 LOCK_POLL_S = 2.0
+RECORD_EVERY_S = 1.0
+#: a game day's baseline must answer (error rate at most this) over the preflight window before a step runs
+HEALTHY_ERROR_RATE = 0.01
 
 
 @dataclass
@@ -37,15 +49,66 @@ class Session:
     run: RunContext
     gate: Gate
     endpoint: Endpoint
+    record: Record | None = None  # a game day's
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
         self.endpoint.start()
         threading.Thread(target=self._watch_lock, name="chaosllm-lock-watch", daemon=True).start()
+        if self.record is not None:
+            threading.Thread(target=self._keep_record, name="chaosllm-gameday-record", daemon=True).start()
 
-    def stop(self) -> None:
+    def stop(self, summary: RunSummary | None = None) -> None:
+        """Stop watching; a game day's record gets its last events, its outcome and the postmortem."""
         self._stop.set()
+        if self.record is not None:
+            self._update_record()
+            if summary is not None:
+                self.record.outcome = dict(summary.outcome.to_json())
+                self.record.write()
+                table = SampleTable.from_samples(read_samples(self.run.run_dir.samples))
+                write_postmortem(self.record.folder, self.record, summary, table)
         self.endpoint.stop()
+
+    def _update_record(self) -> None:
+        assert self.record is not None
+        live = self.endpoint.live
+        self.record.update(self.run.timeline.events(), lambda at: observed(live.metrics_at(at), live.window_s))
+
+    def _keep_record(self) -> None:
+        """The record as it happens; and the console that drives the game day: gone, the run aborts."""
+        assert self.record is not None
+        console = self.record.roles.console_pid
+        try:
+            watched = ProcessRecord("console", console, start_ticks(console), (), "") if console else None
+        except ProcessLookupError:  # gone before the run started
+            watched = ProcessRecord("console", console or 0, 0, (), "")
+        while not self._stop.wait(RECORD_EVERY_S):
+            try:
+                self._update_record()
+            except Exception:  # the record must never stop the run; the next round tries again
+                log.exception("the game day record could not be written")
+            if watched is not None and not alive(watched) and not self.run.stopped:
+                abort(self.run, "the console's end", f"the game day console (pid {console}) exited")
+
+    def baseline_preflight(self, window_s: float) -> bool:
+        """A game day's baseline, healthy for ``window_s`` before any step (executed, not ticked): requests
+        answered, errors at most 1 %, every baseline hypothesis holding live. Recorded; False stops the run."""
+        if not self.run.wait(window_s):
+            return False
+        status = self.endpoint.live.snapshot(min_age_s=0.0)
+        metrics, failed = status["metrics"], []
+        if not metrics.get("requests"):
+            failed.append(f"no request ended in the last {window_s:g}s")
+        elif (metrics.get("error_rate") or 0.0) > HEALTHY_ERROR_RATE:
+            failed.append(f"error rate {metrics['error_rate']:.1%} > {HEALTHY_ERROR_RATE:.0%}")
+        failed += [f"{h['name']}: {h['metric']} = {h['live']:.4g}, expect {h['expect']}"
+                   for h in status["hypotheses"] if h["phase"] == "baseline" and h["ok"] is False]  # fmt: skip
+        detail = "; ".join(failed) or f"{observed(metrics, window_s)}"
+        self.run.timeline.record_preflight("baseline healthy", f"the last {window_s:g}s", not failed, detail)
+        if failed:
+            self.run.stop("preflight", f"the baseline was not healthy: {detail}")
+        return not failed
 
     def _watch_lock(self) -> None:
         """The abort lock taken while the run runs (here or on its cluster) aborts it."""
@@ -71,6 +134,7 @@ def open_session(
     method: Sequence[Mapping[str, Any]],
     configuration: Mapping[str, Any],
     hypotheses: tuple[Hypothesis, ...],
+    title: str = "",
 ) -> Session:
     """Start the run's endpoint and lock watch; raises SpecError for a bad bind, token or approval mode."""
     host, port = parse_bind(configuration.get(CONTROL_KEY))
@@ -85,7 +149,12 @@ def open_session(
             raise SpecError(TOKEN_KEY, str(exc), "{env: VAR} or {secret: NAME}") from exc
         secrets.register([token])
     gate = Gate(run, method, str(configuration.get(APPROVE_KEY) or "none"))
-    session = Session(run, gate, Endpoint(run, gate, LiveStatus(run, hypotheses, gate), host, port, token))
+    record = None
+    if configuration.get(GAMEDAY_KEY) is not None:
+        sheet = [{"name": h.name, "phase": h.phase, "metric": h.metric, "expect": h.expect.text} for h in hypotheses]
+        title = title or run.run_dir.run_id
+        record = Record(run.run_dir.gameday, title, GameDay.parse(configuration[GAMEDAY_KEY]), sheet)
+    session = Session(run, gate, Endpoint(run, gate, LiveStatus(run, hypotheses, gate), host, port, token), record)
     session.start()
     _SESSIONS[str(run.run_dir.path)] = session
     return session
@@ -95,7 +164,19 @@ def session_of(run: RunContext) -> Session | None:
     return _SESSIONS.get(str(run.run_dir.path))
 
 
-def close_session(run: RunContext) -> None:
+def close_session(run: RunContext, summary: RunSummary | None = None) -> None:
     found = _SESSIONS.pop(str(run.run_dir.path), None)
     if found is not None:
-        found.stop()
+        found.stop(summary)
+
+
+def observed(m: Mapping[str, float | None], window_s: float) -> str:
+    """What the client measured over a window, in one line (a record's "observed")."""
+
+    def ms(value: float | None) -> str:
+        return "-" if value is None else f"{value:.0f}"
+
+    errors = "-" if m.get("error_rate") is None else f"{m['error_rate']:.1%}"
+    ttft = f"TTFT p50/p99 {ms(m.get('ttft_ms.p50'))}/{ms(m.get('ttft_ms.p99'))} ms"
+    tps = m.get("output_throughput_tps") or 0.0
+    return f"{ttft}, ITL p99 {ms(m.get('itl_ms.p99'))} ms, {tps:.0f} tok/s, errors {errors} (last {window_s:g}s)"

@@ -87,11 +87,7 @@ def _timeline_charts(summary: RunSummary, series: TimeSeries | None, events: lis
     origin, end = summary.window
     x = [a + series.bucket_s / 2 for a in series.at]
     bands = [(f.injected_at - origin, (f.removed_at or end) - origin, f.id) for f in summary.faults if f.injected_at]
-    marks = [
-        (e["at"] - origin, _mark_text(e))
-        for e in events
-        if e["kind"] in ("note", "safeguard_tripped", "interrupted") and e["at"] >= origin
-    ]
+    marks = [(e["at"] - origin, _mark_text(e)) for e in events if e["kind"] in _MARKED and e["at"] >= origin]
     label = f"seconds since measuring began (buckets of {series.bucket_s:.3g} s; faults shaded)"
     ttft = [Series("TTFT p50", x, series.ttft_p50_ms), Series("TTFT p99", x, series.ttft_p99_ms, "#d62728")]
     tps = [Series("output tok/s", x, series.output_tps)]
@@ -114,13 +110,29 @@ def _recovered(summary: RunSummary, metric: str, origin: float) -> list[tuple[fl
     return [(max(removed) + found.seconds - origin, f"{metric} recovered ({found.seconds:g} s after the removal)")]
 
 
+#: the moments of the timeline the charts mark: what people wrote, and what stopped the run
+_MARKED = ("note", "observation", "aborted", "safeguard_tripped", "interrupted")
+
+
 def _mark_text(event: TimelineEvent) -> str:
-    """What a marked moment of the timeline says: a note's text, an abort's or a trip's reason."""
+    """What a marked moment of the timeline says: a note's text, an observation, an abort's or a trip's reason."""
     if event["kind"] == "note":
         return event["text"]
+    if event["kind"] == "observation":
+        return f"steady state {'OK' if event['ok'] else 'NOT OK'}" + (f": {event['text']}" if event["text"] else "")
+    if event["kind"] == "aborted":
+        return f"ABORT ({event['via']}): {event['reason']}"
     if event["kind"] in ("safeguard_tripped", "interrupted"):
         return event["reason"]
     return event["kind"]
+
+
+def _gameday(links: list[str]) -> str:
+    """Links to a game day's record and postmortem (beside this page, in ``gameday/``)."""
+    if not links:
+        return ""
+    items = "".join(f'<li><a href="{escape(link)}">{escape(link)}</a></li>' for link in links)
+    return '<h2>Game day</h2><div id="gameday"><p>The record, written as it happened:</p><ul>' + items + "</ul></div>"
 
 
 def _cdf_charts(cdfs: Cdfs) -> str:
@@ -228,10 +240,13 @@ def render_html(
     cdfs: Cdfs,
     events: list[TimelineEvent],
     trend: list[HistoryRun],
+    gameday: list[str] | None = None,
 ) -> str:
+    """The page; ``gameday``: the game day's record files, relative to the page."""
     body = "".join(
         [
             _header(summary),
+            _gameday(gameday or []),
             _hypotheses(summary),
             _score(summary),
             _timeline_charts(summary, series, events),

@@ -56,7 +56,9 @@ def write_reports(run: RunContext, plan: Judged, title: str, journal: Journal | 
     trend = _record(run, summary)
     table, index = samples.table, samples.index
     series = timeseries(table, index, *samples.window) if samples.window else None
-    page = render_html(summary, series, cdfs(table, index, samples.windows), run.timeline.events(), trend)
+    folder = run.run_dir.gameday  # a game day's record (the postmortem comes right after this page)
+    records = [f"{folder.name}/{n}" for n in ("record.md", "record.json", "postmortem.md")] if folder.is_dir() else []
+    page = render_html(summary, series, cdfs(table, index, samples.windows), run.timeline.events(), trend, records)
     run.run_dir.report_html.write_text(scrub(page), encoding="utf-8")
     return summary
 

@@ -73,6 +73,8 @@ class RunContext:
         if record.get("by") == "abort":
             who = f" by {record['who']}" if record.get("who") else ""
             return f"aborted{who} ({record.get('via')}): {record.get('reason')}"
+        if record.get("by") == "preflight":
+            return f"preflight failed: {record.get('reason')}"
         return f"safeguard {record.get('safeguard')!r} tripped: {record.get('reason')}"
 
     def wait(self, seconds: float, slice_s: float = 0.2, advance: bool = False) -> bool:

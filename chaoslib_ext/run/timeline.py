@@ -24,6 +24,8 @@ one ``record_*`` method of :class:`Timeline` writing each:
     FaultExtended     fault_extended {fault, by_s, until}   a fault's hold (and TTL) lengthened in place
     Aborted           aborted {via, reason, who?, removed, verified, unverified}  the one abort path:
                                                             every fault removed, each checked gone
+    PreflightChecked  preflight {check, subject, ok, detail, blocking}  a check executed before the
+                                                            faults (a failed blocking one stops the run)
 
 Phase boundaries are computed from these events, never guessed.
 """
@@ -55,6 +57,7 @@ __all__ = [
     "LoadStopped",
     "Note",
     "Observation",
+    "PreflightChecked",
     "ProxyStarted",
     "RemovalFailed",
     "RemovalRetried",
@@ -86,6 +89,7 @@ EventKind = Literal[
     "step",
     "fault_extended",
     "aborted",
+    "preflight",
 ]
 EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)
 
@@ -239,10 +243,20 @@ class Aborted(TypedDict):
     unverified: dict[str, str]  # fault -> why it could not be said to be gone
 
 
+class PreflightChecked(TypedDict):
+    at: float
+    kind: Literal["preflight"]
+    check: str
+    subject: str
+    ok: bool
+    detail: str
+    blocking: bool  # a failure stops the run (preflight_failed); else it is a warning in the record
+
+
 TimelineEvent = (
     LoadStarted | LoadStopped | LoadFailed | LoadDied | WindowMarked | FaultInjected | FaultRemoved | FaultFailed
     | FaultExpired | RemovalRetried | RemovalFailed | SafeguardTripped | Interrupted | ProxyStarted | Note
-    | Observation | Step | FaultExtended | Aborted
+    | Observation | Step | FaultExtended | Aborted | PreflightChecked
 )  # fmt: skip
 
 
@@ -348,6 +362,10 @@ class Timeline:
         if who:
             event["who"] = who
         self._append(event)
+
+    def record_preflight(self, check: str, subject: str, ok: bool, detail: str, blocking: bool = True) -> None:
+        self._append({"at": _now(None), "kind": "preflight", "check": check, "subject": subject, "ok": ok,
+                      "detail": detail, "blocking": blocking})  # fmt: skip
 
     def record_fault_extended(self, fault: str, by_s: float, until: float) -> None:
         self._append({"at": _now(None), "kind": "fault_extended", "fault": fault, "by_s": by_s, "until": until})

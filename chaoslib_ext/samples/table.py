@@ -113,7 +113,7 @@ class SampleTable:
         return texts
 
     @property
-    def faults(self) -> npt.NDArray[np.uint32]:  # the stream faults that touched each request (bitmask)
+    def faults(self) -> npt.NDArray[np.uint32]:  # the HTTP link's faults that touched each request (bitmask)
         return self.records["faults"]
 
     @property

@@ -87,7 +87,8 @@ CAUSES: dict[Cause, CauseInfo] = {
     ),
     "preflight_failed": CauseInfo(
         EXIT_INVALID,
-        "`chaosllm check` found a service of the target unreachable (nothing ran)",
+        "`chaosllm check` found a service of the target unreachable (nothing ran), or a game day's baseline "
+        "was not healthy before the first step (no fault went in)",
         "fix the target, then rerun",
     ),
     "fault_not_injected": CauseInfo(
@@ -214,6 +215,8 @@ def _could_not_run(e: TimelineEvent) -> tuple[Cause, str] | None:
         return "load_died", f"load process {e.get('process')} died: {e.get('error')}"
     if e["kind"] == "removal_failed":
         return "fault_not_removed", f"fault {e.get('fault')} could not be removed: {e.get('error')}"
+    if e["kind"] == "preflight" and e["blocking"] and not e["ok"]:
+        return "preflight_failed", f"preflight {e['check']} ({e['subject']}): {e['detail']}"
     return None
 
 

@@ -26,7 +26,8 @@ LAYERS: list[set[str]] = [
     {"compare"},
     {"sweep"},
     {"experiment"},
-    {"controls", "sandbox", "preflight", "deploy"},
+    {"gameday"},
+    {"controls", "console", "sandbox", "preflight", "deploy"},
     {"cli"},
 ]  # fmt: skip
 RANK = {name: i for i, layer in enumerate(LAYERS) for name in layer}

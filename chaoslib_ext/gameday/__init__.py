@@ -1,0 +1,1 @@
+"""Game days: the record a run keeps as it happens (record.json, record.md) and its postmortem skeleton."""
