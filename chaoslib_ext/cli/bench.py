@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from chaoslib_ext.cli.compare import add_options, parse_settings, run_comparison
+from chaoslib_ext.cli.run import add_control_options, control_argv
 from chaoslib_ext.exceptions import UsageError
 from chaoslib_ext.verdict.outcome import EXIT_INVALID
 
@@ -29,6 +30,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--var", action="append", default=[], metavar="KEY=VALUE", help="a value for both sides")
     parser.add_argument("--out", type=Path, help="bench directory (default: a new one under reports/)")
     add_options(parser)
+    add_control_options(parser)
     parser.set_defaults(handler=_bench)
 
 
@@ -72,7 +74,7 @@ def _plan_of(args: argparse.Namespace) -> tuple[Any, Any]:
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
     out = args.out or RunDir.create(DEFAULT_ROOT, f"bench {source.data.get('title', args.experiment.stem)}").path
-    return BenchPlan(args.experiment, sides, blocks, list(args.var), out), settings
+    return BenchPlan(args.experiment, sides, blocks, list(args.var), out, control_argv(args)), settings
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -83,6 +85,11 @@ def _bench(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"chaosllm bench: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    from chaoslib_ext.cli.lock import refused
+
+    locked = refused(None, "bench")  # this machine's lock; every block's run checks its cluster's too
+    if locked is not None:
+        return locked
     blocks, stopped = run_blocks(plan)
     failed = [b for b in blocks if b.exit_code == 1]
     if failed:

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from chaoslib_ext._jsonfile import JsonObject, write_json_atomic
@@ -35,6 +35,7 @@ class BenchPlan:
     blocks: int  # in all, alternating A B A B ...
     common: list[str]  # KEY=VALUE for every block
     out: Path
+    run_options: list[str] = field(default_factory=list)  # more options of every block's run (its control endpoint)
 
     def order(self) -> list[str]:
         return [SIDE_NAMES[i % 2] for i in range(self.blocks)]
@@ -60,6 +61,7 @@ def _run_block(plan: BenchPlan, number: int, side: str) -> Block:
     cmd = [sys.executable, "-m", "chaoslib_ext.cli.main", "run", str(plan.experiment), "--out", str(root)]
     for pair in [*plan.common, *plan.sides[side]]:
         cmd += ["--var", pair]
+    cmd += plan.run_options
     env = {**os.environ, "CHAOSLLM_HISTORY": str(plan.out / "history.sqlite")}
     started = time.time()
     print(f"bench: block {number}/{plan.blocks}: side {side} ({' '.join(plan.sides[side]) or 'no values'})", flush=True)

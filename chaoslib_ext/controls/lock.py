@@ -30,12 +30,12 @@ from urllib3.exceptions import HTTPError
 from chaoslib_ext._jsonfile import write_json_atomic
 from chaoslib_ext.exceptions import TargetError
 from chaoslib_ext.faults.chaosmesh.kube import api_client
-from chaoslib_ext.faults.chaosmesh.objects import MANAGED_BY
+from chaoslib_ext.faults.chaosmesh.objects import LOCK_LEASE, MANAGED_BY
 from chaoslib_ext.target import ChaosMeshSettings, Target, state_dir
 
 __all__ = ["LEASE", "AbortLock", "held", "lock_file", "release", "take"]
 
-LEASE = "chaosllm-abort-lock"
+LEASE = LOCK_LEASE
 _REASON, _AT = "chaosllm.io/reason", "chaosllm.io/locked-at"
 
 

@@ -36,7 +36,7 @@ from chaoslib_ext.experiment.faultplan import planned_faults
 from chaoslib_ext.experiment.loader import load_source
 from chaoslib_ext.experiment.validate import ACTIVITY_MODULES
 from chaoslib_ext.experiment.variables import configuration_values, substitute
-from chaoslib_ext.faults.chaosmesh.objects import GROUP, PLURALS
+from chaoslib_ext.faults.chaosmesh.objects import GROUP, LOCK_GROUP, LOCK_LEASE, LOCK_RESOURCE, PLURALS
 from chaoslib_ext.load.spec import LoadSpec
 from chaoslib_ext.run.context import TARGET_KEY
 from chaoslib_ext.secrets import SecretRef, is_credential_header
@@ -125,7 +125,9 @@ def manifests(experiment_path: Path, cluster: Cluster) -> list[dict[str, Any]]:
     n, ns = cluster.name, cluster.namespace
     meta = {"namespace": ns, "labels": {LABEL: "chaoslib-ext", "chaosllm/run": n}}
     files = {"experiment.yaml": yaml.safe_dump(experiment, sort_keys=False), target_name: yaml.safe_dump(target)}
-    chaos_rules = [{"apiGroups": [GROUP], "resources": plurals, "verbs": ["create", "get", "list", "delete"]}]
+    chaos_rules = [{"apiGroups": [GROUP], "resources": plurals, "verbs": ["create", "get", "list", "delete"]},
+                   {"apiGroups": [LOCK_GROUP], "resources": [LOCK_RESOURCE], "resourceNames": [LOCK_LEASE],
+                    "verbs": ["get"]}]  # fmt: skip
     release_rules = [
         {"apiGroups": ["batch"], "resources": ["jobs"], "resourceNames": [f"chaosllm-{n}-workers"],
          "verbs": ["get", "patch"]}

@@ -165,6 +165,12 @@ def test_the_abort_lock_aborts_a_running_run_and_refuses_new_ones_until_unlocked
         assert "refused: the abort lock is held by sre lead" in second.stderr
         assert "incident INC-42: freeze" in second.stderr
         assert run_dirs(tmp_path / "second") == []  # nothing started
+        bench = chaosllm("bench", str(path), "--a", "x=1", "--b", "x=2", "--out", str(tmp_path / "bench"), timeout=60)
+        assert bench.returncode == 3, bench.stdout + bench.stderr
+        assert "chaosllm bench: refused: the abort lock is held by sre lead" in bench.stderr
+        gameday = chaosllm("gameday", str(path), "--out", str(tmp_path / "gameday"), timeout=60)
+        assert gameday.returncode == 3, gameday.stdout + gameday.stderr
+        assert "chaosllm run: refused: the abort lock is held by sre lead" in gameday.stdout
         status = chaosllm("lock", "--status")
         assert "held by sre lead" in status.stdout
     finally:

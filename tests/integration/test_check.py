@@ -93,8 +93,9 @@ def test_run_checks_first_and_creates_nothing_when_rbac_refuses(sandbox, kube_ap
     assert "denied: delete" in result.stderr
     assert kube_api.created == []
     assert run_dirs(tmp_path / "out") == []
-    kinds = {r["resource"] for r in kube_api.reviews}
-    assert kinds == {"networkchaos"}  # only what the experiment would create is asked about
+    kinds = {(r["resource"], r["verb"]) for r in kube_api.reviews}
+    # what the experiment would create, and reading the abort lock every run checks: nothing else is asked
+    assert kinds == {("networkchaos", v) for v in ("create", "get", "list", "delete")} | {("leases", "get")}
 
 
 def test_a_keyed_llama_cpp_target_passes_with_its_key_and_says_so_without(llama_server, tmp_path):

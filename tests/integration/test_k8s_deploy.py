@@ -38,7 +38,9 @@ def test_the_manifests_are_valid_kubernetes_and_grant_only_what_the_run_does(obj
     chaos_role = by[("Role", f"chaosllm-{NAME}")]
     assert chaos_role["metadata"]["namespace"] == "llm"  # the target's chaos namespace
     assert chaos_role["rules"] == [{"apiGroups": ["chaos-mesh.org"], "resources": ["networkchaos"],
-                                    "verbs": ["create", "get", "list", "delete"]}]  # fmt: skip
+                                    "verbs": ["create", "get", "list", "delete"]},
+                                   {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],  # the abort lock
+                                    "resourceNames": ["chaosllm-abort-lock"], "verbs": ["get"]}]  # fmt: skip
     release = by[("Role", f"chaosllm-{NAME}-release")]
     assert release["rules"][0]["resourceNames"] == [f"chaosllm-{NAME}-workers"]
     workers = by[("Job", f"chaosllm-{NAME}-workers")]

@@ -15,6 +15,9 @@ from chaoslib_ext.target import BlastRadius
 __all__ = [
     "API_VERSION",
     "GROUP",
+    "LOCK_GROUP",
+    "LOCK_LEASE",
+    "LOCK_RESOURCE",
     "MANAGED_BY",
     "PLURALS",
     "VERSION",
@@ -33,6 +36,8 @@ VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 PLURALS = {"NetworkChaos": "networkchaos", "PodChaos": "podchaos", "HTTPChaos": "httpchaos"}
 MANAGED_BY = "chaoslib-ext"
+#: the abort lock on a cluster: a Lease of this name in the chaos namespace (chaoslib_ext.controls.lock)
+LOCK_GROUP, LOCK_RESOURCE, LOCK_LEASE = "coordination.k8s.io", "leases", "chaosllm-abort-lock"
 #: Chaos Mesh removes a fault by itself this long after the run should have: the dead-man switch.
 DURATION_GRACE_S = 30.0
 

@@ -1,10 +1,11 @@
 """What a cluster target must offer before a run creates anything: the API answers, Chaos Mesh's CRDs
-are installed and established, and this identity may create, read, list and delete each kind of
-object in each namespace the run would use (a SelfSubjectAccessReview per kind, namespace and verb)."""
+are installed and established, this identity may create, read, list and delete each kind of object in
+each namespace the run would use (a SelfSubjectAccessReview per kind, namespace and verb), and may read
+the abort lock's Lease in the chaos namespace (every run checks it)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from kubernetes import client as k8s
@@ -13,7 +14,7 @@ from urllib3.exceptions import HTTPError
 
 from chaoslib_ext.exceptions import TargetError
 from chaoslib_ext.faults.chaosmesh.kube import api_client
-from chaoslib_ext.faults.chaosmesh.objects import GROUP, PLURALS
+from chaoslib_ext.faults.chaosmesh.objects import GROUP, LOCK_GROUP, LOCK_RESOURCE, PLURALS
 from chaoslib_ext.target import ChaosMeshSettings
 
 __all__ = ["VERBS", "cluster_checks"]
@@ -47,7 +48,8 @@ def cluster_checks(settings: ChaosMeshSettings, objects: Iterable[tuple[str, str
     pairs = sorted(set(objects))
     rows += [_crd_row(api, kind) for kind in sorted({kind for kind, _ in pairs})]
     rows += [_access_row(api, kind, namespace) for kind, namespace in pairs]
-    return rows
+    lock = (LOCK_GROUP, LOCK_RESOURCE, settings.namespace, ("get",), f"the abort lock's Lease in {settings.namespace}")
+    return [*rows, _review_row(api, *lock)]
 
 
 def _crd_row(api: k8s.ApiClient, kind: str) -> Row:
@@ -65,27 +67,33 @@ def _crd_row(api: k8s.ApiClient, kind: str) -> Row:
 
 
 def _access_row(api: k8s.ApiClient, kind: str, namespace: str) -> Row:
+    return _review_row(api, GROUP, PLURALS[kind], namespace, VERBS, f"{kind} in {namespace}")
+
+
+def _review_row(
+    api: k8s.ApiClient, group: str, resource: str, namespace: str, verbs: Sequence[str], subject: str
+) -> Row:
+    """Whether the run may do every one of ``verbs`` on ``resource`` (SelfSubjectAccessReview each)."""
     denied = []
-    for verb in VERBS:
+    for verb in verbs:
         review = k8s.V1SelfSubjectAccessReview(
             api_version="authorization.k8s.io/v1",
             kind="SelfSubjectAccessReview",
             spec=k8s.V1SelfSubjectAccessReviewSpec(
                 resource_attributes=k8s.V1ResourceAttributes(
-                    group=GROUP, resource=PLURALS[kind], namespace=namespace, verb=verb
+                    group=group, resource=resource, namespace=namespace, verb=verb
                 )
             ),
         )
         try:
             answer = k8s.AuthorizationV1Api(api).create_self_subject_access_review(review, _request_timeout=_TIMEOUT_S)
         except k8s.ApiException as exc:
-            return ("RBAC", f"{kind} in {namespace}", False, f"access review refused: {_status_reason(exc)}")
+            return ("RBAC", subject, False, f"access review refused: {_status_reason(exc)}")
         except (HTTPError, OSError) as exc:
-            return ("RBAC", f"{kind} in {namespace}", False, f"access review failed: {exc}")
+            return ("RBAC", subject, False, f"access review failed: {exc}")
         status = answer.status
         if status is None or not status.allowed:
             denied.append(f"{verb} ({(status.reason if status else None) or 'no reason given'})")
-    subject = f"{kind} in {namespace}"
     if denied:
         return ("RBAC", subject, False, "denied: " + "; ".join(denied))
-    return ("RBAC", subject, True, "allowed: " + ", ".join(VERBS))
+    return ("RBAC", subject, True, "allowed: " + ", ".join(verbs))
