@@ -71,8 +71,8 @@ def _gameday(args: argparse.Namespace) -> int:
     argv = [sys.executable, "-m", "chaoslib_ext.cli.main", "run", str(args.experiment), "--out", str(args.out),
             "--gameday", json.dumps(settings), *control_argv(args)]  # fmt: skip
     argv += [f"--var={v}" for v in args.var] + [f"--var-file={f}" for f in args.var_file]
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+    with log_path.open("wb") as log:  # its own session: the terminal's hangup reaches the console, not the run
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         code = _console(proc, args, before, str(source.data.get("title", args.experiment.stem)), roles.facilitator)
     finally:

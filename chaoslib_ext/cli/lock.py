@@ -73,16 +73,16 @@ def _unlock(args: argparse.Namespace) -> int:
 
 def refused(target_ref: str | None, command: str) -> int | None:
     """EXIT_ABORTED (after saying why) while the abort lock is held for this target, else None. A
-    cluster whose lock cannot be read refuses too: nothing starts on a lock it could not check."""
+    cluster whose lock cannot be read is left to the preflight (its API unreachable: exit 2), and the
+    run checks the lock again before it starts."""
     try:
         target = load_target(target_ref) if target_ref and target_ref != SANDBOX else None
     except ChaosLLMError:
-        target = None  # the run's own checks say what is wrong with it
+        target = None  # the run's own checks say what is wrong with it; this machine's lock still counts
     try:
-        found = lock.held(target)
-    except ChaosLLMError as exc:
-        print(f"chaosllm {command}: refused: the abort lock could not be read: {exc}", file=sys.stderr)
-        return EXIT_ABORTED
+        found = lock.held(target)  # this machine's lock first: read before any cluster's
+    except ChaosLLMError:
+        return None
     if found is None:
         return None
     print(f"chaosllm {command}: refused: {found.describe()} (`chaosllm unlock` releases it)", file=sys.stderr)

@@ -186,8 +186,8 @@ def _make_safe(run: RunContext) -> None:
 
 @contextmanager
 def _signals_deferred() -> Iterator[None]:
-    """Cleanup must not be cut short by a second Ctrl-C: ignore SIGINT/SIGTERM while it runs."""
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    """Cleanup must not be cut short by a second Ctrl-C (or the terminal closing): ignore them while it runs."""
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:

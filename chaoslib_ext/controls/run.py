@@ -111,11 +111,17 @@ def before_experiment_control(
 
 
 def _refuse_if_locked(run: RunContext) -> None:
-    """While the abort lock is held (here, or on the target's cluster) nothing starts: exit 3."""
+    """While the abort lock is held (here, or on the target's cluster) nothing starts: exit 3. A cluster
+    whose lock cannot be read stops the run too, as a failed preflight (exit 2): nothing starts unchecked."""
     try:
-        found = lock.held(load_target(run.target_ref))
+        target = load_target(run.target_ref)
+    except ChaosLLMError:
+        target = None  # the activities say what is wrong with it; this machine's lock still counts
+    try:
+        found = lock.held(target)
     except ChaosLLMError as exc:
-        found = lock.AbortLock(f"the lock could not be read: {exc}", "?", 0.0, "the target's cluster")
+        run.timeline.record_preflight("abort lock", "the target's cluster", False, f"cannot be read: {exc}")
+        raise InterruptExecution(f"the abort lock cannot be read: {exc}") from exc
     if found is not None:
         run.timeline.record_interrupted(f"refused: {found.describe()}", "operator_abort")
         raise InterruptExecution(f"refused: {found.describe()}")

@@ -18,7 +18,8 @@ from typing import Any
 
 __all__ = ["arm", "disarm", "interrupt"]
 
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: a closed terminal (SIGHUP) is an operator's abort too: the faults come out, rather than a run killed mid-way
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _received: list[tuple[str, float, str]] = []  # (signal name or reason, unix time, outcome cause)
 _previous: dict[int, Any] = {}
 

@@ -129,7 +129,8 @@ CAUSES: dict[Cause, CauseInfo] = {
     ),
     "operator_abort": CauseInfo(
         EXIT_ABORTED,
-        "SIGINT or SIGTERM, or the abort (a game day's key, POST /abort, SIGUSR1, `chaosllm abort`, the abort lock)",
+        "SIGINT, SIGTERM or SIGHUP, or the abort (a game day's key, POST /abort, SIGUSR1, `chaosllm abort`, the "
+        "abort lock)",
         "rerun when wanted",
     ),
     "safeguard_tripped": CauseInfo(

@@ -89,3 +89,13 @@ def test_aiperf_side_by_side_prints_both_errors():
     assert ours.requests > 100
     assert theirs.requests > 100
     assert ours.p99_ms < theirs.p99_ms
+
+
+@pytest.mark.benchmark
+def test_console_lag_runs_the_demo_load_with_and_without_the_console():
+    from tests.benchmarks import console_lag
+
+    runs = console_lag.main(["--runs", "1"])
+    assert sorted(r.console for r in runs) == [False, True]
+    assert all(r.seconds > 20 and math.isfinite(r.lag_p99_ms) for r in runs)
+    assert [r.console_cpu is not None for r in runs if r.console] == [True]

@@ -6,7 +6,9 @@ the HTML report draws the note on its timeline and links the record."""
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -16,7 +18,7 @@ from pathlib import Path
 import requests
 import yaml
 
-from tests.integration.helpers import CHAOSLLM, ROOT, activity, experiment, observe, proxy_faults, run_dirs
+from tests.integration.helpers import CHAOSLLM, ROOT, activity, experiment, observe, pid_alive, proxy_faults, run_dirs
 
 NOTE = "TTFT p99 climbs, throughput holds"
 
@@ -113,6 +115,7 @@ def test_a_game_day_through_its_console(sandbox, sandbox_state, tmp_path):
         until("the run's end on the console", lambda: "the run ended: exit code 3" in term.screen(), 90)
         term.keys("q")
         until("the console's exit", code_file.exists, 30)
+    print(f"\ngame day: the delay was gone from the proxy {gone_s * 1000:.0f} ms after the abort key")
     assert code_file.read_text().strip() == "3"
     assert gone_s < 2.0
     record = json.loads((run / "gameday" / "record.json").read_text())
@@ -140,3 +143,37 @@ def test_a_game_day_through_its_console(sandbox, sandbox_state, tmp_path):
     assert f"<title>{NOTE}</title>" in charts  # drawn on the timeline charts, its text on the mark
     assert '<text class="mark"' in charts
     assert 'href="gameday/record.md"' in html
+
+
+def test_a_game_day_whose_console_is_killed_aborts_by_itself(sandbox, sandbox_state, tmp_path):
+    """SIGKILL of the console (the terminal closed, the laptop gone): the run notices within a second or
+    two, aborts, removes the fault and exits 3; nothing is left on the real proxy."""
+    state_dir, _ = sandbox_state
+    path = tmp_path / "gameday.yaml"
+    path.write_text(yaml.safe_dump(gameday_experiment(), sort_keys=False))
+    out = tmp_path / "out"
+    argv = [*CHAOSLLM, "gameday", str(path), "--out", str(out), "--preflight-window", "2s"]
+    command = f"cd {shlex.quote(str(ROOT))} && CHAOSLLM_STATE_DIR={shlex.quote(str(state_dir))} {shlex.join(argv)}"
+    proxy = sandbox["proxy"]["control_url"]
+    with terminal(command, f"chaosllm-killed-{tmp_path.name}"[:60]):
+        url = str(until("the run's control endpoint", lambda: control_url(out), 120))
+        for step in (0, 1):  # approved over the endpoint, as a second screen would
+            until(f"step {step} waiting", lambda s=step: step_state(url, s) == "waiting", 60)
+            requests.post(url + "/steps/next", json={"who": "second screen"}, timeout=10).raise_for_status()
+        until("the delay on the real proxy", lambda: "redis" in proxy_faults(proxy), 10)
+        run = run_dirs(out)[0]
+        console = json.loads((run / "experiment.json").read_text())["configuration"]["chaosllm_gameday"]["console_pid"]
+        killed = time.monotonic()
+        os.kill(console, signal.SIGKILL)
+        until("the delay gone from the proxy", lambda: not proxy_faults(proxy), 5.0)
+        gone_s = time.monotonic() - killed
+        owner = json.loads((run / "owner.json").read_text())["pid"]
+        until("the run's end", lambda: not pid_alive(owner), 90)
+    print(f"\ngame day: the console killed, the delay was gone from the proxy {gone_s:.2f} s later")
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["outcome"]["cause"] == "operator_abort"
+    assert "the game day console" in summary["outcome"]["reasons"][0]
+    record = json.loads((run / "gameday" / "record.json").read_text())
+    assert record["abort"]["via"] == "the console's end"
+    assert record["abort"]["verified"] == ["delay-redis"]
+    assert gone_s < 5.0

@@ -1,8 +1,9 @@
 """The kill matrix: whatever ends a run, no fault remains and the exit code is as specified.
 
-Cases x backends: {SIGINT, SIGTERM, SIGKILL then `chaosllm cleanup`, SIGKILL and no cleanup at all (the
-fault must expire by itself within its TTL + 5 s), an exception in an action, an exception in a rollback
-(removal retries are proven on the recording driver, tests/unit/faults), the target down, a safeguard trip}
+Cases x backends: {SIGINT, SIGTERM, SIGHUP (a closed terminal), SIGKILL then `chaosllm cleanup`, SIGKILL
+and no cleanup at all (the fault must expire by itself within its TTL + 5 s), an exception in an action,
+an exception in a rollback (removal retries are proven on the recording driver, tests/unit/faults), the
+target down, a safeguard trip}
 x {fault proxy (a byte fault; a stream fault on its HTTP link), Redis, Kafka (librdkafka's mock cluster),
 Chaos Mesh on the fake API server}. Each case checks the real server (or the fake API) itself, not only our
 ledger, and the SIGKILL cases first check that the fault *is* still there, so the check can fail.
@@ -34,9 +35,9 @@ from chaoslib_ext.faults.kafka.probes import live_brokers
 from chaoslib_ext.run.ledger import Ledger
 from tests.integration.helpers import CHAOSLLM, ROOT, chaosllm, proxy_faults, run_dirs, wait_injected
 
-CASES = ("SIGINT", "SIGTERM", "SIGKILL+cleanup", "SIGKILL+TTL", "action raises", "rollback raises", "target down",
-         "safeguard")  # fmt: skip
-EXPECTED = {"SIGINT": 3, "SIGTERM": 3, "SIGKILL+cleanup": 0, "SIGKILL+TTL": -9, "action raises": 2,
+CASES = ("SIGINT", "SIGTERM", "SIGHUP", "SIGKILL+cleanup", "SIGKILL+TTL", "action raises", "rollback raises",
+         "target down", "safeguard")  # fmt: skip
+EXPECTED = {"SIGINT": 3, "SIGTERM": 3, "SIGHUP": 3, "SIGKILL+cleanup": 0, "SIGKILL+TTL": -9, "action raises": 2,
             "rollback raises": 2, "target down": 2, "safeguard": 3}  # fmt: skip
 TTL_DURATION_S, TTL_GRACE_S = 3.0, 2.0
 RESULTS: dict[tuple[str, str], str] = {}

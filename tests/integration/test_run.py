@@ -52,8 +52,12 @@ def test_a_passing_run_writes_every_file_and_exits_0(sandbox, tmp_path):
     phases = summary["phases"]
     assert phases["fault"]["ttft_ms"]["p50"] - phases["baseline"]["ttft_ms"]["p50"] >= 150
     assert 7.5 <= phases["fault"]["duration_s"] <= 9.0
-    kinds = [e["kind"] for e in json.loads((run / "timeline.json").read_text())["events"]]
+    events = json.loads((run / "timeline.json").read_text())["events"]
+    kinds = [e["kind"] for e in events if e["kind"] != "preflight"]
     assert kinds == ["load_started", "window", "fault_injected", "fault_removed", "window", "load_stopped"]
+    checks = [e["check"] for e in events if e["kind"] == "preflight"]  # executed before anything, recorded
+    assert checks[-3:] == ["faults planned", "abort lock", "stop conditions"]
+    assert all(e["ok"] for e in events if e["kind"] == "preflight" and e["check"] != "stop conditions")
     assert "Outcome: PASSED, passed (exit code 0)" in result.stdout
     assert "**Outcome: PASSED**" in (run / "report.md").read_text()
     assert_nothing_left(run, sandbox)

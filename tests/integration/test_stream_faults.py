@@ -131,7 +131,9 @@ def test_a_stall_after_the_first_token_holds_that_gap_by_300ms_in_the_touched_re
     assert max(s.itl_ms[0] for s in spared) < 150.0
     extra = [s.itl_ms[0] - base_gap0 for s in touched]
     assert median(extra) == pytest.approx(300.0, abs=10.0)
-    assert min(s.itl_ms[0] for s in touched) >= 298.0  # the hold comes on top of the server's own gap
+    # the hold comes on top of the server's own gap; the client's own lag (a few ms on a busy host, when it
+    # reads token 1 late) can shave the gap it measures: within the issue's +- 10 ms
+    assert min(s.itl_ms[0] for s in touched) >= 290.0
     later = median(g for s in touched for g in s.itl_ms[1:])
     assert later == pytest.approx(median(g for s in windows.baseline for g in s.itl_ms[1:]), abs=3.0)
     assert median(s.ttft_ms for s in touched) == pytest.approx(median(s.ttft_ms for s in windows.baseline), abs=15.0)
