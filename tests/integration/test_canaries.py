@@ -4,8 +4,8 @@ captured output.
 
 Entry points: ``--header``, ``--header-env``, ``--var-file`` secrets, a password in a target URL, a
 Redis ACL password by environment variable (the fault's undo looks it up again after a SIGKILL), Kafka
-SASL credentials. The experiment ``secrets`` block has its own test (test_secrets.py) and a keyed
-gateway target has test_keyed_target.py.
+SASL credentials, the run's control endpoint token (``--control-token-env``). The experiment ``secrets``
+block has its own test (test_secrets.py) and a keyed gateway target has test_keyed_target.py.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import redis
+import requests
 import yaml
 
 from chaoslib_ext._processes import spawn_detached
@@ -106,6 +107,46 @@ def test_a_var_file_secret_used_in_a_header_is_in_no_file(calibration_server, tm
     result = chaosllm("run", str(path), "--var-file", str(var_file), "--out", str(out), cwd=ROOT)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert_nowhere(key, out, result.stdout, result.stderr)
+
+
+def test_the_control_endpoints_token_is_checked_and_in_no_file(calibration_server, tmp_path):
+    """``--control-token-env``: the run's endpoint wants the token on every request, and the token (read
+    from the environment) appears in no file of the run and in no output; control.json says only that
+    a token is needed."""
+    token = canary()
+    experiment = {
+        "version": "1.0.0", "title": "control token canary", "description": "the endpoint's bearer token",
+        "controls": [CONTROL],
+        "extensions": [{"name": "chaosllm", "load": {"url": calibration_server, "users": 2, "max_tokens": 4,
+                                                     "warmup": "0s"},
+                        "hypotheses": [{"name": "no error", "phase": "overall", "metric": "error_rate",
+                                        "expect": "<= 0.01"}]}],
+        "method": [_observe("4s")],
+    }  # fmt: skip
+    path, out = tmp_path / "experiment.yaml", tmp_path / "out"
+    path.write_text(yaml.safe_dump(experiment, sort_keys=False))
+    argv = [*CHAOSLLM, "run", str(path), "--out", str(out), "--control-token-env", "CANARY_CONTROL_TOKEN"]
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "CANARY_CONTROL_TOKEN": token})  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not any((r / "control.json").exists() for r in run_dirs(out)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [run] = run_dirs(out)
+        control = json.loads((run / "control.json").read_text())
+        assert control["token"] is True
+        assert requests.get(control["url"] + "/status", timeout=5).status_code == 401
+        auth = {"authorization": f"Bearer {token}"}
+        assert requests.post(control["url"] + "/note", json={"text": "seen"}, headers=auth, timeout=5).ok
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stdout[-2000:] + stderr[-2000:]
+    assert "seen" in (run / "timeline.json").read_text()
+    experiment_json = json.loads((run / "experiment.json").read_text())
+    assert experiment_json["configuration"]["chaosllm_control_token"] == {"env": "CANARY_CONTROL_TOKEN"}
+    assert_nowhere(token, out, stdout, stderr)
 
 
 def _observe(duration: str) -> dict:
