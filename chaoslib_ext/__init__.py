@@ -13,6 +13,7 @@ up (the table there is this list):
 
     foundation   exceptions, ctk (the Chaos Toolkit edge), durations, fields, secrets, access, target,
                  registry, sse (an SSE stream read: by the load and by the proxy's stream faults),
+                 promql (Prometheus's HTTP API: the safeguards' and the hypotheses' one key),
                  run/ (context, run directory, timeline, ledger, environment, the run's
                  proxied target), and the plumbing: _jsonfile, _filelock, _processes, _eventloop,
                  _aioserver, _readiness
@@ -20,7 +21,8 @@ up (the table there is this list):
     metrics/     per-phase metrics from the samples
     verdict/     hypotheses judged and the run's outcome decided: the typed RunSummary
     proxy/       the fault proxy
-    faults/ | load/      the actors: faults break (through the proxy), load measures (into samples)
+    faults/ | load/ | scrape/   the actors: faults break (through the proxy), load measures (into
+                 samples), scrape keeps the server's own metrics
     safeguards/  live stop conditions over the load's windows, which remove the faults
     history/     the runs recorded
     report/      renders a RunSummary (and reads the history's trend)

@@ -86,6 +86,9 @@ class Service:
     control: str | None = None  # a fault control API of the service itself (the sandbox's mock Kafka cluster)
     endpoint: Endpoint | None = None  # the gateway's path, model, headers and TLS (chaoslib_ext.access)
     auth: ServiceAuth | None = None  # Redis or Kafka credentials (chaoslib_ext.access)
+    #: where the service exports its own Prometheus metrics (vLLM, TGI, the sandbox gateway): one URL per
+    #: replica, each scraped on its own during a run (chaoslib_ext.scrape)
+    metrics: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -258,7 +261,7 @@ class Target:
         )
 
 
-_SERVICE_FIELDS = ("address", "real", "link", "pods", "process", "control", "endpoint", "auth")
+_SERVICE_FIELDS = ("address", "real", "link", "pods", "process", "control", "endpoint", "auth", "metrics")
 
 
 def _service(name: str, raw: Any, origin: str) -> Service:
@@ -269,14 +272,25 @@ def _service(name: str, raw: Any, origin: str) -> Service:
         real = f.string("real", address)
         endpoint = Endpoint.parse(f.raw["endpoint"], f"services.{name}.endpoint") if f.has("endpoint") else None
         auth = ServiceAuth.parse(f.raw["auth"], f"services.{name}.auth") if f.has("auth") else None
+        metrics = _metrics_urls(f.raw.get("metrics"), f"services.{name}.metrics")
     except SpecError as exc:
         raise TargetError(f"{origin}: {exc}") from exc
-    for url in (address, real):
+    for url in (address, real, *metrics):
         register_url(url)
     return Service(
         name, address, real, f.raw.get("link"), f.raw.get("pods"), f.raw.get("process"), f.raw.get("control"),
-        endpoint, auth,
+        endpoint, auth, metrics,
     )  # fmt: skip
+
+
+def _metrics_urls(raw: object, where: str) -> tuple[str, ...]:
+    """A URL or a list of them (one per replica), each http(s)://."""
+    urls = [] if raw is None else [raw] if isinstance(raw, str) else raw
+    if not isinstance(urls, list) or not all(
+        isinstance(u, str) and u.startswith(("http://", "https://")) for u in urls
+    ):
+        raise SpecError(where, f"{raw!r} is not a URL or a list of URLs", "http(s)://host:port/metrics, or a list")
+    return tuple(urls)
 
 
 def _service_json(s: Service) -> dict[str, Any]:
@@ -288,6 +302,8 @@ def _service_json(s: Service) -> dict[str, Any]:
         out["endpoint"] = s.endpoint.to_json()
     if s.auth is not None:
         out["auth"] = s.auth.to_json()
+    if s.metrics:
+        out["metrics"] = list(s.metrics)
     return out
 
 

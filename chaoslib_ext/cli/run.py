@@ -84,30 +84,36 @@ def register(commands: Any) -> None:
 
 
 def add_control_options(parser: argparse.ArgumentParser) -> None:
-    """The run's control endpoint and step approval (``run``, ``bench`` and ``gameday`` alike)."""
-    parser.add_argument("--control-port", type=int, default=0, help="port of the run's control endpoint "
+    """The run's control endpoint and step approval (``run``, ``bench`` and ``gameday`` alike); what is not
+    given stays the experiment's (``chaosllm_control``, ``chaosllm_approve``)."""
+    parser.add_argument("--control-port", type=int, default=None, help="port of the run's control endpoint "
                         "(GET /status, POST /abort ...; default: a free one, in <run>/control.json)")  # fmt: skip
-    parser.add_argument("--control-host", default="127.0.0.1",
-                        help="where the endpoint listens (beyond loopback it needs --control-token-env)")  # fmt: skip
+    parser.add_argument("--control-host", default=None,
+                        help="where it listens (default 127.0.0.1; beyond loopback it needs a token)")  # fmt: skip
     parser.add_argument(
         "--control-token-env", metavar="VAR", help="environment variable with the endpoint's bearer token"
     )
-    parser.add_argument("--approve", choices=APPROVE, default="none",
+    parser.add_argument("--approve", choices=APPROVE, default=None,
                         help="each: every step of the method waits for approval on the control endpoint")  # fmt: skip
 
 
 def control_configuration(args: argparse.Namespace) -> dict[str, Any]:
-    """The configuration values the control options set (the token by reference, never its value)."""
-    out: dict[str, Any] = {CONTROL_KEY: f"{args.control_host}:{args.control_port}", APPROVE_KEY: args.approve}
+    """The configuration values the control options given set (the token by reference, never its value)."""
+    out: dict[str, Any] = {}
+    if args.control_port is not None or args.control_host is not None:
+        out[CONTROL_KEY] = f"{args.control_host or '127.0.0.1'}:{args.control_port or 0}"
+    if args.approve is not None:
+        out[APPROVE_KEY] = args.approve
     if args.control_token_env:
         out[TOKEN_KEY] = {"env": args.control_token_env}
     return out
 
 
 def control_argv(args: argparse.Namespace) -> list[str]:
-    """The same options for a ``chaosllm run`` of our own (bench blocks, a game day's run)."""
-    argv = ["--control-port", str(args.control_port), "--control-host", args.control_host, "--approve", args.approve]
-    return argv + (["--control-token-env", args.control_token_env] if args.control_token_env else [])
+    """The same options, as given, for a ``chaosllm run`` of our own (bench blocks, a game day's run)."""
+    given = (("--control-port", args.control_port), ("--control-host", args.control_host),
+             ("--approve", args.approve), ("--control-token-env", args.control_token_env))  # fmt: skip
+    return [part for flag, value in given if value is not None for part in (flag, str(value))]
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -36,6 +36,7 @@ from chaoslib_ext import secrets as secret_values
 from chaoslib_ext._jsonfile import write_json_atomic
 from chaoslib_ext._processes import ProcessRecord, start_ticks
 from chaoslib_ext.controls import lock, watch
+from chaoslib_ext.controls.queries import fetch_queries
 from chaoslib_ext.controls.session import close_session, open_session, session_of
 from chaoslib_ext.ctk import Configuration, Secrets
 from chaoslib_ext.exceptions import ChaosLLMError, LoadError, SpecError, TargetError
@@ -234,6 +235,9 @@ def after_experiment_control(
     run = RunContext.from_configuration(configuration)
     watch.disarm(run)
     end_load(run)
+    session = session_of(run)
+    if session is not None:
+        session.stop_scraping()
     removed, _not_removed = lifecycle.sweep(run)  # what could not be removed is in the timeline
     if removed:
         log.warning("faults removed at the end of the run (a rollback missed them): %s", ", ".join(removed))
@@ -242,6 +246,7 @@ def after_experiment_control(
         plan = Plan.from_experiment(context, configuration)
     except SpecError:
         plan = Plan(None, ())
+    fetch_queries(run, plan.hypotheses)  # the prometheus hypotheses' values, now that the phases are known
     summary = write_reports(run, plan, str(context.get("title", "")), state)
     close_session(run, summary)
     if state is not None:

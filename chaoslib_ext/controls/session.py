@@ -8,12 +8,16 @@ a game day, the record written as it happens, the baseline's preflight and the w
       chaosllm_control_token: {env: VAR}  # its bearer token: needed beyond loopback (--control-token-env)
       chaosllm_approve: each              # every step of the method waits for approval (--approve each)
       chaosllm_gameday: {facilitator: ana, scribe: bo, observers: [cy], console_pid: 4242}
+      chaosllm_pushgateway: http://pushgateway:9091   # the run's metrics pushed when it is judged
+      chaosllm_metrics_linger: 15s        # the endpoint (and /metrics) stays up this long after the verdict
+      chaosllm_grafana: {url: https://grafana:3000, token: {env: GRAFANA_TOKEN}}   # a region per fault
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,15 +26,19 @@ from chaoslib_ext import secrets
 from chaoslib_ext._processes import ProcessRecord, alive, start_ticks
 from chaoslib_ext.controls import lock
 from chaoslib_ext.controls.abort import abort
+from chaoslib_ext.controls.annotations import GRAFANA_KEY, Annotator, GrafanaSpec
 from chaoslib_ext.controls.endpoint import CONTROL_KEY, TOKEN_KEY, Endpoint, parse_bind
+from chaoslib_ext.controls.exporter import PUSHGATEWAY_KEY, Exporter
 from chaoslib_ext.controls.gate import Gate
 from chaoslib_ext.controls.live import LiveStatus
+from chaoslib_ext.durations import parse_duration
 from chaoslib_ext.exceptions import ChaosLLMError, SpecError, TargetError
 from chaoslib_ext.gameday.postmortem import write_postmortem
 from chaoslib_ext.gameday.record import GAMEDAY_KEY, GameDay, Record
 from chaoslib_ext.run.context import RunContext
 from chaoslib_ext.samples import read_samples
 from chaoslib_ext.samples.table import SampleTable
+from chaoslib_ext.scrape.scraper import Scraper, sources_of
 from chaoslib_ext.verdict.spec import Hypothesis
 from chaoslib_ext.verdict.summary import RunSummary
 
@@ -38,8 +46,10 @@ __all__ = ["APPROVE_KEY", "LOCK_POLL_S", "Session", "close_session", "open_sessi
 
 log = logging.getLogger("chaoslib_ext")
 APPROVE_KEY = "chaosllm_approve"
+LINGER_KEY = "chaosllm_metrics_linger"
 LOCK_POLL_S = 2.0
 RECORD_EVERY_S = 1.0
+ANNOTATE_EVERY_S = 0.5
 #: a game day's baseline must answer (error rate at most this) over the preflight window before a step runs
 HEALTHY_ERROR_RATE = 0.01
 
@@ -50,17 +60,46 @@ class Session:
     gate: Gate
     endpoint: Endpoint
     record: Record | None = None  # a game day's
+    scraper: Scraper | None = None  # the server's own metrics, when the target names where they are
+    exporter: Exporter | None = None  # the run as Prometheus metrics (GET /metrics)
+    pushgateway: str | None = None
+    linger_s: float = 0.0
+    annotator: Annotator | None = None  # a Grafana region per fault
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
         self.endpoint.start()
+        if self.scraper is not None:
+            self.scraper.start()
+        if self.annotator is not None:
+            threading.Thread(target=self._keep_annotations, name="chaosllm-grafana", daemon=True).start()
         threading.Thread(target=self._watch_lock, name="chaosllm-lock-watch", daemon=True).start()
         if self.record is not None:
             threading.Thread(target=self._keep_record, name="chaosllm-gameday-record", daemon=True).start()
 
+    def stop_scraping(self) -> None:
+        """The last scrape, once the load stopped (the end of the last phase); before the reports."""
+        if self.scraper is not None:
+            self.scraper.stop()
+            self.scraper = None
+
     def stop(self, summary: RunSummary | None = None) -> None:
-        """Stop watching; a game day's record gets its last events, its outcome and the postmortem."""
+        """Stop watching; a game day's record gets its last events, its outcome and the postmortem; the
+        verdicts go to /metrics (and the Pushgateway), which stays up ``linger_s`` for a last scrape."""
+        self.stop_scraping()
         self._stop.set()
+        if self.annotator is not None:
+            self.annotator.sync()  # the true end of every region (a removal at the end, an abort's)
+        if self.exporter is not None and summary is not None:
+            self.exporter.finish(summary)
+            if self.pushgateway:
+                try:
+                    self.exporter.push(self.pushgateway)
+                except ChaosLLMError as exc:
+                    log.error("%s", exc)
+            if self.linger_s > 0:
+                log.info("keeping /metrics up %.0fs for a last scrape", self.linger_s)
+                time.sleep(self.linger_s)
         if self.record is not None:
             self._update_record()
             if summary is not None:
@@ -69,6 +108,14 @@ class Session:
                 table = SampleTable.from_samples(read_samples(self.run.run_dir.samples))
                 write_postmortem(self.record.folder, self.record, summary, table)
         self.endpoint.stop()
+
+    def _keep_annotations(self) -> None:
+        assert self.annotator is not None
+        while not self._stop.wait(ANNOTATE_EVERY_S):
+            try:
+                self.annotator.sync()
+            except Exception:  # never stops the run; the next round tries again
+                log.exception("the Grafana annotations could not be kept")
 
     def _update_record(self) -> None:
         assert self.record is not None
@@ -154,10 +201,29 @@ def open_session(
         sheet = [{"name": h.name, "phase": h.phase, "metric": h.metric, "expect": h.expect.text} for h in hypotheses]
         title = title or run.run_dir.run_id
         record = Record(run.run_dir.gameday, title, GameDay.parse(configuration[GAMEDAY_KEY]), sheet)
-    session = Session(run, gate, Endpoint(run, gate, LiveStatus(run, hypotheses, gate), host, port, token), record)
+    sources = _metrics_sources(run)
+    scraper = Scraper(run.run_dir.server_metrics, run.timeline, sources) if sources else None
+    exporter = Exporter(run, title or run.run_dir.run_id)
+    endpoint = Endpoint(run, gate, LiveStatus(run, hypotheses, gate), host, port, token, exporter.render)
+    linger = parse_duration(str(configuration.get(LINGER_KEY) or "0s"), LINGER_KEY)
+    pushgateway = str(configuration[PUSHGATEWAY_KEY]) if configuration.get(PUSHGATEWAY_KEY) else None
+    annotator = None
+    if configuration.get(GRAFANA_KEY) is not None:
+        try:
+            annotator = Annotator(run, GrafanaSpec.parse(configuration[GRAFANA_KEY]), title or run.run_dir.run_id)
+        except TargetError as exc:
+            raise SpecError(GRAFANA_KEY, str(exc), "{url, token: {env: VAR}}") from exc
+    session = Session(run, gate, endpoint, record, scraper, exporter, pushgateway, linger, annotator)
     session.start()
     _SESSIONS[str(run.run_dir.path)] = session
     return session
+
+
+def _metrics_sources(run: RunContext) -> dict[str, str]:
+    try:
+        return sources_of(run.target())
+    except ChaosLLMError:
+        return {}  # the activities say what is wrong with the target
 
 
 def session_of(run: RunContext) -> Session | None:

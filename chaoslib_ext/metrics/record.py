@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, NotRequired, TypedDict, get_args
 
+from chaoslib_ext.metrics.server import ServerView, ServerViewJson
 from chaoslib_ext.samples.errors import matches_class
 
 __all__ = [
@@ -285,6 +286,7 @@ class PhaseMetricsJson(TypedDict):
     ttft_jitter_ms: float | None
     itl_jitter_ms: float | None
     errors: NotRequired[dict[str, int]]
+    server_metrics: NotRequired[ServerViewJson]  # when the run scraped the server's own metrics
 
 
 #: ``errors.<class>.rate`` (failed requests of the class / requests) and ``errors.<class>.count``
@@ -313,10 +315,19 @@ class PhaseMetrics:
     lengths: LengthMetrics | None = None  # token lengths served and asked (chaoslib_ext.metrics.lengths)
     errors: dict[str, int] = field(default_factory=dict)  # failed requests by class (chaoslib_ext.samples.errors)
     retries: RetryMetrics | None = None  # a load with a retry policy's (chaoslib_ext.load.retry)
+    server: ServerView | None = None  # the server's own view, from its metrics (chaoslib_ext.metrics.server)
 
     @property
     def ttft_jitter_ms(self) -> float | None:
         return self.ttft_ms.jitter
+
+    @property
+    def ttft_gap_ms(self) -> float | None:
+        """The client's mean TTFT minus the server's own (the network, what sits before the server, the
+        client): exact, both means; None without the server's."""
+        server = None if self.server is None else self.server.value("ttft_ms.mean")
+        client = self.ttft_ms.mean
+        return None if server is None or client is None else client - server
 
     @property
     def itl_jitter_ms(self) -> float | None:
@@ -327,6 +338,10 @@ class PhaseMetrics:
         head, _, stat = metric.partition(".")
         if head == "errors":
             return self._error_value(stat)
+        if head == "server_metrics":
+            if stat == "ttft_gap_ms":
+                return self.ttft_gap_ms
+            return None if self.server is None else self.server.value(stat)
         if head == "retries":
             return None if self.retries is None else self.retries.value(stat)
         if head in ARRIVAL_DISTRIBUTIONS or head in ARRIVAL_SCALARS:
@@ -361,6 +376,8 @@ class PhaseMetrics:
             out["lengths"] = self.lengths.to_json()
         if self.retries is not None:
             out["retries"] = self.retries.to_json()
+        if self.server is not None:
+            out["server_metrics"] = {**self.server.to_json(), "ttft_gap_ms": self.ttft_gap_ms}
         return out
 
     def _to_json(self) -> PhaseMetricsJson:
@@ -404,6 +421,7 @@ class PhaseMetrics:
             LengthMetrics.from_json(raw["lengths"]) if "lengths" in raw else None,
             dict(raw.get("errors", {})),
             RetryMetrics.from_json(raw["retries"]) if "retries" in raw else None,
+            ServerView.from_json(raw["server_metrics"]) if "server_metrics" in raw else None,
         )
 
 

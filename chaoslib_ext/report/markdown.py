@@ -9,6 +9,7 @@ from chaoslib_ext.report.tables import (
     ERRORS_NOTE,
     PERCENTILE_NOTE,
     RETRIES_NOTE,
+    SERVER_NOTE,
     arrival_rows,
     error_rows,
     fault_line,
@@ -19,6 +20,7 @@ from chaoslib_ext.report.tables import (
     phase_rows,
     recovery_line,
     retry_rows,
+    server_rows,
     text_table,
     validity_note,
     validity_rows,
@@ -61,6 +63,9 @@ def render_markdown(summary: RunSummary) -> str:
     header, retries = retry_rows(summary)
     if retries:
         lines += ["", "## Retries", "", *text_table(header, retries), "", RETRIES_NOTE]
+    header, server = server_rows(summary)
+    if server:
+        lines += ["", "## The server's own view", "", *text_table(header, server), "", SERVER_NOTE]
     if summary.faults:
         lines += ["", "## Faults", "", *(f"- {fault_line(f)}" for f in summary.faults)]
     recovery = recovery_line(summary)

@@ -17,6 +17,7 @@ __all__ = [
     "ERRORS_NOTE",
     "LENGTHS_NOTE",
     "PERCENTILE_NOTE",
+    "SERVER_NOTE",
     "Rows",
     "arrival_rows",
     "css_class",
@@ -30,6 +31,7 @@ __all__ = [
     "phase_rows",
     "recovery_line",
     "seconds",
+    "server_rows",
     "text_table",
     "validity_note",
     "validity_rows",
@@ -285,6 +287,38 @@ def retry_rows(summary: RunSummary) -> Rows:
     rows = [[p, str(r.first_attempts), str(r.count), _cell(r.rate, "{:.1%}"), str(r.recovered), str(r.exhausted)]
             for p in PHASES if p in summary.phases and (r := summary.phases[p].retries) is not None]  # fmt: skip
     return ["phase", "first attempts", "retries", "retry rate", "recovered", "exhausted"], rows
+
+
+SERVER_NOTE = (
+    "The server's own view (its Prometheus metrics, scraped every 5 s and at every fault's injection and "
+    "removal; chaoslib_ext.metrics.server) beside the client's: means are exact (histogram sum / count), "
+    "server p50/p99 are bucket-bounded (interpolated within the bucket, as PromQL's histogram_quantile). "
+    "gap = client mean TTFT - server mean TTFT: the network, what stands before the server, the client."
+)
+
+
+def server_rows(summary: RunSummary) -> Rows:
+    """Server vs client TTFT (and ITL, the queue) per phase; no rows when nothing was scraped."""
+
+    def ms(value: float | None) -> str:
+        return _cell(value, "{:.1f}")
+
+    rows = []
+    for p in PHASES:
+        m = summary.phases.get(p)
+        if m is None or m.server is None:
+            continue
+        s = m.server
+        waiting = f"{_cell(s.value('waiting.mean'), '{:.1f}')} / {_cell(s.value('waiting.max'), '{:.0f}')}"
+        scrapes = f"{s.scrapes}" + (f" ({s.failed_scrapes} failed)" if s.failed_scrapes else "")
+        server = [ms(s.value(k)) for k in ("ttft_ms.mean", "ttft_ms.p50", "ttft_ms.p99", "itl_ms.mean")]
+        count = str(int(s.value("ttft_ms.count") or 0))
+        rows.append([p, server[0], ms(m.ttft_ms.mean), ms(m.ttft_gap_ms), *server[1:3], server[3], ms(m.itl_ms.mean),
+                     waiting, count, scrapes])  # fmt: skip
+    header = ["phase", "server TTFT mean ms", "client TTFT mean ms", "gap ms", "server TTFT p50 ms (buckets)",
+              "server TTFT p99 ms (buckets)", "server ITL mean ms", "client ITL mean ms", "queue waiting mean / max",
+              "server requests", "scrapes"]  # fmt: skip
+    return header, rows
 
 
 def recovery_line(summary: RunSummary) -> str | None:

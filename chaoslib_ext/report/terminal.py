@@ -12,6 +12,7 @@ from chaoslib_ext.report.tables import (
     lengths_note,
     outcome_line,
     phase_rows,
+    server_rows,
     text_table,
     validity_note,
     validity_rows,
@@ -34,6 +35,9 @@ def print_summary(summary: RunSummary, run_dir: Path) -> None:
     header, lengths = length_rows(summary)
     if lengths:
         lines += ["", "Token lengths per phase:", *text_table(header, lengths), lengths_note(summary)]
+    header, server = server_rows(summary)
+    if server:
+        lines += ["", "The server's own view (its metrics) beside the client's:", *text_table(header, server)]
     header, validity = validity_rows(summary)
     if validity and summary.validity and summary.validity.not_measurable():  # the table when it matters
         lines += ["", "Measurement validity:", *text_table(header, validity), validity_note(summary)]

@@ -105,6 +105,16 @@ class RunDir:
         return self.path / "control.json"
 
     @property
+    def queries(self) -> Path:
+        """The prometheus hypotheses' values per phase, fetched once the run ended (chaoslib_ext.promql)."""
+        return self.path / "prometheus.json"
+
+    @property
+    def server_metrics(self) -> Path:
+        """The server's own Prometheus metrics, every scrape's raw text (chaoslib_ext.scrape)."""
+        return self.path / "server_metrics"
+
+    @property
     def gameday(self) -> Path:
         """A game day's record, written as it happens (record.md, record.json) and its postmortem."""
         return self.path / "gameday"

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.fields import Fields
+from chaoslib_ext.promql import PromQuery
 
 __all__ = ["KINDS", "LIVE_METRICS", "RECOVERY_S", "Condition", "Safeguards"]
 
@@ -88,14 +89,14 @@ class Condition:
         if kind == "metric":
             metric = f.string("metric", choices=LIVE_METRICS)
             return cls(**common, **bounds, metric=metric, window_s=f.duration("window", 10.0, positive=True))
-        p = Fields(f.raw["prometheus"], ["url", "query", "timeout"], f"{where}.prometheus")
-        return cls(
-            **common,
-            **bounds,
-            url=_url(p.string("url"), f"{where}.prometheus.url"),
-            query=p.string("query"),
-            timeout_s=p.duration("timeout", 2.0, positive=True),
-        )
+        query = PromQuery.parse(f.raw["prometheus"], f"{where}.prometheus", ranged=False)  # the hypotheses' key too
+        return cls(**common, **bounds, url=query.url, query=query.query, timeout_s=query.timeout_s)
+
+    @property
+    def prometheus(self) -> PromQuery:
+        assert self.url is not None
+        assert self.query is not None
+        return PromQuery(self.url, self.query, self.timeout_s)
 
     def breached_by(self, value: float) -> bool:
         return (self.above is not None and value > self.above) or (self.below is not None and value < self.below)

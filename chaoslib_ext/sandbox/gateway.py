@@ -44,6 +44,7 @@ from chaoslib_ext._aioserver import serve_app
 from chaoslib_ext._eventloop import run
 from chaoslib_ext.sandbox.kafka_io import REQUESTS_TOPIC, TOKENS_TOPIC, ConsumerThread, make_producer, send
 from chaoslib_ext.sandbox.kafka_topics import TopicRoller
+from chaoslib_ext.sandbox.metrics import RequestClock, ServerMetrics
 from chaoslib_ext.sandbox.releases import RELEASES
 
 __all__ = ["GatewayConfig", "make_app"]
@@ -84,6 +85,7 @@ class _Gateway:
         self.consumer: ConsumerThread | None = None
         self.roller = TopicRoller(config.kafka, (REQUESTS_TOPIC, TOKENS_TOPIC))
         self.background: set[asyncio.Task[None]] = set()
+        self.metrics = ServerMetrics(config.default_model)  # its own view, under vLLM's names
 
     def on_tokens(self, batch: list[Any]) -> None:
         for message in batch:
@@ -136,6 +138,7 @@ def make_app(config: GatewayConfig) -> web.Application:
     app.router.add_get("/v1/models", _models)
     app.router.add_get("/health", _health)
     app.router.add_post("/tokenize", _tokenize)
+    app.router.add_get("/metrics", _metrics)
     app.on_startup.append(_start)
     app.on_cleanup.append(_stop)
     return app
@@ -156,6 +159,11 @@ async def _stop(app: web.Application) -> None:
     await asyncio.get_running_loop().run_in_executor(None, gw.roller.stop)
     gw.producer.flush(2)
     await gw.redis.aclose()
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    body = request.app[_STATE].metrics.exposition()
+    return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
 
 async def _health(request: web.Request) -> web.Response:
@@ -259,6 +267,14 @@ async def _completions(request: web.Request) -> web.StreamResponse:
 async def _serve(request: web.Request, chat: bool) -> web.StreamResponse:
     gw = request.app[_STATE]
     gw.counters["requests"] += 1
+    clock = gw.metrics.clock()
+    try:
+        return await _answer(request, gw, chat, clock)
+    finally:
+        clock.done(answered=False)  # (a no-op once the answer ended and said so)
+
+
+async def _answer(request: web.Request, gw: _Gateway, chat: bool, clock: RequestClock) -> web.StreamResponse:
     try:
         req = _parse(await request.json(), gw, chat)
     except json.JSONDecodeError:
@@ -285,7 +301,7 @@ async def _serve(request: web.Request, chat: bool) -> web.StreamResponse:
         except BufferError:
             gw.counters["kafka_errors"] += 1
             return _error_response(_BadRequestError("request queue is full", status=503))
-        stream = _Stream(rid, req, chat, prompt_tokens)
+        stream = _Stream(rid, req, chat, prompt_tokens, clock)
         if req.stream:
             response = await _stream(request, gw, queue, stream)
         else:
@@ -300,7 +316,8 @@ async def _serve(request: web.Request, chat: bool) -> web.StreamResponse:
 class _Stream:
     """Formats one response's chunks the way OpenAI's API does."""
 
-    def __init__(self, rid: str, req: _Request, chat: bool, prompt_tokens: int) -> None:
+    def __init__(self, rid: str, req: _Request, chat: bool, prompt_tokens: int, clock: RequestClock) -> None:
+        self.clock = clock  # the server's own times of this request (its /metrics)
         self.req = req
         self.chat = chat
         self.prompt_tokens = prompt_tokens
@@ -355,6 +372,7 @@ async def _stream(
     while True:
         s.tokens.append(text)
         await response.write(s.token(text))
+        s.clock.token()
         if last:
             break
         try:
@@ -368,6 +386,7 @@ async def _stream(
         await response.write(s.usage_event())
     await response.write(b"data: [DONE]\n\n")
     s.completed = True
+    s.clock.done(answered=True)
     await response.write_eof()
     return response
 
@@ -381,7 +400,9 @@ async def _collect(gw: _Gateway, queue: asyncio.Queue[tuple[str, bool]], s: _Str
             gw.counters["timeouts"] += 1
             return _error_response(_BadRequestError("no token from the decoder in time", status=504))
         s.tokens.append(text)
+        s.clock.token()
     s.completed = True
+    s.clock.done(answered=True)
     content = "".join(s.tokens)
     choice: dict[str, Any] = {"index": 0, "finish_reason": "length"}
     if s.chat:

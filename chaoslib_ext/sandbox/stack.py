@@ -221,7 +221,13 @@ def _start_all(home: Path, started: list[ProcessRecord], seed: int | None, api_k
         name="sandbox",
         services={
             "gateway": Service(
-                "gateway", gateway_url, f"http://{HOST}:{gateway_port}", "gateway", process="gateway", endpoint=endpoint
+                "gateway",
+                gateway_url,
+                f"http://{HOST}:{gateway_port}",
+                "gateway",
+                process="gateway",
+                endpoint=endpoint,
+                metrics=(f"http://{HOST}:{gateway_port}/metrics",),  # its own view, straight: not through the proxy
             ),
             "redis": Service("redis", redis_via_proxy, f"redis://{HOST}:{redis_port}/0", "redis", process="redis"),
             "redis-replica": Service(

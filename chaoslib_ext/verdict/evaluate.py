@@ -128,27 +128,55 @@ def _value(phase: PhaseMetrics | None, metric: str) -> float | None:
     return None if phase is None else phase.value(metric)
 
 
+#: a prometheus hypothesis's value in a phase, or why there is none (chaoslib_ext.promql)
+Queried = Callable[[Hypothesis, str], "float | str"]
+
+
 def evaluate(
     hypothesis: Hypothesis,
     phases: Mapping[str, PhaseMetrics],
     trimmed: Callable[[str, float], PhaseMetrics] | None = None,
     recovered: Callable[[Hypothesis], RecoveryTime] | None = None,
+    queried: Queried | None = None,
 ) -> Verdict:
     """Judge one hypothesis. ``trimmed(phase, after_s)`` gives a phase's metrics without its first seconds;
-    ``recovered(h)`` the recovery time a ``recovery_time_s.<metric>`` hypothesis asks about."""
+    ``recovered(h)`` the recovery time a ``recovery_time_s.<metric>`` hypothesis asks about; ``queried(h,
+    phase)`` a prometheus hypothesis's value over a phase (or why there is none)."""
     h = hypothesis
     if h.recovery is not None:
         if recovered is None:
             return no_data(h, "no recovery measured: the run has no load after a fault's removal")
         return _recovery_verdict(h, recovered(h))
+    if h.prometheus is not None:
+        return _queried_verdict(h, queried)
     measured = phases.get(h.phase)
     if h.after_s and trimmed is not None:
         measured = trimmed(h.phase, h.after_s)
     observed = _value(measured, h.metric)
     reference = _value(phases.get(h.expect.reference), h.metric) if h.expect.reference else None
     where = f"{h.phase}" + (f" after {h.after_s:g}s" if h.after_s else "")
+    return _judged(h, observed, reference, where, f"no {h.metric} measured in {where}")
+
+
+def _queried_verdict(h: Hypothesis, queried: Queried | None) -> Verdict:
+    """A PromQL range query's value over the phase, judged as a metric's would be (no value: no-data)."""
+    assert h.prometheus is not None
+    what = h.prometheus.describe()
+    if queried is None:
+        return no_data(h, f"{what}: no value was fetched for this run")
+    observed = queried(h, h.phase)
+    if isinstance(observed, str):
+        return no_data(h, f"{what} in {h.phase}: {observed}")
+    reference = queried(h, h.expect.reference) if h.expect.reference else None
+    if isinstance(reference, str):
+        return _verdict(h, "no-data", observed, None, None, f"{what} in {h.expect.reference}: {reference}")
+    return _judged(h, observed, reference, h.phase, "")
+
+
+def _judged(h: Hypothesis, observed: float | None, reference: float | None, where: str, missing: str) -> Verdict:
+    """The expectation applied to what was observed (and its reference)."""
     if observed is None:
-        return _verdict(h, "no-data", None, reference, None, f"no {h.metric} measured in {where}")
+        return _verdict(h, "no-data", None, reference, None, missing)
     bound = h.expect.bound(reference)
     if bound is None:
         return _verdict(
@@ -156,8 +184,9 @@ def evaluate(
         )
     holds = h.expect.holds(observed, bound)
     relation = "holds" if holds else "violated"
+    label = h.prometheus.describe() if h.prometheus is not None else h.metric
     message = (
-        f"{h.metric} in {where} = {observed:.4g}; expect {h.expect.text} -> bound {bound_text(bound)}"
+        f"{label} in {where} = {observed:.4g}; expect {h.expect.text} -> bound {bound_text(bound)}"
         f"{f' ({h.expect.reference} {reference:.4g})' if reference is not None else ''}: {relation}"
     )
     return _verdict(h, "pass" if holds else "fail", observed, reference, bound, message)

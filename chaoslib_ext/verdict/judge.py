@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from chaoslib_ext._jsonfile import JsonObject
+from chaoslib_ext._jsonfile import JsonObject, read_json
 from chaoslib_ext.ctk import Journal
 from chaoslib_ext.metrics import Window, distribution, phase_windows, window_metrics
 from chaoslib_ext.metrics.gaps import GapIndex, bucket_grid
@@ -22,6 +22,7 @@ from chaoslib_ext.metrics.recovery import (
     recovery_time,
     recovery_windows,
 )
+from chaoslib_ext.metrics.server import Scrape, read_scrapes, server_view
 from chaoslib_ext.metrics.validity import DEFAULT_POLICY, Validity, ValidityPolicy, run_validity
 from chaoslib_ext.run.context import RunContext
 from chaoslib_ext.run.environment import environment
@@ -49,6 +50,9 @@ class RunSamples:
     index: GapIndex  # the gaps of every phase and hypothesis window, and tokens per time bucket
     buckets: tuple[float, float, int]  # (start, width, count) of the time series
     removed_at: float | None = None  # the last fault's removal: recovery times count from it
+    scrapes: tuple[Scrape, ...] = ()  # the server's own metrics, scraped during the run (metrics.server)
+    #: prometheus hypotheses' values per phase (or why none), fetched after the run: ``prometheus.json``
+    queried: JsonObject = field(default_factory=dict)
 
 
 def measure(run: RunContext, hypotheses: Sequence[Hypothesis]) -> RunSamples:
@@ -64,7 +68,10 @@ def measure(run: RunContext, hypotheses: Sequence[Hypothesis]) -> RunSamples:
     policies = [DEFAULT_RECOVERY, *(h.recovery for h in hypotheses if h.recovery is not None)]
     asked += recovery_windows(removed_at, window[1] if window else None, policies)
     buckets = bucket_grid(*window) if window else (0.0, 1.0, 0)
-    return RunSamples(table, window, windows, GapIndex(table, asked, buckets), buckets, removed_at)
+    scrapes = tuple(read_scrapes(run.run_dir.server_metrics))
+    queried = read_json(run.run_dir.queries) if run.run_dir.queries.is_file() else {}
+    index = GapIndex(table, asked, buckets)
+    return RunSamples(table, window, windows, index, buckets, removed_at, scrapes, dict(queried))
 
 
 def judge_run(
@@ -123,6 +130,8 @@ def _judge(
         return {}, tuple(no_data(h, "load never ran: nothing was measured") for h in hypotheses)
     table, windows, index = samples.table, samples.windows, samples.index
     phases = {name: window_metrics(table, w, goodput, index) for name, w in windows.items()}
+    if samples.scrapes:  # the server's own view of each phase, beside the client's
+        phases = {n: replace(p, server=server_view(samples.scrapes, windows[n].intervals)) for n, p in phases.items()}
 
     def trimmed(phase: str, after_s: float) -> PhaseMetrics:
         return window_metrics(table, windows[phase].after(after_s), goodput, index)
@@ -133,7 +142,14 @@ def _judge(
         assert policy is not None
         return _recovery(samples, phases, goodput, measured, metric, policy)
 
-    return phases, tuple(evaluate(h, phases, trimmed, recovered) for h in hypotheses)
+    def queried(h: Hypothesis, phase: str) -> float | str:
+        found = samples.queried.get(h.name)
+        value = found.get(phase) if isinstance(found, dict) else None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        return str(value.get("error")) if isinstance(value, dict) else "not queried (see prometheus.json)"
+
+    return phases, tuple(evaluate(h, phases, trimmed, recovered, queried) for h in hypotheses)
 
 
 #: the recovery times every summary reports (with the default windows)

@@ -22,14 +22,18 @@ from chaoslib_ext.fields import REQUIRED, Fields
 from chaoslib_ext.metrics import DISTRIBUTIONS, PHASES, SCALARS, STATS
 from chaoslib_ext.metrics.record import ARRIVAL_DISTRIBUTIONS, ARRIVAL_SCALARS, ERROR_STATS, RETRY_STATS
 from chaoslib_ext.metrics.recovery import DEFAULT_RECOVERY, HIGHER_IS_BETTER, RecoveryPolicy
+from chaoslib_ext.metrics.server import SERVER_PREFIX, SERVER_STATS
+from chaoslib_ext.promql import PromQuery
 from chaoslib_ext.samples.errors import ERROR_CLASSES
 from chaoslib_ext.verdict.expect import Expectation, parse_expect
 
 __all__ = [
     "ERROR_METRICS",
     "METRICS",
+    "PROMETHEUS_METRIC",
     "RECOVERY_METRICS",
     "RECOVERY_PREFIX",
+    "SERVER_METRICS",
     "Hypothesis",
     "known_metric",
     "metric_unit",
@@ -61,15 +65,23 @@ _RECOVERY_KEYS = ("tolerance", "window", "step", "hold")
 
 def metric_unit(metric: str) -> str:
     """The unit of a metric's values, by the suffix of its name's first part: ``ttft_ms.p99`` is in ms,
-    ``recovery_time_s.ttft_ms.p99`` in seconds (a ``_ms`` further in names what recovered, not the unit)."""
-    head = metric.split(".", 1)[0]
+    ``recovery_time_s.ttft_ms.p99`` in seconds (a ``_ms`` further in names what recovered, not the unit);
+    the server's own ``server_metrics.ttft_ms.mean`` by its second part."""
+    head = metric.removeprefix(SERVER_PREFIX).split(".", 1)[0]
     return "ms" if head.endswith("_ms") else "s" if head.endswith("_s") else ""
+
+
+#: the server's own view (chaoslib_ext.metrics.server), and the gap between the client's TTFT and it
+SERVER_METRICS = (
+    *(f"{SERVER_PREFIX}{name}.{stat}" for name, stats in SERVER_STATS.items() for stat in stats),
+    f"{SERVER_PREFIX}ttft_gap_ms",
+)
 
 
 def known_metric(metric: str) -> bool:
     if metric.startswith(RECOVERY_PREFIX):
         return metric.removeprefix(RECOVERY_PREFIX) in _RECOVERABLE
-    return metric in METRICS or _ERROR_METRIC.match(metric) is not None
+    return metric in METRICS or metric in SERVER_METRICS or _ERROR_METRIC.match(metric) is not None
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,7 @@ class Hypothesis:
     expect: Expectation
     after_s: float | None = None
     recovery: RecoveryPolicy | None = None  # a recovery_time_s.<metric> hypothesis's windows
+    prometheus: PromQuery | None = None  # a PromQL range query over the phase instead of a metric
 
     @property
     def recovered_metric(self) -> str | None:
@@ -88,10 +101,12 @@ class Hypothesis:
 
     @classmethod
     def parse(cls, raw: object, where: str) -> Hypothesis:
-        f = Fields(raw, ["name", "phase", "metric", "expect", "after", *_RECOVERY_KEYS], where)
+        f = Fields(raw, ["name", "phase", "metric", "prometheus", "expect", "after", *_RECOVERY_KEYS], where)
+        if f.has("prometheus"):
+            return cls._queried(f, where)
         metric = f.string("metric")
         if not known_metric(metric):
-            accepted = ", ".join((*METRICS, ERROR_METRICS, RECOVERY_METRICS))
+            accepted = ", ".join((*METRICS, *SERVER_METRICS, ERROR_METRICS, RECOVERY_METRICS))
             raise SpecError(f"{where}.metric", f"unknown metric {metric!r}", accepted)
         recovery = _recovery_policy(f, where) if metric.startswith(RECOVERY_PREFIX) else None
         expect = parse_expect(f.raw.get("expect"), metric_unit(metric), f"{where}.expect")
@@ -111,6 +126,22 @@ class Hypothesis:
             after_s=f.duration("after", None),
             recovery=recovery,
         )
+
+    @classmethod
+    def _queried(cls, f: Fields, where: str) -> Hypothesis:
+        """A hypothesis on a PromQL range query over its phase (chaoslib_ext.promql), not a metric of ours."""
+        if f.has("metric"):
+            raise SpecError(f"{where}.metric", "a hypothesis has a metric or a prometheus query, not both")
+        for key in ("after", *_RECOVERY_KEYS):
+            if f.has(key):
+                raise SpecError(f"{where}.{key}", "does not apply to a prometheus hypothesis (its query says it)")
+        query = PromQuery.parse(f.raw["prometheus"], f"{where}.prometheus", ranged=True)
+        expect = parse_expect(f.raw.get("expect"), "", f"{where}.expect")
+        return cls(f.string("name"), f.string("phase", choices=PHASES), PROMETHEUS_METRIC, expect, prometheus=query)
+
+
+#: the metric column of a prometheus hypothesis
+PROMETHEUS_METRIC = "prometheus"
 
 
 def _recovery_policy(f: Fields, where: str) -> RecoveryPolicy:

@@ -14,12 +14,12 @@ PACKAGE = Path(chaoslib_ext.__file__).parent
 #: bottom to top; names on one line are one layer (siblings must not import each other)
 LAYERS: list[set[str]] = [
     {"exceptions", "ctk", "durations", "fields", "secrets", "access", "target", "registry", "run",
-     "sse", "_jsonfile", "_filelock", "_processes", "_eventloop", "_aioserver", "_readiness"},
+     "sse", "promql", "_jsonfile", "_filelock", "_processes", "_eventloop", "_aioserver", "_readiness"},
     {"samples"},
     {"metrics"},
     {"verdict"},
     {"proxy"},
-    {"faults", "load"},
+    {"faults", "load", "scrape"},
     {"safeguards"},
     {"history"},
     {"report"},

@@ -10,7 +10,7 @@ from chaoslib_ext.experiment.schema import SCHEMA_FILE
 from chaoslib_ext.experiment.validate import validate
 from chaoslib_ext.load.spec import _FIELDS as LOAD_FIELDS
 from chaoslib_ext.safeguards.spec import LIVE_METRICS
-from chaoslib_ext.verdict.spec import _ERROR_METRIC, _RECOVERABLE, METRICS, RECOVERY_PREFIX
+from chaoslib_ext.verdict.spec import _ERROR_METRIC, _RECOVERABLE, METRICS, RECOVERY_PREFIX, SERVER_METRICS
 
 DEMO = Path(__file__).parents[3] / "experiments" / "sandbox" / "redis-latency.yaml"
 
@@ -137,8 +137,9 @@ def test_a_missing_target_file_is_located(tmp_path):
 
 def test_the_schema_names_the_same_metrics_and_fields_as_the_parsers():
     schema = json.loads(SCHEMA_FILE.read_text())
-    plain, errors, recovery = schema["$defs"]["hypothesis"]["properties"]["metric"]["anyOf"]
+    plain, errors, recovery, server = schema["$defs"]["hypothesis"]["properties"]["metric"]["anyOf"]
     assert plain["enum"] == list(METRICS)
+    assert server["enum"] == list(SERVER_METRICS)
     assert errors["pattern"] == _ERROR_METRIC.pattern
     assert recovery["enum"] == [f"{RECOVERY_PREFIX}{m}" for m in _RECOVERABLE]
     assert schema["$defs"]["condition"]["properties"]["metric"]["enum"] == list(LIVE_METRICS)
