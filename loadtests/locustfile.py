@@ -60,6 +60,7 @@ from chaoslib_ext.load.remote import (
 )
 from chaoslib_ext.load.runner import STOP_TIMEOUT_S
 from chaoslib_ext.load.spec import CONNECT_BUDGET_S, LoadSpec
+from chaoslib_ext.load.traceparent import TraceSampler
 from chaoslib_ext.samples import SampleWriter
 from chaoslib_ext.samples.errors import error_class
 from chaoslib_ext.samples.host import HostRecorder
@@ -87,6 +88,8 @@ HEADERS = {
 }
 for _name, _value in HEADERS.items():
     secrets.register_header(_name, _value)  # an error body that echoes a key is scrubbed before any write
+#: a share of the requests carry a traceparent in the run's trace (chaoslib_ext.controls.tracing)
+TRACES = TraceSampler.from_env(os.environ.get("CHAOSLLM_TRACE"), SAMPLES_DIR)
 _CONTENT = LineKind.CONTENT
 _ORPHAN_GRACE_S = 20.0
 #: a remote worker (chaoslib_ext.load.remote) ships its samples to the master instead of sharing its disk
@@ -180,14 +183,15 @@ def _attempt(
     state = StreamState()
     times: list[float] = []
     t0 = _now()
+    traceparent = TRACES.next(t0) if TRACES is not None else None
     start = time.perf_counter()
     deadline = gevent.Timeout(SPEC.deadline_s, RequestDeadlineError())
     deadline.start()
     try:
         if SPEC.client == "socket":
-            status, error = _stream(user.pool(url), data, state, times)
+            status, error = _stream(user.pool(url), data, state, times, traceparent)
         else:
-            status, error = _stream_fasthttp(user.client, url, data, start, state, times)
+            status, error = _stream_fasthttp(user.client, url, data, start, state, times, traceparent)
     finally:
         deadline.close()
     end = time.perf_counter()
@@ -230,10 +234,14 @@ class StreamError(Exception):
     """A request's error, for Locust's stats."""
 
 
-def _stream(pool: ConnectionPool, data: bytes, state: StreamState, times: list[float]) -> tuple[int, str | None]:
+def _stream(
+    pool: ConnectionPool, data: bytes, state: StreamState, times: list[float], traceparent: str | None = None
+) -> tuple[int, str | None]:
     """Send on a pooled connection and read the stream (chaoslib_ext.load.http1); (status, error).
     A reused connection the server closed while idle fails before any byte: retried once on a new one."""
     head = pool.head(HEADERS, len(data))
+    if traceparent is not None:  # the head is kept per body length: the traced one is a copy with one more line
+        head = head[:-2] + f"traceparent: {traceparent}\r\n\r\n".encode()
     for retry in (False, True):
         try:
             conn = pool.take()
@@ -281,13 +289,15 @@ def _verdict(state: StreamState, times: list[float]) -> str | None:
 
 
 def _stream_fasthttp(
-    client: object, url: str, data: bytes, start: float, state: StreamState, times: list[float]
-) -> tuple[int, str | None]:
+    client: object, url: str, data: bytes, start: float, state: StreamState, times: list[float],
+    traceparent: str | None = None,
+) -> tuple[int, str | None]:  # fmt: skip
     """The same through Locust's FastHttpUser (``load.client: fasthttp``): ``readline(b"\\n")`` per line."""
     status, error = 0, None
+    headers = HEADERS if traceparent is None else {**HEADERS, "traceparent": traceparent}
     try:
         with client.request(  # type: ignore[attr-defined]
-            "POST", url, data=data, headers=HEADERS, stream=True, catch_response=True, name=SPEC.endpoint_path
+            "POST", url, data=data, headers=headers, stream=True, catch_response=True, name=SPEC.endpoint_path
         ) as resp:
             status = resp.status_code or 0
             try:

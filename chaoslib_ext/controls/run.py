@@ -97,8 +97,10 @@ def before_experiment_control(
         except (SpecError, TargetError) as exc:
             run.timeline.record_load_failed(str(exc))
             raise InterruptExecution(f"load could not start: {exc}") from exc
+        tracer = session.tracer
+        trace = f"{tracer.trace_id}:{tracer.spec.sample:g}" if tracer is not None and tracer.spec.sample else None
         try:
-            begin_load(run, load)
+            begin_load(run, load, trace=trace)
         except LoadError as exc:
             raise InterruptExecution(f"load could not start: {exc}") from exc
     if plan.safeguards is not None:
@@ -151,11 +153,13 @@ def _start_local_proxy(run: RunContext) -> None:
 def before_activity_control(context: dict[str, Any], configuration: Configuration | None = None, **_: Any) -> None:
     if not configuration or not configuration.get(RUN_DIR_KEY):
         return
+    run = RunContext.from_configuration(configuration)
+    session = session_of(run)
+    if session is not None and session.tracer is not None:
+        session.tracer.activity_started(context)
     if watch.is_rollback(str(configuration[RUN_DIR_KEY]), context):
         return
-    run = RunContext.from_configuration(configuration)
     watch.interrupt_if_stopped(run)
-    session = session_of(run)
     if session is not None and session.gate.before_step(context) == "skip":
         context["dry"] = Dry.ACTIVITIES  # Chaos Toolkit reads it after this control: the step does not run
     watch.interrupt_if_stopped(run)  # aborted while the step waited
@@ -213,6 +217,9 @@ def after_activity_control(
     if context.pop("dry", None) is not None and state is not None:  # a step the gate skipped
         state.get("activity", {}).pop("dry", None)
         state["chaosllm_skipped"] = True
+    session = session_of(RunContext.from_configuration(configuration)) if configuration else None
+    if session is not None and session.tracer is not None:
+        session.tracer.activity_ended(context, (state or {}).get("status"))
     provider = context.get("provider") or {}
     if not str(provider.get("module", "")).startswith("chaoslib_ext.faults"):
         return

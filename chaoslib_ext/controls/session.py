@@ -11,6 +11,7 @@ a game day, the record written as it happens, the baseline's preflight and the w
       chaosllm_pushgateway: http://pushgateway:9091   # the run's metrics pushed when it is judged
       chaosllm_metrics_linger: 15s        # the endpoint (and /metrics) stays up this long after the verdict
       chaosllm_grafana: {url: https://grafana:3000, token: {env: GRAFANA_TOKEN}}   # a region per fault
+      chaosllm_otlp: {endpoint: http://collector:4318, sample: 0.05}   # spans of the run, its steps, faults
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from chaoslib_ext.controls.endpoint import CONTROL_KEY, TOKEN_KEY, Endpoint, par
 from chaoslib_ext.controls.exporter import PUSHGATEWAY_KEY, Exporter
 from chaoslib_ext.controls.gate import Gate
 from chaoslib_ext.controls.live import LiveStatus
+from chaoslib_ext.controls.tracing import OTLP_KEY, OtlpSpec, RunTracer
 from chaoslib_ext.durations import parse_duration
 from chaoslib_ext.exceptions import ChaosLLMError, SpecError, TargetError
 from chaoslib_ext.gameday.postmortem import write_postmortem
@@ -65,6 +67,7 @@ class Session:
     pushgateway: str | None = None
     linger_s: float = 0.0
     annotator: Annotator | None = None  # a Grafana region per fault
+    tracer: RunTracer | None = None  # OpenTelemetry spans of the run
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
@@ -90,6 +93,8 @@ class Session:
         self._stop.set()
         if self.annotator is not None:
             self.annotator.sync()  # the true end of every region (a removal at the end, an abort's)
+        if self.tracer is not None:
+            self.tracer.finish()
         if self.exporter is not None and summary is not None:
             self.exporter.finish(summary)
             if self.pushgateway:
@@ -213,7 +218,13 @@ def open_session(
             annotator = Annotator(run, GrafanaSpec.parse(configuration[GRAFANA_KEY]), title or run.run_dir.run_id)
         except TargetError as exc:
             raise SpecError(GRAFANA_KEY, str(exc), "{url, token: {env: VAR}}") from exc
-    session = Session(run, gate, endpoint, record, scraper, exporter, pushgateway, linger, annotator)
+    tracer = None
+    if configuration.get(OTLP_KEY) is not None:
+        try:
+            tracer = RunTracer(run, OtlpSpec.parse(configuration[OTLP_KEY]), title or run.run_dir.run_id)
+        except TargetError as exc:
+            raise SpecError(OTLP_KEY, str(exc), "{endpoint, headers: {NAME: {env: VAR}}}") from exc
+    session = Session(run, gate, endpoint, record, scraper, exporter, pushgateway, linger, annotator, tracer)
     session.start()
     _SESSIONS[str(run.run_dir.path)] = session
     return session

@@ -144,9 +144,12 @@ def _free_pair(host: str) -> int:
     raise LoadError(f"no free pair of ports on {host} for the Locust master and its join port")
 
 
-def start_load(spec: LoadSpec, samples_dir: Path, load_dir: Path, max_run_s: float) -> LoadProcess:
+def start_load(
+    spec: LoadSpec, samples_dir: Path, load_dir: Path, max_run_s: float, trace: str | None = None
+) -> LoadProcess:
     """Start Locust against the spec's endpoint; it stops by itself after the spec's duration or
     ``max_run_s``, whichever is shorter, or within seconds of this process dying (see the locustfile).
+    ``trace``: ``<trace id>:<share>`` (a share of the requests carry a traceparent in that trace).
     Raises TargetError when a header's credential cannot be resolved."""
     bound = min(spec.duration_s, max_run_s) if spec.duration_s else max_run_s
     spec = replace(spec, duration_s=bound)
@@ -184,6 +187,7 @@ def start_load(spec: LoadSpec, samples_dir: Path, load_dir: Path, max_run_s: flo
         "CHAOSLLM_LOAD_SPEC": str(spec_file),
         "CHAOSLLM_SAMPLES_DIR": str(samples_dir),
         "CHAOSLLM_LOAD_HEADERS": json.dumps(headers),
+        "CHAOSLLM_TRACE": trace or "",
         "PYTHONUNBUFFERED": "1",
     }
     if spec.workload is not None:  # the prompts' words, checked with the server's tokenizer, before any load

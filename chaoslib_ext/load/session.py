@@ -47,8 +47,9 @@ def warmup_s(spec: LoadSpec) -> float:
     return float(math.ceil(profile.users / profile.spawn_rate)) + 2.0
 
 
-def begin_load(run: RunContext, spec: LoadSpec, max_run_s: float = MAX_LOAD_S) -> str:
+def begin_load(run: RunContext, spec: LoadSpec, max_run_s: float = MAX_LOAD_S, trace: str | None = None) -> str:
     """Start the load, wait until requests succeed, let the warmup pass; returns the URL loaded.
+    ``trace``: ``<trace id>:<share>``, the share of requests that carry a traceparent in that trace.
 
     Raises LoadError (recorded in the timeline as ``load_failed``) when it cannot reach the target.
     """
@@ -58,7 +59,7 @@ def begin_load(run: RunContext, spec: LoadSpec, max_run_s: float = MAX_LOAD_S) -
             raise SpecError("rate", f"{spec.rate_share.text!r} was not resolved to requests/s (chaoslib_ext.sweep)")
         url = spec.endpoint_url()
         _ACTIVE[str(run.run_dir.path)] = spec
-        load = start_load(spec, run.run_dir.samples, run.run_dir.load, max_run_s)
+        load = start_load(spec, run.run_dir.samples, run.run_dir.load, max_run_s, trace=trace)
         if spec.workers:
             load.wait_workers(spec.workers, spec.worker_timeout_s)
         _watch_health(run, spec)

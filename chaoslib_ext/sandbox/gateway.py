@@ -267,7 +267,7 @@ async def _completions(request: web.Request) -> web.StreamResponse:
 async def _serve(request: web.Request, chat: bool) -> web.StreamResponse:
     gw = request.app[_STATE]
     gw.counters["requests"] += 1
-    clock = gw.metrics.clock()
+    clock = gw.metrics.clock(request.headers.get("traceparent"))
     try:
         return await _answer(request, gw, chat, clock)
     finally:

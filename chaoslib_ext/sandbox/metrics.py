@@ -7,6 +7,7 @@ format, under vLLM's names, so a run reads the sandbox the way it reads a real v
     vllm:request_success_total           counter    requests answered to their end
     vllm:num_requests_running            gauge      requests being answered now
     vllm:num_requests_waiting            gauge      requests whose first token has not come yet
+    sandbox_traced_requests_total        counter    requests that came with a W3C traceparent (ours, not vLLM's)
 
 Times are the gateway's: what happens before a request reaches it (the network, the fault proxy in
 front of it) is outside them; what it waits for (Redis, Kafka, the decoder) is inside. Buckets are
@@ -15,6 +16,7 @@ vLLM's for TTFT and ITL.
 
 from __future__ import annotations
 
+import re
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -24,6 +26,7 @@ __all__ = ["RequestClock", "ServerMetrics"]
 _TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
                  20.0, 40.0, 80.0)  # fmt: skip
 _ITL_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0)
+_TRACEPARENT = re.compile(r"00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]")
 _E2E_BUCKETS = (0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0)
 
 
@@ -44,11 +47,16 @@ class ServerMetrics:
                              registry=self.registry).labels(model)  # fmt: skip
         self.waiting = Gauge("vllm:num_requests_waiting", "Number of requests waiting for their first token.",
                              labels, registry=self.registry).labels(model)  # fmt: skip
+        self.traced = Counter("sandbox_traced_requests", "Requests that came with a W3C traceparent header.",
+                              registry=self.registry)  # fmt: skip
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
 
-    def clock(self) -> RequestClock:
+    def clock(self, traceparent: str | None = None) -> RequestClock:
+        """A request's clock (one that came with a valid ``traceparent`` is counted)."""
+        if traceparent is not None and _TRACEPARENT.fullmatch(traceparent):
+            self.traced.inc()
         return RequestClock(self)
 
 

@@ -220,3 +220,56 @@ def test_a_region_gets_its_true_end_after_sigint(grafana, sandbox_state, tmp_pat
     [entry] = json.loads((run / "ledger.json").read_text())["entries"]
     [closed] = regions(grafana, run).values()
     assert closed["timeEnd"] == int(entry["removed_at"] * 1000)
+
+
+def test_spans_of_the_run_its_steps_and_its_faults_reach_an_otlp_receiver(sandbox, sandbox_state, tmp_path):
+    from tests.fakes.otlp import OtlpReceiver
+
+    state_dir, _ = sandbox_state
+    receiver = OtlpReceiver()
+    receiver.start()
+    gateway = sandbox["services"]["gateway"]["real"]
+
+    def traced() -> float:
+        text = requests.get(gateway + "/metrics", timeout=5).text
+        return sum(
+            float(line.split()[-1]) for line in text.splitlines() if line.startswith("sandbox_traced_requests_total")
+        )
+
+    try:
+        before = traced()
+        method = [observe("baseline", "2s"),
+                  activity("slow redis", "faults.network.actions", "network_fault", link="redis", action="delay",
+                           delay={"latency": "50ms"}, duration="2s"),
+                  observe("recovery", "2s")]  # fmt: skip
+        exp = experiment("traced", method, target="sandbox", load=LIGHT, hypotheses=ANSWERED)
+        exp["configuration"]["chaosllm_otlp"] = {"endpoint": receiver.url, "sample": 0.5}
+        result, run = run_experiment(exp, tmp_path, state_dir, timeout=120)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        assert run is not None
+        spans = {s.name: s for s in receiver.spans}
+    finally:
+        receiver.stop()
+    root = spans["chaosllm run traced"]
+    assert root.parent_id == ""
+    assert root.resource["chaosllm.run_id"] == run.name
+    [entry] = json.loads((run / "ledger.json").read_text())["entries"]
+    fault = spans[f"fault {entry['id']}"]
+    assert (fault.trace_id, fault.parent_id) == (root.trace_id, root.span_id)  # a child of the run
+    assert fault.start_ns == int(entry["injected_at"] * 1e9)  # the ledger's times
+    assert fault.end_ns == int(entry["removed_at"] * 1e9)
+    assert fault.attributes["chaosllm.fault.family"] == "network"
+    for step in ("baseline", "slow redis", "recovery", "remove every fault"):
+        assert spans[f"activity {step}"].parent_id == root.span_id, step
+    assert (
+        spans["activity slow redis"].start_ns <= fault.start_ns <= fault.end_ns <= spans["activity slow redis"].end_ns
+    )
+    # half the load's requests carried a traceparent in the run's trace, and the server saw each one
+    lines = [
+        json.loads(line) for f in (run / "samples").glob("traceparent-*.jsonl") for line in f.read_text().splitlines()
+    ]
+    assert lines
+    assert {line["traceparent"].split("-")[1] for line in lines} == {root.trace_id}
+    requests_sent = json.loads((run / "summary.json").read_text())["phases"]["overall"]["requests"]
+    assert 0.3 * requests_sent <= len(lines) <= 0.7 * requests_sent
+    assert traced() - before == len(lines)
