@@ -23,11 +23,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubernetes.config.config_exception import ConfigException
+
 from chaoslib_ext import secrets
 from chaoslib_ext._processes import ProcessRecord, alive, start_ticks
 from chaoslib_ext.controls import lock
 from chaoslib_ext.controls.abort import abort
 from chaoslib_ext.controls.annotations import GRAFANA_KEY, Annotator, GrafanaSpec
+from chaoslib_ext.controls.cluster import ClusterWatch
 from chaoslib_ext.controls.endpoint import CONTROL_KEY, TOKEN_KEY, Endpoint, parse_bind
 from chaoslib_ext.controls.exporter import PUSHGATEWAY_KEY, Exporter
 from chaoslib_ext.controls.gate import Gate
@@ -68,12 +71,15 @@ class Session:
     linger_s: float = 0.0
     annotator: Annotator | None = None  # a Grafana region per fault
     tracer: RunTracer | None = None  # OpenTelemetry spans of the run
+    cluster: ClusterWatch | None = None  # a cluster target's pods, on the timeline
     _stop: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
         self.endpoint.start()
         if self.scraper is not None:
             self.scraper.start()
+        if self.cluster is not None:
+            self.cluster.start()
         if self.annotator is not None:
             threading.Thread(target=self._keep_annotations, name="chaosllm-grafana", daemon=True).start()
         threading.Thread(target=self._watch_lock, name="chaosllm-lock-watch", daemon=True).start()
@@ -81,10 +87,14 @@ class Session:
             threading.Thread(target=self._keep_record, name="chaosllm-gameday-record", daemon=True).start()
 
     def stop_scraping(self) -> None:
-        """The last scrape, once the load stopped (the end of the last phase); before the reports."""
+        """The last scrape (and read of the cluster), once the load stopped (the end of the last phase);
+        before the reports."""
         if self.scraper is not None:
             self.scraper.stop()
             self.scraper = None
+        if self.cluster is not None:
+            self.cluster.stop()
+            self.cluster = None
 
     def stop(self, summary: RunSummary | None = None) -> None:
         """Stop watching; a game day's record gets its last events, its outcome and the postmortem; the
@@ -224,10 +234,22 @@ def open_session(
             tracer = RunTracer(run, OtlpSpec.parse(configuration[OTLP_KEY]), title or run.run_dir.run_id)
         except TargetError as exc:
             raise SpecError(OTLP_KEY, str(exc), "{endpoint, headers: {NAME: {env: VAR}}}") from exc
-    session = Session(run, gate, endpoint, record, scraper, exporter, pushgateway, linger, annotator, tracer)
+    cluster = _cluster_watch(run)
+    session = Session(run, gate, endpoint, record, scraper, exporter, pushgateway, linger, annotator, tracer, cluster)
     session.start()
     _SESSIONS[str(run.run_dir.path)] = session
     return session
+
+
+def _cluster_watch(run: RunContext) -> ClusterWatch | None:
+    """The watch of a cluster target's pods (None for a target without Chaos Mesh or pod selectors)."""
+    try:
+        target = run.target()
+        watch = ClusterWatch(run, target) if target.chaos_mesh is not None else None
+    except (ChaosLLMError, OSError, ValueError, ConfigException) as exc:  # a bad kubeconfig: the faults say more
+        log.warning("the cluster's pods will not be watched: %s", exc)
+        return None
+    return watch if watch is not None and watch.watching else None
 
 
 def _metrics_sources(run: RunContext) -> dict[str, str]:

@@ -20,6 +20,7 @@ from chaoslib_ext.report.tables import (
     SERVER_NOTE,
     Rows,
     arrival_rows,
+    cluster_line,
     css_class,
     error_rows,
     host_lines,
@@ -89,7 +90,7 @@ def _timeline_charts(summary: RunSummary, series: TimeSeries | None, events: lis
     origin, end = summary.window
     x = [a + series.bucket_s / 2 for a in series.at]
     bands = [(f.injected_at - origin, (f.removed_at or end) - origin, f.id) for f in summary.faults if f.injected_at]
-    marks = [(e["at"] - origin, _mark_text(e)) for e in events if e["kind"] in _MARKED and e["at"] >= origin]
+    marks = [(e["at"] - origin, _mark_text(e)) for e in events if _marked(e) and e["at"] >= origin]
     label = f"seconds since measuring began (buckets of {series.bucket_s:.3g} s; faults shaded)"
     ttft = [Series("TTFT p50", x, series.ttft_p50_ms), Series("TTFT p99", x, series.ttft_p99_ms, "#d62728")]
     tps = [Series("output tok/s", x, series.output_tps)]
@@ -113,7 +114,11 @@ def _recovered(summary: RunSummary, metric: str, origin: float) -> list[tuple[fl
 
 
 #: the moments of the timeline the charts mark: what people wrote, and what stopped the run
-_MARKED = ("note", "observation", "aborted", "safeguard_tripped", "interrupted")
+_MARKED = ("note", "observation", "aborted", "safeguard_tripped", "interrupted", "cluster")
+
+
+def _marked(event: TimelineEvent) -> bool:
+    return event["kind"] in _MARKED and not (event["kind"] == "cluster" and event["change"] == "watched")
 
 
 def _mark_text(event: TimelineEvent) -> str:
@@ -124,6 +129,8 @@ def _mark_text(event: TimelineEvent) -> str:
         return f"steady state {'OK' if event['ok'] else 'NOT OK'}" + (f": {event['text']}" if event["text"] else "")
     if event["kind"] == "aborted":
         return f"ABORT ({event['via']}): {event['reason']}"
+    if event["kind"] == "cluster":
+        return " ".join(p for p in (event["pod"], event["change"].replace("_", " "), event["detail"]) if p)
     if event["kind"] in ("safeguard_tripped", "interrupted"):
         return event["reason"]
     return event["kind"]
@@ -260,6 +267,7 @@ def render_html(
             _numbers("Retries", "retries", retry_rows(summary), RETRIES_NOTE),
             _numbers("The server's own view", "server", server_rows(summary), SERVER_NOTE),
             _paragraph("Time to recover", recovery_line(summary)),
+            _paragraph("The cluster", cluster_line(summary)),
             _faults(summary),
             _numbers("Measurement validity", "validity", validity_rows(summary), validity_note(summary)),
             _workers(summary),

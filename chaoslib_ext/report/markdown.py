@@ -11,6 +11,7 @@ from chaoslib_ext.report.tables import (
     RETRIES_NOTE,
     SERVER_NOTE,
     arrival_rows,
+    cluster_line,
     error_rows,
     fault_line,
     host_lines,
@@ -71,6 +72,9 @@ def render_markdown(summary: RunSummary) -> str:
     recovery = recovery_line(summary)
     if recovery:
         lines += ["", recovery]
+    cluster = cluster_line(summary)
+    if cluster:
+        lines += ["", cluster]
     if summary.client_overhead_ms is not None:
         lines += ["", overhead_sentence(summary.client_overhead_ms)]
     header, validity = validity_rows(summary)

@@ -20,6 +20,7 @@ __all__ = [
     "SERVER_NOTE",
     "Rows",
     "arrival_rows",
+    "cluster_line",
     "css_class",
     "error_rows",
     "fault_line",
@@ -319,6 +320,21 @@ def server_rows(summary: RunSummary) -> Rows:
               "server TTFT p99 ms (buckets)", "server ITL mean ms", "client ITL mean ms", "queue waiting mean / max",
               "server requests", "scrapes"]  # fmt: skip
     return header, rows
+
+
+def cluster_line(summary: RunSummary) -> str | None:
+    """What a cluster target's pods went through, and when every replica was ready again; None without."""
+    c = summary.cluster
+    if c is None:
+        return None
+    changes = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(c.changes.items())) or "no change"
+    if c.recovered is None:
+        ready = "no fault was removed"
+    elif c.replicas_ready_s is None:
+        ready = "the replicas were NOT all ready again by the run's end"
+    else:
+        ready = f"all replicas ready again {seconds(c.replicas_ready_s)} after the last fault's removal"
+    return f"The cluster's pods (every service's selector, read every 2 s): {changes}; {ready}."
 
 
 def recovery_line(summary: RunSummary) -> str | None:

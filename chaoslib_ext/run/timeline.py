@@ -26,6 +26,9 @@ one ``record_*`` method of :class:`Timeline` writing each:
                                                             every fault removed, each checked gone
     PreflightChecked  preflight {check, subject, ok, detail, blocking}  a check executed before the
                                                             faults (a failed blocking one stops the run)
+    ClusterChanged    cluster {service, pod, change, detail}   a cluster target's pods: restarted,
+                                                            oom_killed, ready, not_ready, added, deleted,
+                                                            warning, all_ready, not_all_ready, watched
 
 Phase boundaries are computed from these events, never guessed.
 """
@@ -43,6 +46,8 @@ from chaoslib_ext._jsonfile import JsonObject, JsonValue, read_json, write_json_
 __all__ = [
     "EVENT_KINDS",
     "Aborted",
+    "ClusterChange",
+    "ClusterChanged",
     "EventKind",
     "FaultExpired",
     "FaultExtended",
@@ -90,6 +95,7 @@ EventKind = Literal[
     "fault_extended",
     "aborted",
     "preflight",
+    "cluster",
 ]
 EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)
 
@@ -253,10 +259,25 @@ class PreflightChecked(TypedDict):
     blocking: bool  # a failure stops the run (preflight_failed); else it is a warning in the record
 
 
+ClusterChange = Literal[
+    "watched", "restarted", "oom_killed", "ready", "not_ready", "added", "deleted", "warning", "all_ready",
+    "not_all_ready",
+]  # fmt: skip
+
+
+class ClusterChanged(TypedDict):
+    at: float
+    kind: Literal["cluster"]
+    service: str  # "" for the whole target (watched, all_ready, not_all_ready)
+    pod: str
+    change: ClusterChange
+    detail: str
+
+
 TimelineEvent = (
     LoadStarted | LoadStopped | LoadFailed | LoadDied | WindowMarked | FaultInjected | FaultRemoved | FaultFailed
     | FaultExpired | RemovalRetried | RemovalFailed | SafeguardTripped | Interrupted | ProxyStarted | Note
-    | Observation | Step | FaultExtended | Aborted | PreflightChecked
+    | Observation | Step | FaultExtended | Aborted | PreflightChecked | ClusterChanged
 )  # fmt: skip
 
 
@@ -366,6 +387,10 @@ class Timeline:
     def record_preflight(self, check: str, subject: str, ok: bool, detail: str, blocking: bool = True) -> None:
         self._append({"at": _now(None), "kind": "preflight", "check": check, "subject": subject, "ok": ok,
                       "detail": detail, "blocking": blocking})  # fmt: skip
+
+    def record_cluster(self, service: str, pod: str, change: ClusterChange, detail: str) -> None:
+        self._append({"at": _now(None), "kind": "cluster", "service": service, "pod": pod, "change": change,
+                      "detail": detail})  # fmt: skip
 
     def record_fault_extended(self, fault: str, by_s: float, until: float) -> None:
         self._append({"at": _now(None), "kind": "fault_extended", "fault": fault, "by_s": by_s, "until": until})

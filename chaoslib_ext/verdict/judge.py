@@ -30,6 +30,7 @@ from chaoslib_ext.run.ledger import LedgerEntry
 from chaoslib_ext.samples.host import STARVED_STEAL, read_host
 from chaoslib_ext.samples.lag import read_lag
 from chaoslib_ext.samples.table import SampleTable
+from chaoslib_ext.verdict.cluster import cluster_recovery
 from chaoslib_ext.verdict.evaluate import Verdict, evaluate, no_data, not_measurable
 from chaoslib_ext.verdict.evidence import fault_evidence
 from chaoslib_ext.verdict.outcome import decide
@@ -116,6 +117,7 @@ def judge_run(
         resilience=resilience_score(phases),
         recovery=recovery,
         environment=environment(run.run_dir.environment),
+        cluster=cluster_recovery(events, samples.removed_at),
     )
 
 

@@ -18,6 +18,7 @@ from chaoslib_ext.metrics.validity import Validity, ValidityJson
 from chaoslib_ext.run.environment import Environment, EnvironmentJson
 from chaoslib_ext.run.ledger import FaultState, LedgerEntry
 from chaoslib_ext.samples.host import HostCpu, HostCpuJson
+from chaoslib_ext.verdict.cluster import ClusterRecovery, ClusterRecoveryJson
 from chaoslib_ext.verdict.evaluate import Verdict, VerdictJson
 from chaoslib_ext.verdict.evidence import FaultEvidence, FaultEvidenceJson
 from chaoslib_ext.verdict.outcome import Outcome, OutcomeJson
@@ -188,6 +189,7 @@ class SummaryJson(TypedDict):
     resilience: ResilienceJson
     environment: EnvironmentJson
     recovery: NotRequired[dict[str, RecoveryTimeJson]]
+    cluster: NotRequired[ClusterRecoveryJson]
 
 
 @dataclass(frozen=True)
@@ -213,6 +215,8 @@ class RunSummary:
     environment: Environment
     #: time to recover after the last fault's removal, per metric (chaoslib_ext.metrics.recovery)
     recovery: dict[str, RecoveryTime] = field(default_factory=dict)
+    #: a cluster target's pods during the run, and "all replicas ready again" (chaoslib_ext.verdict.cluster)
+    cluster: ClusterRecovery | None = None
 
     @property
     def name(self) -> str:
@@ -230,6 +234,8 @@ class RunSummary:
         out = self._to_json()
         if self.recovery:
             out["recovery"] = {metric: r.to_json() for metric, r in self.recovery.items()}
+        if self.cluster is not None:
+            out["cluster"] = self.cluster.to_json()
         return out
 
     def _to_json(self) -> SummaryJson:
@@ -282,4 +288,5 @@ class RunSummary:
             resilience=Resilience.from_json(raw["resilience"]),
             environment=Environment.from_json(raw["environment"]),
             recovery={metric: RecoveryTime.from_json(r) for metric, r in raw.get("recovery", {}).items()},
+            cluster=ClusterRecovery.from_json(raw["cluster"]) if "cluster" in raw else None,
         )

@@ -4,7 +4,9 @@ fake API server (tests/fakes/kube_apiserver.py), each checked against the real K
 (``kubernetes-validate``'s, strict) on create and patch, at the documented paths:
 
     POST/GET/PATCH/DELETE /api/v1/namespaces/{ns}/{plural}[/{name}]        configmaps, serviceaccounts,
-                                                                           persistentvolumeclaims, services, pods
+                                                                           persistentvolumeclaims, services, pods,
+                                                                           events
+    GET /api/v1/namespaces/{ns}/{plural}?labelSelector=k=v,...&fieldSelector=f=v,...   a list (equality only)
     POST/GET/PATCH/DELETE /apis/{group}/{version}/namespaces/{ns}/{plural}[/{name}]   jobs, roles, rolebindings,
                                                                            leases
     GET /api/v1/namespaces/{ns}/pods/{name}/log                            the pod's output
@@ -39,6 +41,7 @@ KINDS = {
     "roles": "Role",
     "rolebindings": "RoleBinding",
     "leases": "Lease",
+    "events": "Event",
 }
 API_VERSIONS = {
     "jobs": "batch/v1",
@@ -71,6 +74,7 @@ class Builtins:
         core = "/api/v1/namespaces/{namespace}/{plural}"
         app.router.add_get(core + "/{name}/log", self.log)
         app.router.add_post(core, self.create)
+        app.router.add_get(core, self.list)
         app.router.add_get(core + "/{name}", self.get)
         app.router.add_patch(core + "/{name}", self.patch)
         app.router.add_delete(core + "/{name}", self.delete)
@@ -130,6 +134,21 @@ class Builtins:
         obj = self.objects.get(self._key(request))
         return web.json_response(obj) if obj else status(404, "NotFound", f"{self._key(request)} not found")
 
+    async def list(self, request: web.Request) -> web.Response:
+        """Every object of the kind in the namespace matching the selectors (``k=v`` terms, as the API's
+        equality-based selectors; a field selector on a top-level or dotted field such as ``type``)."""
+        plural, namespace, _ = self._key(request)
+        if plural not in KINDS:
+            return status(404, "NotFound", f"the server could not find the resource {plural}")
+        labels = _terms(request.query.get("labelSelector", ""))
+        fields = _terms(request.query.get("fieldSelector", ""))
+        items = [o for (p, ns, _), o in sorted(self.objects.items()) if p == plural and ns == namespace
+                 and all((o["metadata"].get("labels") or {}).get(k) == v for k, v in labels.items())
+                 and all(_field(o, k) == v for k, v in fields.items())]  # fmt: skip
+        body = {"kind": f"{KINDS[plural]}List", "apiVersion": API_VERSIONS.get(plural, "v1"),
+                "metadata": {"resourceVersion": "1"}, "items": items}  # fmt: skip
+        return web.json_response(body)
+
     async def patch(self, request: web.Request) -> web.Response:
         key = self._key(request)
         obj = self.objects.get(key)
@@ -154,6 +173,17 @@ class Builtins:
         m = request.match_info
         text = self.logs.get((m["namespace"], m["name"]))
         return web.Response(text=text) if text is not None else status(404, "NotFound", "no log")
+
+
+def _terms(selector: str) -> dict[str, str]:
+    return dict(term.split("=", 1) for term in selector.split(",") if "=" in term)
+
+
+def _field(obj: dict[str, Any], path: str) -> Any:
+    found: Any = obj
+    for part in path.split("."):
+        found = found.get(part) if isinstance(found, dict) else None
+    return found
 
 
 def status(code: int, reason: str, message: str) -> web.Response:
