@@ -127,7 +127,8 @@ def manifests(experiment_path: Path, cluster: Cluster) -> list[dict[str, Any]]:
     files = {"experiment.yaml": yaml.safe_dump(experiment, sort_keys=False), target_name: yaml.safe_dump(target)}
     chaos_rules = [{"apiGroups": [GROUP], "resources": plurals, "verbs": ["create", "get", "list", "delete"]},
                    {"apiGroups": [LOCK_GROUP], "resources": [LOCK_RESOURCE], "resourceNames": [LOCK_LEASE],
-                    "verbs": ["get"]}]  # fmt: skip
+                    "verbs": ["get"]},
+                   {"apiGroups": [""], "resources": ["pods", "events"], "verbs": ["get", "list"]}]  # fmt: skip
     release_rules = [
         {"apiGroups": ["batch"], "resources": ["jobs"], "resourceNames": [f"chaosllm-{n}-workers"],
          "verbs": ["get", "patch"]}

@@ -40,7 +40,9 @@ def test_the_manifests_are_valid_kubernetes_and_grant_only_what_the_run_does(obj
     assert chaos_role["rules"] == [{"apiGroups": ["chaos-mesh.org"], "resources": ["networkchaos"],
                                     "verbs": ["create", "get", "list", "delete"]},
                                    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],  # the abort lock
-                                    "resourceNames": ["chaosllm-abort-lock"], "verbs": ["get"]}]  # fmt: skip
+                                    "resourceNames": ["chaosllm-abort-lock"], "verbs": ["get"]},
+                                   {"apiGroups": [""], "resources": ["pods", "events"],  # the cluster's timeline
+                                    "verbs": ["get", "list"]}]  # fmt: skip
     release = by[("Role", f"chaosllm-{NAME}-release")]
     assert release["rules"][0]["resourceNames"] == [f"chaosllm-{NAME}-workers"]
     workers = by[("Job", f"chaosllm-{NAME}-workers")]
