@@ -89,6 +89,8 @@ class Service:
     #: where the service exports its own Prometheus metrics (vLLM, TGI, the sandbox gateway): one URL per
     #: replica, each scraped on its own during a run (chaoslib_ext.scrape)
     metrics: tuple[str, ...] = ()
+    #: on a cluster: every pod of ``pods`` scraped on its own at its IP, ``(scheme, port, path)``
+    metrics_pods: tuple[str, int, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -272,15 +274,27 @@ def _service(name: str, raw: Any, origin: str) -> Service:
         real = f.string("real", address)
         endpoint = Endpoint.parse(f.raw["endpoint"], f"services.{name}.endpoint") if f.has("endpoint") else None
         auth = ServiceAuth.parse(f.raw["auth"], f"services.{name}.auth") if f.has("auth") else None
-        metrics = _metrics_urls(f.raw.get("metrics"), f"services.{name}.metrics")
+        per_pod = isinstance(f.raw.get("metrics"), Mapping)
+        metrics = () if per_pod else _metrics_urls(f.raw.get("metrics"), f"services.{name}.metrics")
+        metrics_pods = _metrics_pods(f.raw["metrics"], f"services.{name}.metrics") if per_pod else None
+        if metrics_pods is not None and not f.raw.get("pods"):
+            raise SpecError(f"services.{name}.metrics", "scraping every pod needs the service's pods selector",
+                            "a URL, a list of URLs, or {port, path} with a pods selector")  # fmt: skip
     except SpecError as exc:
         raise TargetError(f"{origin}: {exc}") from exc
     for url in (address, real, *metrics):
         register_url(url)
     return Service(
         name, address, real, f.raw.get("link"), f.raw.get("pods"), f.raw.get("process"), f.raw.get("control"),
-        endpoint, auth, metrics,
+        endpoint, auth, metrics, metrics_pods,
     )  # fmt: skip
+
+
+def _metrics_pods(raw: object, where: str) -> tuple[str, int, str]:
+    """``{port: 8000, path: /metrics, scheme: http}``: each pod's own metrics, at its IP."""
+    f = Fields(raw, ["port", "path", "scheme"], where)
+    path = f.string("path", "/metrics")
+    return f.string("scheme", "http", ("http", "https")), f.integer("port", minimum=1, maximum=65535), path
 
 
 def _metrics_urls(raw: object, where: str) -> tuple[str, ...]:
@@ -304,6 +318,9 @@ def _service_json(s: Service) -> dict[str, Any]:
         out["auth"] = s.auth.to_json()
     if s.metrics:
         out["metrics"] = list(s.metrics)
+    if s.metrics_pods is not None:
+        scheme, port, path = s.metrics_pods
+        out["metrics"] = {"scheme": scheme, "port": port, "path": path}
     return out
 
 

@@ -39,6 +39,7 @@ class PodState:
     ready: bool
     restarts: int
     last_reason: str  # the last termination's reason (OOMKilled, Error, ...), "" when none
+    ip: str = ""  # the pod's IP ("" before it has one)
 
 
 class ClusterWatch:
@@ -57,6 +58,11 @@ class ClusterWatch:
     @property
     def watching(self) -> bool:
         return bool(self._selectors)
+
+    def pod_ips(self, service: str) -> dict[str, str]:
+        """The service's pods with an IP, as last read (pod -> IP): each scraped on its own."""
+        pods = (self._pods or {}).get(service, {})
+        return {pod: state.ip for pod, state in pods.items() if state.ip}
 
     def start(self) -> None:
         self._thread.start()
@@ -151,4 +157,5 @@ def _state(pod: Any) -> PodState:
     restarts = sum(c.restart_count or 0 for c in containers)
     ended = [c.last_state.terminated for c in containers if c.last_state is not None]
     reasons = [t.reason for t in ended if t is not None and t.reason]
-    return PodState(conditions.get("Ready") == "True", restarts, reasons[-1] if reasons else "")
+    ip = (status.pod_ip or "") if status is not None else ""
+    return PodState(conditions.get("Ready") == "True", restarts, reasons[-1] if reasons else "", ip)

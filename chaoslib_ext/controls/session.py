@@ -43,7 +43,7 @@ from chaoslib_ext.gameday.record import GAMEDAY_KEY, GameDay, Record
 from chaoslib_ext.run.context import RunContext
 from chaoslib_ext.samples import read_samples
 from chaoslib_ext.samples.table import SampleTable
-from chaoslib_ext.scrape.scraper import Scraper, sources_of
+from chaoslib_ext.scrape.scraper import Scraper, Sources, pod_sources, sources_of
 from chaoslib_ext.verdict.spec import Hypothesis
 from chaoslib_ext.verdict.summary import RunSummary
 
@@ -216,8 +216,9 @@ def open_session(
         sheet = [{"name": h.name, "phase": h.phase, "metric": h.metric, "expect": h.expect.text} for h in hypotheses]
         title = title or run.run_dir.run_id
         record = Record(run.run_dir.gameday, title, GameDay.parse(configuration[GAMEDAY_KEY]), sheet)
-    sources = _metrics_sources(run)
-    scraper = Scraper(run.run_dir.server_metrics, run.timeline, sources) if sources else None
+    cluster = _cluster_watch(run)
+    sources = _metrics_sources(run, cluster)
+    scraper = Scraper(run.run_dir.server_metrics, run.timeline, sources) if sources is not None else None
     exporter = Exporter(run, title or run.run_dir.run_id)
     endpoint = Endpoint(run, gate, LiveStatus(run, hypotheses, gate), host, port, token, exporter.render)
     linger = parse_duration(str(configuration.get(LINGER_KEY) or "0s"), LINGER_KEY)
@@ -234,7 +235,6 @@ def open_session(
             tracer = RunTracer(run, OtlpSpec.parse(configuration[OTLP_KEY]), title or run.run_dir.run_id)
         except TargetError as exc:
             raise SpecError(OTLP_KEY, str(exc), "{endpoint, headers: {NAME: {env: VAR}}}") from exc
-    cluster = _cluster_watch(run)
     session = Session(run, gate, endpoint, record, scraper, exporter, pushgateway, linger, annotator, tracer, cluster)
     session.start()
     _SESSIONS[str(run.run_dir.path)] = session
@@ -252,11 +252,23 @@ def _cluster_watch(run: RunContext) -> ClusterWatch | None:
     return watch if watch is not None and watch.watching else None
 
 
-def _metrics_sources(run: RunContext) -> dict[str, str]:
+def _metrics_sources(run: RunContext, cluster: ClusterWatch | None) -> Sources | None:
+    """What each scrape round reads: the target's metrics URLs, and on a cluster each pod of a service
+    whose metrics say ``{port, path}`` (as the cluster watch last read them); None: nothing to scrape."""
     try:
-        return sources_of(run.target())
+        target = run.target()
     except ChaosLLMError:
-        return {}  # the activities say what is wrong with the target
+        return None  # the activities say what is wrong with the target
+    fixed = sources_of(target)
+    per_pod = {n: s.metrics_pods for n, s in target.services.items() if s.metrics_pods is not None}
+    if cluster is None or not per_pod:
+        return (lambda: fixed) if fixed else None
+
+    def sources() -> dict[str, str]:
+        pods = {k: v for n, m in per_pod.items() for k, v in pod_sources(n, *m, cluster.pod_ips(n)).items()}
+        return {**fixed, **pods}
+
+    return sources
 
 
 def session_of(run: RunContext) -> Session | None:

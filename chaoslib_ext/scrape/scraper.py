@@ -1,9 +1,12 @@
 """Scrape the target's own Prometheus metrics during a run: every ``every_s`` seconds and at every phase
 boundary (a fault injected or removed: the scrape follows the timeline's event within a fraction of a
-second), each URL a service names (``services.<name>.metrics``, one per replica) on its own, all URLs
-of a round at the same time. The raw text of every scrape is kept, ``<run>/server_metrics/<source>.prom``,
-each block after a ``# chaosllm-scrape at=<unix>`` line (a failed scrape: ``... error=<why>``), so the
-figures can be recomputed and anyone can check them (chaoslib_ext.metrics.server reads them).
+second), each source on its own, all sources of a round at the same time. A source is a URL a service
+names (``services.<name>.metrics``, one per replica), or on a cluster each pod of a service whose
+metrics say ``{port, path}`` (at the pod's IP, as the cluster watch last read the pods: a pod that comes
+or goes mid-run is scraped from then on, or no more). The raw text of every scrape is kept,
+``<run>/server_metrics/<source>.prom``, each block after a ``# chaosllm-scrape at=<unix>`` line (a
+failed scrape: ``... error=<why>``), so the figures can be recomputed and anyone can check them
+(chaoslib_ext.metrics.server reads them).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,12 +24,15 @@ from chaoslib_ext.run.timeline import Timeline
 from chaoslib_ext.secrets import redact_url
 from chaoslib_ext.target import Target
 
-__all__ = ["EVERY_S", "Scraper", "sources_of"]
+__all__ = ["EVERY_S", "Scraper", "Sources", "pod_sources", "sources_of"]
 
 log = logging.getLogger("chaoslib_ext")
 EVERY_S = 5.0
 _TIMEOUT_S = 2.0
 _WATCH_S = 0.2  # how often the timeline is looked at for a phase boundary
+
+#: the sources of a round (name -> URL): asked at every round, so pods can come and go
+Sources = Callable[[], dict[str, str]]
 
 
 def sources_of(target: Target) -> dict[str, str]:
@@ -37,19 +44,23 @@ def sources_of(target: Target) -> dict[str, str]:
     return out
 
 
+def pod_sources(service: str, scheme: str, port: int, path: str, pods: dict[str, str]) -> dict[str, str]:
+    """Each pod of a service scraped at its IP (``pods``: pod -> IP), as source ``<service>.<pod>``."""
+    return {f"{service}.{pod}": f"{scheme}://{ip}:{port}{path}" for pod, ip in sorted(pods.items())}
+
+
 class Scraper:
-    def __init__(self, folder: Path, timeline: Timeline, sources: dict[str, str], every_s: float = EVERY_S) -> None:
-        self.folder, self.timeline, self.sources, self.every_s = folder, timeline, dict(sources), every_s
+    def __init__(self, folder: Path, timeline: Timeline, sources: Sources, every_s: float = EVERY_S) -> None:
+        self.folder, self.timeline, self.sources, self.every_s = folder, timeline, sources, every_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="chaosllm-scrape", daemon=True)
-        self._pool = ThreadPoolExecutor(max(1, len(sources)), thread_name_prefix="chaosllm-scrape")
+        self._pool = ThreadPoolExecutor(8, thread_name_prefix="chaosllm-scrape")
         self.rounds = 0
 
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        log.info(
-            "scraping the server's own metrics: %s", ", ".join(f"{n} {redact_url(u)}" for n, u in self.sources.items())
-        )
+        shown = ", ".join(f"{n} {redact_url(u)}" for n, u in self.sources().items()) or "each pod, once read"
+        log.info("scraping the server's own metrics: %s", shown)
         self._thread.start()
 
     def stop(self) -> None:
@@ -74,10 +85,11 @@ class Scraper:
 
     def scrape(self) -> None:
         """One round: every source at once, each block appended to its file."""
-        at = time.time()
-        for name, text in zip(self.sources, self._pool.map(_get, self.sources.values()), strict=True):
+        at, sources = time.time(), self.sources()
+        for name, text in zip(sources, self._pool.map(_get, sources.values()), strict=True):
+            block = text if text.startswith(" error=") else "\n" + text
             with (self.folder / f"{name}.prom").open("a", encoding="utf-8") as out:
-                out.write(f"# chaosllm-scrape at={at:.3f}{text if text.startswith(' error=') else chr(10) + text}\n")
+                out.write(f"# chaosllm-scrape at={at:.3f}{block}\n")
         self.rounds += 1
 
 

@@ -9,6 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 from kubernetes import client as k8s
 
@@ -85,3 +86,60 @@ def test_the_clusters_pods_are_on_the_timeline_and_their_recovery_is_timed(kube_
     assert "all replicas ready again" in (run / "report.md").read_text()
     charts = (run / "report.html").read_text().split('id="timeline"', 1)[1]
     assert "gateway-0 oom killed restarts 0 -&gt; 1 (OOMKilled)" in charts
+
+
+def test_each_pod_of_the_selector_is_scraped_on_its_own(kube_api, k8s_target, sandbox, tmp_path):
+    """Two gateway pods, each with its own /metrics at its own IP (127.0.0.2 and .3: loopback): the run
+    scrapes both, not one of them behind a Service, and sums their histograms."""
+    from prometheus_client import CollectorRegistry, Histogram, start_http_server
+
+    from chaoslib_ext._readiness import free_port
+
+    port = free_port()
+    servers, observed = [], {"gateway-0": (0.05, 10), "gateway-1": (0.2, 5)}
+    for name, ip in (("gateway-0", "127.0.0.2"), ("gateway-1", "127.0.0.3")):
+        registry = CollectorRegistry()
+        ttft = Histogram("vllm:time_to_first_token_seconds", "ttft", registry=registry)
+        servers.append((start_http_server(port, addr=ip, registry=registry), ttft, name))
+    target = cluster_target(k8s_target, sandbox)
+    raw = yaml.safe_load(target.read_text())
+    raw["services"]["gateway"]["metrics"] = {"port": port, "path": "/metrics"}
+    target.write_text(yaml.safe_dump(raw))
+    core = k8s.CoreV1Api(api_client(raw["chaos_mesh"]["kubeconfig"], raw["chaos_mesh"]["context"]))
+    for name, ip in (("gateway-0", "127.0.0.2"), ("gateway-1", "127.0.0.3")):
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "llm", "labels": GATEWAY},
+               "spec": {"containers": [{"name": "gateway", "image": "gateway:1"}]}}  # fmt: skip
+        core.create_namespaced_pod("llm", pod)
+        core.patch_namespaced_pod(name, "llm", {"status": {**pod_status(True), "podIP": ip}})
+    method = [observe("baseline", "4s"),
+              activity("slow redis", "faults.network.actions", "network_fault", link="redis", action="delay",
+                       delay={"latency": "50ms"}, duration="4s"),
+              observe("recovery", "3s")]  # fmt: skip
+    load = {"users": 1, "max_tokens": 4, "warmup": "1s"}
+    answered = [{"name": "answered", "phase": "overall", "metric": "error_rate", "expect": "<= 0.5"}]
+    exp = experiment("a scrape per pod", method, target=str(target), load=load, hypotheses=answered)
+    path = tmp_path / "experiment.yaml"
+    path.write_text(yaml.safe_dump(exp, sort_keys=False))
+    argv = [*CHAOSLLM, "run", str(path), "--out", str(tmp_path / "out")]
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        run = wait_injected(tmp_path / "out", proc)
+        time.sleep(2.0)  # after the scrape at the injection, before the one at the removal
+        for _, ttft, name in servers:  # requests each pod answered while the fault was in
+            value, count = observed[name]
+            for _ in range(count):
+                ttft.observe(value)
+        output = proc.communicate(timeout=120)[0]
+    finally:
+        for server, _, _ in servers:
+            server[0].shutdown()
+            server[0].server_close()
+    assert proc.returncode == 0, output[-3000:]
+    fault = json.loads((run / "summary.json").read_text())["phases"]["fault"]["server_metrics"]
+    assert fault["sources"] == ["gateway.gateway-0", "gateway.gateway-1"]
+    assert fault["ttft_ms"]["count"] == 15  # both pods' observations, summed
+    assert fault["ttft_ms"]["mean"] == pytest.approx((10 * 50 + 5 * 200) / 15)
+    assert sorted(p.name for p in (run / "server_metrics").iterdir()) == [
+        "gateway.gateway-0.prom",
+        "gateway.gateway-1.prom",
+    ]
