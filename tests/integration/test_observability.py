@@ -273,3 +273,35 @@ def test_spans_of_the_run_its_steps_and_its_faults_reach_an_otlp_receiver(sandbo
     requests_sent = json.loads((run / "summary.json").read_text())["phases"]["overall"]["requests"]
     assert 0.3 * requests_sent <= len(lines) <= 0.7 * requests_sent
     assert traced() - before == len(lines)
+
+
+def test_a_short_run_pushes_its_metrics_to_a_pushgateway(sandbox_state, tmp_path):
+    """A real Pushgateway (Debian's): the run's metrics, its verdicts included, pushed when it is judged,
+    grouped by job chaosllm and the run id."""
+    binary = shutil.which("prometheus-pushgateway")
+    assert binary, "Debian's prometheus-pushgateway is needed: scripts/test installs it"
+    state_dir, _ = sandbox_state
+    port = free_port()
+    log = (tmp_path / "pushgateway.log").open("w")
+    proc = subprocess.Popen([binary, f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(url + "/-/ready", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        exp = experiment("pushed", [observe("baseline", "2s")], target="sandbox", load=LIGHT, hypotheses=ANSWERED)
+        exp["configuration"]["chaosllm_pushgateway"] = url
+        result, run = run_experiment(exp, tmp_path, state_dir, timeout=120)
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        assert run is not None
+        pushed = requests.get(url + "/metrics", timeout=5).text
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+    assert f'chaosllm_hypothesis_ok{{instance="",job="chaosllm",name="answered",run_id="{run.name}"}} 1' in pushed
+    assert f'chaosllm_run_info{{experiment="pushed",instance="",job="chaosllm",run_id="{run.name}"}} 1' in pushed
