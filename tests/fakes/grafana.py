@@ -14,56 +14,26 @@ does not follow the API fails here as it would against Grafana. It runs on loopb
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.threaded import ThreadedApp
+
 FIELDS = {"time": int, "timeEnd": int, "tags": list, "text": str, "dashboardUID": str, "panelId": int}
 
 
-class FakeGrafana:
+class FakeGrafana(ThreadedApp):
     def __init__(self, token: str) -> None:
+        super().__init__()
         self.token = token
         self.annotations: dict[int, dict[str, Any]] = {}
         self.requests: list[tuple[str, str]] = []
-        self.url = ""
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        ready = threading.Event()
-
-        def serve() -> None:
-            self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(self._start())
-            ready.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=serve, daemon=True)
-        self._thread.start()
-        ready.wait(10)
-
-    async def _start(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/api/annotations", self._create)
         app.router.add_patch("/api/annotations/{id}", self._patch)
         app.router.add_get("/api/annotations", self._find)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-
-    def stop(self) -> None:
-        assert self._loop is not None
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)  # type: ignore[union-attr]
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
-        self._loop.close()
 
     def _refused(self, request: web.Request) -> web.Response | None:
         self.requests.append((request.method, request.path))

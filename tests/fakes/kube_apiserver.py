@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import threading
 import time
 import uuid
 from typing import Any
@@ -29,13 +28,15 @@ from aiohttp import web
 
 from chaoslib_ext.faults.chaosmesh.schemas import crd, kinds_by_plural, schema_errors
 from tests.fakes.kube_builtins import Builtins
+from tests.fakes.threaded import ThreadedApp
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _PREFIX = "/apis/{group}/{version}/namespaces/{namespace}/{plural}"
 
 
-class FakeKubeAPI:
+class FakeKubeAPI(ThreadedApp):
     def __init__(self, inject_after_s: float = 0.2, delete_after_s: float = 0.2) -> None:
+        super().__init__()
         self.inject_after_s = inject_after_s
         self.delete_after_s = delete_after_s
         self.select_nothing = False
@@ -47,28 +48,8 @@ class FakeKubeAPI:
         self.rejected: list[str] = []
         self._kinds = kinds_by_plural()
         self.builtins = Builtins()  # Jobs, Roles, ConfigMaps, pods ... of an in-cluster run
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
-    # -- lifecycle -------------------------------------------------------------------------
-    def start(self) -> str:
-        ready = threading.Event()
-
-        def serve() -> None:
-            self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(self._start())
-            ready.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=serve, daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        return self.url
-
-    async def _start(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/version", self._version)
         app.router.add_get("/version/", self._version)  # the official client asks with the slash
         app.router.add_get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}", self._crd)
@@ -79,21 +60,6 @@ class FakeKubeAPI:
         app.router.add_delete(_PREFIX + "/{name}", self._delete)
         app.router.add_patch(_PREFIX + "/{name}", self.builtins.patch)
         self.builtins.routes(app)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
-
-    def stop(self) -> None:
-        assert self._loop is not None
-        assert self._thread is not None
-        future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)  # type: ignore[union-attr]
-        future.result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
 
     def kubeconfig(self, path) -> str:
         path.write_text(

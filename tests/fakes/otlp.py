@@ -6,9 +6,7 @@ fails here. It runs on loopback in a thread."""
 
 from __future__ import annotations
 
-import asyncio
 import gzip
-import threading
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -17,6 +15,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
+
+from tests.fakes.threaded import ThreadedApp
 
 
 @dataclass(frozen=True)
@@ -31,43 +31,13 @@ class ReceivedSpan:
     resource: dict[str, str]
 
 
-class OtlpReceiver:
+class OtlpReceiver(ThreadedApp):
     def __init__(self) -> None:
+        super().__init__()
         self.spans: list[ReceivedSpan] = []
-        self.url = ""
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._runner: web.AppRunner | None = None
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        ready = threading.Event()
-
-        def serve() -> None:
-            self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(self._start())
-            ready.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=serve, daemon=True)
-        self._thread.start()
-        ready.wait(10)
-
-    async def _start(self) -> None:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/traces", self._traces)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-
-    def stop(self) -> None:
-        assert self._loop is not None
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)  # type: ignore[union-attr]
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._thread is not None:
-            self._thread.join(10)
-        self._loop.close()
 
     async def _traces(self, request: web.Request) -> web.Response:
         if request.content_type != "application/x-protobuf":

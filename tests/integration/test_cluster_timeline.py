@@ -37,26 +37,37 @@ def cluster_target(k8s_target: Path, sandbox: dict) -> Path:
     return path
 
 
-def test_the_clusters_pods_are_on_the_timeline_and_their_recovery_is_timed(kube_api, k8s_target, sandbox, tmp_path):
-    target = cluster_target(k8s_target, sandbox)
+def gateway_pods(target: Path, ips: dict[str, str]) -> k8s.CoreV1Api:
+    """The gateway's pods (name -> IP) created on the fake API, ready; the client that made them."""
     raw = yaml.safe_load(target.read_text())
     core = k8s.CoreV1Api(api_client(raw["chaos_mesh"]["kubeconfig"], raw["chaos_mesh"]["context"]))
-    for name in ("gateway-0", "gateway-1"):
+    for name, ip in ips.items():
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "llm", "labels": GATEWAY},
                "spec": {"containers": [{"name": "gateway", "image": "gateway:1"}]}}  # fmt: skip
         core.create_namespaced_pod("llm", pod)
-        core.patch_namespaced_pod(name, "llm", {"status": pod_status(True)})
+        core.patch_namespaced_pod(name, "llm", {"status": {**pod_status(True), "podIP": ip}})
+    return core
+
+
+def start_run(target: Path, title: str, fault_s: float, after_s: float, tmp_path: Path) -> subprocess.Popen:
+    """``chaosllm run`` in the background: a baseline, a Redis delay (a NetworkChaos on the fake API), after."""
     method = [observe("baseline", "3s"),
               activity("slow redis", "faults.network.actions", "network_fault", link="redis", action="delay",
-                       delay={"latency": "100ms"}, duration="6s"),
-              observe("recovery", "8s")]  # fmt: skip
+                       delay={"latency": "100ms"}, duration=f"{fault_s:g}s"),
+              observe("recovery", f"{after_s:g}s")]  # fmt: skip
     load = {"users": 2, "max_tokens": 4, "warmup": "1s"}
     answered = [{"name": "answered", "phase": "overall", "metric": "error_rate", "expect": "<= 0.5"}]
-    exp = experiment("pods on the timeline", method, target=str(target), load=load, hypotheses=answered)
+    exp = experiment(title, method, target=str(target), load=load, hypotheses=answered)
     path = tmp_path / "experiment.yaml"
     path.write_text(yaml.safe_dump(exp, sort_keys=False))
     argv = [*CHAOSLLM, "run", str(path), "--out", str(tmp_path / "out")]
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_the_clusters_pods_are_on_the_timeline_and_their_recovery_is_timed(kube_api, k8s_target, sandbox, tmp_path):
+    target = cluster_target(k8s_target, sandbox)
+    core = gateway_pods(target, {"gateway-0": "10.244.0.10", "gateway-1": "10.244.0.11"})
+    proc = start_run(target, "pods on the timeline", 6, 8, tmp_path)
     run = wait_injected(tmp_path / "out", proc)
     time.sleep(2.5)  # the watch has read the pods as they were
     core.patch_namespaced_pod("gateway-0", "llm", {"status": pod_status(False, 1, "OOMKilled")})
@@ -105,23 +116,8 @@ def test_each_pod_of_the_selector_is_scraped_on_its_own(kube_api, k8s_target, sa
     raw = yaml.safe_load(target.read_text())
     raw["services"]["gateway"]["metrics"] = {"port": port, "path": "/metrics"}
     target.write_text(yaml.safe_dump(raw))
-    core = k8s.CoreV1Api(api_client(raw["chaos_mesh"]["kubeconfig"], raw["chaos_mesh"]["context"]))
-    for name, ip in (("gateway-0", "127.0.0.2"), ("gateway-1", "127.0.0.3")):
-        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "llm", "labels": GATEWAY},
-               "spec": {"containers": [{"name": "gateway", "image": "gateway:1"}]}}  # fmt: skip
-        core.create_namespaced_pod("llm", pod)
-        core.patch_namespaced_pod(name, "llm", {"status": {**pod_status(True), "podIP": ip}})
-    method = [observe("baseline", "4s"),
-              activity("slow redis", "faults.network.actions", "network_fault", link="redis", action="delay",
-                       delay={"latency": "50ms"}, duration="4s"),
-              observe("recovery", "3s")]  # fmt: skip
-    load = {"users": 1, "max_tokens": 4, "warmup": "1s"}
-    answered = [{"name": "answered", "phase": "overall", "metric": "error_rate", "expect": "<= 0.5"}]
-    exp = experiment("a scrape per pod", method, target=str(target), load=load, hypotheses=answered)
-    path = tmp_path / "experiment.yaml"
-    path.write_text(yaml.safe_dump(exp, sort_keys=False))
-    argv = [*CHAOSLLM, "run", str(path), "--out", str(tmp_path / "out")]
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    gateway_pods(target, {"gateway-0": "127.0.0.2", "gateway-1": "127.0.0.3"})
+    proc = start_run(target, "a scrape per pod", 4, 3, tmp_path)
     try:
         run = wait_injected(tmp_path / "out", proc)
         time.sleep(2.0)  # after the scrape at the injection, before the one at the removal

@@ -85,13 +85,7 @@ def prometheus(sandbox, tmp_path) -> Iterator[tuple[str, int]]:
         proc = subprocess.Popen(argv, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(url + "/-/ready", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
+        wait_ready(url)
         yield url, control_port
     finally:
         proc.terminate()
@@ -100,6 +94,19 @@ def prometheus(sandbox, tmp_path) -> Iterator[tuple[str, int]]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def wait_ready(url: str, timeout_s: float = 30.0) -> None:
+    """Until a Prometheus (or Pushgateway) answers its readiness endpoint."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url + "/-/ready", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} never became ready")
 
 
 def instant(url: str, query: str, at: float) -> list:
@@ -286,13 +293,7 @@ def test_a_short_run_pushes_its_metrics_to_a_pushgateway(sandbox_state, tmp_path
     proc = subprocess.Popen([binary, f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(url + "/-/ready", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
+        wait_ready(url)
         exp = experiment("pushed", [observe("baseline", "2s")], target="sandbox", load=LIGHT, hypotheses=ANSWERED)
         exp["configuration"]["chaosllm_pushgateway"] = url
         result, run = run_experiment(exp, tmp_path, state_dir, timeout=120)
