@@ -19,9 +19,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from kubernetes.config.config_exception import ConfigException
 
@@ -188,6 +188,7 @@ class Session:
                 return
 
 
+T = TypeVar("T")
 _SESSIONS: dict[str, Session] = {}
 
 
@@ -223,22 +224,30 @@ def open_session(
     endpoint = Endpoint(run, gate, LiveStatus(run, hypotheses, gate), host, port, token, exporter.render)
     linger = parse_duration(str(configuration.get(LINGER_KEY) or "0s"), LINGER_KEY)
     pushgateway = str(configuration[PUSHGATEWAY_KEY]) if configuration.get(PUSHGATEWAY_KEY) else None
-    annotator = None
-    if configuration.get(GRAFANA_KEY) is not None:
-        try:
-            annotator = Annotator(run, GrafanaSpec.parse(configuration[GRAFANA_KEY]), title or run.run_dir.run_id)
-        except TargetError as exc:
-            raise SpecError(GRAFANA_KEY, str(exc), "{url, token: {env: VAR}}") from exc
-    tracer = None
-    if configuration.get(OTLP_KEY) is not None:
-        try:
-            tracer = RunTracer(run, OtlpSpec.parse(configuration[OTLP_KEY]), title or run.run_dir.run_id)
-        except TargetError as exc:
-            raise SpecError(OTLP_KEY, str(exc), "{endpoint, headers: {NAME: {env: VAR}}}") from exc
+    name = title or run.run_dir.run_id
+    annotator = _optional(
+        configuration, GRAFANA_KEY, lambda v: Annotator(run, GrafanaSpec.parse(v), name), "{url, token: {env: VAR}}"
+    )
+    tracer = _optional(
+        configuration,
+        OTLP_KEY,
+        lambda v: RunTracer(run, OtlpSpec.parse(v), name),
+        "{endpoint, headers: {NAME: {env: VAR}}}",
+    )
     session = Session(run, gate, endpoint, record, scraper, exporter, pushgateway, linger, annotator, tracer, cluster)
     session.start()
     _SESSIONS[str(run.run_dir.path)] = session
     return session
+
+
+def _optional(configuration: Mapping[str, Any], key: str, build: Callable[[Any], T], accepted: str) -> T | None:
+    """What `build` makes of configuration[key], or None when the key is absent; its errors name the key."""
+    if configuration.get(key) is None:
+        return None
+    try:
+        return build(configuration[key])
+    except TargetError as exc:
+        raise SpecError(key, str(exc), accepted) from exc
 
 
 def _cluster_watch(run: RunContext) -> ClusterWatch | None:
