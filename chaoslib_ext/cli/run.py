@@ -24,7 +24,7 @@ from chaoslib_ext.cli.validate import checked_source, parse_vars
 from chaoslib_ext.controls.endpoint import CONTROL_KEY, TOKEN_KEY
 from chaoslib_ext.controls.gate import APPROVE
 from chaoslib_ext.controls.lock import lock_file
-from chaoslib_ext.controls.session import APPROVE_KEY
+from chaoslib_ext.controls.settings import APPROVE_KEY
 from chaoslib_ext.exceptions import SpecError
 from chaoslib_ext.experiment.loader import Source
 from chaoslib_ext.experiment.plan import Plan

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from chaoslib_ext.controls.settings import configuration_problems
 from chaoslib_ext.exceptions import ExperimentInvalid
 from chaoslib_ext.experiment.loader import Source, load_source
 from chaoslib_ext.experiment.validate import validate
@@ -42,7 +43,7 @@ def checked_source(path: Path, config_vars: dict[str, Any]) -> Source | None:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return None
-    problems = validate(source, config_vars)
+    problems = validate(source, config_vars, configuration_problems)
     for problem in problems:
         print(problem, file=sys.stderr)
     return None if problems else source

@@ -35,6 +35,7 @@ from chaoslib_ext.controls.endpoint import CONTROL_KEY, TOKEN_KEY, Endpoint, par
 from chaoslib_ext.controls.exporter import PUSHGATEWAY_KEY, Exporter
 from chaoslib_ext.controls.gate import Gate
 from chaoslib_ext.controls.live import LiveStatus
+from chaoslib_ext.controls.settings import APPROVE_KEY, LINGER_KEY, configuration_problems
 from chaoslib_ext.controls.tracing import OTLP_KEY, OtlpSpec, RunTracer
 from chaoslib_ext.durations import parse_duration
 from chaoslib_ext.exceptions import ChaosLLMError, SpecError, TargetError
@@ -47,11 +48,9 @@ from chaoslib_ext.scrape.scraper import Scraper, Sources, pod_sources, sources_o
 from chaoslib_ext.verdict.spec import Hypothesis
 from chaoslib_ext.verdict.summary import RunSummary
 
-__all__ = ["APPROVE_KEY", "LOCK_POLL_S", "Session", "close_session", "open_session", "session_of"]
+__all__ = ["LOCK_POLL_S", "Session", "close_session", "open_session", "session_of"]
 
 log = logging.getLogger("chaoslib_ext")
-APPROVE_KEY = "chaosllm_approve"
-LINGER_KEY = "chaosllm_metrics_linger"
 LOCK_POLL_S = 2.0
 RECORD_EVERY_S = 1.0
 ANNOTATE_EVERY_S = 0.5
@@ -199,12 +198,13 @@ def open_session(
     hypotheses: tuple[Hypothesis, ...],
     title: str = "",
 ) -> Session:
-    """Start the run's endpoint and lock watch; raises SpecError for a bad bind, token or approval mode."""
+    """Start the run's endpoint and lock watch; raises SpecError for any session key that does not parse
+    (controls.settings), before anything starts."""
+    problems = configuration_problems(configuration)
+    if problems:
+        raise problems[0]
     host, port = parse_bind(configuration.get(CONTROL_KEY))
     token = None
-    if isinstance(configuration.get(TOKEN_KEY), str):
-        raise SpecError(TOKEN_KEY, "a token in clear would be written with the configuration",
-                        "{env: VAR} or {secret: NAME}")  # fmt: skip
     if configuration.get(TOKEN_KEY) is not None:
         try:
             token = secrets.resolve(secrets.parse_credential(configuration[TOKEN_KEY], TOKEN_KEY))

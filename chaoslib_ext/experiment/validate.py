@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import importlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,9 @@ from chaoslib_ext.experiment.variables import anchored_target, configuration_val
 from chaoslib_ext.run.context import CONTROL_HINT, TARGET_KEY
 from chaoslib_ext.target import SANDBOX, load_target
 
-__all__ = ["ACTIVITY_MODULES", "CONTROL_MODULE", "validate"]
+__all__ = ["ACTIVITY_MODULES", "CONTROL_MODULE", "SettingsCheck", "validate"]
 
+SettingsCheck = Callable[[Mapping[str, Any]], list[SpecError]]
 CONTROL_MODULE = "chaoslib_ext.controls.run"
 ACTIVITY_MODULES = (
     "chaoslib_ext.faults.actions",
@@ -48,14 +49,19 @@ ACTIVITY_MODULES = (
 )
 
 
-def validate(source: Source, config_vars: Mapping[str, Any] | None = None) -> list[Problem]:
-    """Every problem found; an empty list means the experiment can run as written."""
+def validate(
+    source: Source, config_vars: Mapping[str, Any] | None = None, settings: SettingsCheck | None = None
+) -> list[Problem]:
+    """Every problem found; an empty list means the experiment can run as written. ``settings`` checks the
+    configuration keys of the layers above (the run session's: controls.settings), each reported at its line."""
     exp = source.data
     problems = structure_problems(source)
     if problems:
         return problems  # what follows reads the structure
     variables = configuration_values(exp, anchored_target(source.file, exp, config_vars or {}))
     problems += _check_target(source, variables)
+    if settings is not None:
+        problems += _settings_problems(source, variables, settings)
     schema_problems = _schema_problems(source, variables)
     problems += schema_problems
     plan = None
@@ -123,6 +129,15 @@ def _check_target(source: Source, variables: Mapping[str, Any]) -> list[Problem]
             )
         ]
     return []
+
+
+def _settings_problems(source: Source, variables: Mapping[str, Any], settings: SettingsCheck) -> list[Problem]:
+    """What ``settings`` finds in the configuration; a value still holding an unset ${var} is left to the run."""
+    config = source.data.get("configuration")
+    if not isinstance(config, Mapping):
+        return []
+    values = {k: substitute(v, variables) for k, v in config.items() if "${" not in str(substitute(v, variables))}
+    return [_spec_problem(source, ("configuration",), exc) for exc in settings(values)]
 
 
 def _activities(exp: Mapping[str, Any]) -> list[tuple[Path_, Any]]:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import yaml
 
+from chaoslib_ext.controls.settings import configuration_problems
 from chaoslib_ext.experiment.loader import load_source
 from chaoslib_ext.experiment.schema import SCHEMA_FILE
 from chaoslib_ext.experiment.validate import validate
@@ -18,7 +19,7 @@ DEMO = Path(__file__).parents[3] / "experiments" / "sandbox" / "redis-latency.ya
 def problems_of(tmp_path, text):
     path = tmp_path / "e.yaml"
     path.write_text(text)
-    return [str(p) for p in validate(load_source(path))]
+    return [str(p) for p in validate(load_source(path), settings=configuration_problems)]
 
 
 def demo_text():
@@ -144,3 +145,44 @@ def test_the_schema_names_the_same_metrics_and_fields_as_the_parsers():
     assert recovery["enum"] == [f"{RECOVERY_PREFIX}{m}" for m in _RECOVERABLE]
     assert schema["$defs"]["condition"]["properties"]["metric"]["enum"] == list(LIVE_METRICS)
     assert list(schema["$defs"]["load"]["properties"]) == list(LOAD_FIELDS)
+
+
+def test_each_bad_session_setting_is_reported_at_its_line_before_a_run(tmp_path):
+    settings = (
+        "  chaosllm_control: here\n"
+        "  chaosllm_control_token: hunter2\n"
+        "  chaosllm_approve: sometimes\n"
+        "  chaosllm_metrics_linger: soon\n"
+        "  chaosllm_pushgateway: pushgw:9091\n"
+        "  chaosllm_grafana:\n"
+        "    url: ftp://grafana\n"
+        "  chaosllm_otlp:\n"
+        "    endpoint: http://collector:4318\n"
+        "    sample: 2\n"
+    )
+    text = demo_text().replace("configuration:\n", "configuration:\n" + settings, 1)
+    out = problems_of(tmp_path, text)
+    expected = [
+        ("chaosllm_control: here", "configuration.chaosllm_control: 'here' is not HOST:PORT"),
+        ("chaosllm_control_token", "configuration.chaosllm_control_token: a token in clear would be written"),
+        (
+            "chaosllm_approve",
+            "configuration.chaosllm_approve: unknown approval mode 'sometimes' (accepted: none, each)",
+        ),
+        ("chaosllm_metrics_linger", "configuration.chaosllm_metrics_linger: malformed duration 'soon'"),
+        ("chaosllm_pushgateway", "configuration.chaosllm_pushgateway: 'pushgw:9091' is not an http(s) URL"),
+        ("url: ftp://grafana", "configuration.chaosllm_grafana.url: 'ftp://grafana' is not an http(s) URL"),
+        ("sample: 2", "configuration.chaosllm_otlp.sample: "),
+    ]
+    assert len(out) == len(expected), out
+    for (needle, message), problem in zip(expected, out, strict=True):
+        assert f"e.yaml:{line_of(text, needle)}:" in problem, problem
+        assert message in problem, problem
+    assert "hunter2" not in "".join(out)
+
+
+def test_a_session_setting_left_to_a_variable_is_checked_with_its_value(tmp_path):
+    text = demo_text().replace("configuration:\n", "configuration:\n  gw: pushgw\n  chaosllm_pushgateway: ${gw}\n", 1)
+    assert [p for p in problems_of(tmp_path, text) if "'pushgw' is not an http(s) URL" in p]
+    text = text.replace("gw: pushgw", "gw: http://pushgw:9091")
+    assert problems_of(tmp_path, text) == []
