@@ -45,15 +45,22 @@ from chaoslib_ext._eventloop import run
 from chaoslib_ext.sandbox.kafka_io import REQUESTS_TOPIC, TOKENS_TOPIC, ConsumerThread, make_producer, send
 from chaoslib_ext.sandbox.kafka_topics import TopicRoller
 from chaoslib_ext.sandbox.metrics import RequestClock, ServerMetrics
+from chaoslib_ext.sandbox.openai_request import (
+    MAX_TOKENS_LIMIT,
+    MODEL_PREFIX,
+    OpenAIRequest,
+    RequestRefused,
+    error_response,
+    message_text,
+    parse_request,
+)
 from chaoslib_ext.sandbox.releases import RELEASES
 
 __all__ = ["GatewayConfig", "make_app"]
 
 log = logging.getLogger("chaoslib_ext.sandbox.gateway")
 
-MODEL_PREFIX = "sandbox-"
 _CACHE_TTL_S = 600
-_MAX_TOKENS_LIMIT = 4096
 
 
 @dataclass(frozen=True)
@@ -175,85 +182,22 @@ async def _tokenize(request: web.Request) -> web.Response:
     try:
         body = await request.json()
     except json.JSONDecodeError:
-        return _error_response(_BadRequestError("request body is not valid JSON"))
+        return error_response(RequestRefused("request body is not valid JSON"))
     if not isinstance(body, dict):
-        return _error_response(_BadRequestError("request body must be a JSON object"))
+        return error_response(RequestRefused("request body must be a JSON object"))
     if isinstance(body.get("messages"), list):
-        text = " ".join(_text(m.get("content")) for m in body["messages"] if isinstance(m, dict))
+        text = " ".join(message_text(m.get("content")) for m in body["messages"] if isinstance(m, dict))
     elif isinstance(body.get("prompt"), str):
         text = body["prompt"]
     else:
-        return _error_response(_BadRequestError("prompt must be a string (or messages a list)", "prompt"))
+        return error_response(RequestRefused("prompt must be a string (or messages a list)", "prompt"))
     tokens = [zlib.crc32(word.encode()) % 50257 for word in text.split()]
-    return web.json_response({"count": len(tokens), "tokens": tokens, "max_model_len": _MAX_TOKENS_LIMIT})
+    return web.json_response({"count": len(tokens), "tokens": tokens, "max_model_len": MAX_TOKENS_LIMIT})
 
 
 async def _models(request: web.Request) -> web.Response:
     models = [{"id": MODEL_PREFIX + name, "object": "model", "owned_by": "chaosllm-sandbox"} for name in RELEASES]
     return web.json_response({"object": "list", "data": models})
-
-
-class _BadRequestError(Exception):
-    def __init__(self, message: str, param: str | None = None, status: int = 400) -> None:
-        super().__init__(message)
-        self.param = param
-        self.status = status
-
-
-def _error_response(exc: _BadRequestError) -> web.Response:
-    kind = "invalid_request_error" if exc.status < 500 else "server_error"
-    body = {"error": {"message": str(exc), "type": kind, "param": exc.param, "code": None}}
-    return web.json_response(body, status=exc.status)
-
-
-@dataclass(frozen=True)
-class _Request:
-    model: str
-    release: str
-    prompt: str
-    max_tokens: int
-    stream: bool
-    include_usage: bool
-
-
-def _parse(body: Any, gw: _Gateway, chat: bool) -> _Request:
-    if not isinstance(body, dict):
-        raise _BadRequestError("request body must be a JSON object")
-    model = body.get("model") or gw.config.default_model
-    release = model.removeprefix(MODEL_PREFIX) if isinstance(model, str) else ""
-    if release not in RELEASES:
-        accepted = ", ".join(MODEL_PREFIX + r for r in RELEASES)
-        raise _BadRequestError(f"model {model!r} does not exist (accepted: {accepted})", "model", 404)
-    if chat:
-        messages = body.get("messages")
-        if not isinstance(messages, list) or not messages:
-            raise _BadRequestError("messages must be a non-empty list", "messages")
-        prompt = " ".join(_text(m.get("content")) for m in messages if isinstance(m, dict))
-    else:
-        raw_prompt = body.get("prompt")
-        if not isinstance(raw_prompt, str):
-            raise _BadRequestError("prompt must be a string", "prompt")
-        prompt = raw_prompt
-    max_tokens = body.get("max_completion_tokens", body.get("max_tokens", 64))
-    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or not 1 <= max_tokens <= _MAX_TOKENS_LIMIT:
-        raise _BadRequestError(f"max_tokens must be an integer from 1 to {_MAX_TOKENS_LIMIT}", "max_tokens")
-    options = body.get("stream_options") or {}
-    return _Request(
-        model,
-        release,
-        prompt,
-        max_tokens,
-        bool(body.get("stream")),
-        bool(options.get("include_usage")) if isinstance(options, dict) else False,
-    )
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return ""
 
 
 async def _chat_completions(request: web.Request) -> web.StreamResponse:
@@ -276,11 +220,11 @@ async def _serve(request: web.Request, chat: bool) -> web.StreamResponse:
 
 async def _answer(request: web.Request, gw: _Gateway, chat: bool, clock: RequestClock) -> web.StreamResponse:
     try:
-        req = _parse(await request.json(), gw, chat)
+        req = parse_request(await request.json(), gw.config.default_model, chat)
     except json.JSONDecodeError:
-        return _error_response(_BadRequestError("request body is not valid JSON"))
-    except _BadRequestError as exc:
-        return _error_response(exc)
+        return error_response(RequestRefused("request body is not valid JSON"))
+    except RequestRefused as exc:
+        return error_response(exc)
     prompt_tokens = len(req.prompt.split())
     key = "prompt:" + hashlib.sha1(f"{req.model}\0{req.prompt}".encode()).hexdigest()
     cached = await gw.cached(key)
@@ -300,7 +244,7 @@ async def _answer(request: web.Request, gw: _Gateway, chat: bool, clock: Request
             )
         except BufferError:
             gw.counters["kafka_errors"] += 1
-            return _error_response(_BadRequestError("request queue is full", status=503))
+            return error_response(RequestRefused("request queue is full", status=503))
         stream = _Stream(rid, req, chat, prompt_tokens, clock)
         if req.stream:
             response = await _stream(request, gw, queue, stream)
@@ -316,7 +260,7 @@ async def _answer(request: web.Request, gw: _Gateway, chat: bool, clock: Request
 class _Stream:
     """Formats one response's chunks the way OpenAI's API does."""
 
-    def __init__(self, rid: str, req: _Request, chat: bool, prompt_tokens: int, clock: RequestClock) -> None:
+    def __init__(self, rid: str, req: OpenAIRequest, chat: bool, prompt_tokens: int, clock: RequestClock) -> None:
         self.clock = clock  # the server's own times of this request (its /metrics)
         self.req = req
         self.chat = chat
@@ -365,7 +309,7 @@ async def _stream(
         text, last = await _next(gw, queue, first=True)
     except TimeoutError:
         gw.counters["timeouts"] += 1
-        return _error_response(_BadRequestError("no token from the decoder in time", status=504))
+        return error_response(RequestRefused("no token from the decoder in time", status=504))
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
     await response.prepare(request)
     await response.write(s.role())
@@ -398,7 +342,7 @@ async def _collect(gw: _Gateway, queue: asyncio.Queue[tuple[str, bool]], s: _Str
             text, last = await _next(gw, queue, first=not s.tokens)
         except TimeoutError:
             gw.counters["timeouts"] += 1
-            return _error_response(_BadRequestError("no token from the decoder in time", status=504))
+            return error_response(RequestRefused("no token from the decoder in time", status=504))
         s.tokens.append(text)
         s.clock.token()
     s.completed = True
