@@ -16,6 +16,7 @@ from typing import Any
 
 from chaoslib_ext._jsonfile import read_json
 from chaoslib_ext._processes import ProcessRecord, alive
+from chaoslib_ext.controls.annotations import close_after_cleanup
 from chaoslib_ext.exceptions import ChaosLLMError
 from chaoslib_ext.faults import lifecycle
 from chaoslib_ext.faults.chaosmesh.objects import label_value
@@ -68,6 +69,9 @@ def _sweep_run(run_dir: RunDir, cleaned: list[str], stuck: list[str]) -> None:
         removed, failed = lifecycle.sweep(run)
         cleaned += [f"{run_dir.run_id}: fault {fault} removed" for fault in removed]
         stuck += [f"{run_dir.run_id}: fault {fault} could NOT be removed" for fault in failed]
+        regions = _close_regions(run_dir, run)
+        if regions is not None:
+            cleaned.append(f"{run_dir.run_id}: {regions}")
     target = _cluster_target(run_dir)
     if target is not None and target.chaos_mesh is not None:
         deleted, failed = sweep_labelled(target.chaos_mesh, run_selector(run_dir.run_id))
@@ -75,6 +79,16 @@ def _sweep_run(run_dir: RunDir, cleaned: list[str], stuck: list[str]) -> None:
         stuck += [f"{run_dir.run_id}: {problem}" for problem in failed]
     if stop_local_proxy(run_dir.proxy):
         cleaned.append(f"{run_dir.run_id}: the run's fault proxy stopped")
+
+
+def _close_regions(run_dir: RunDir, run: RunContext) -> str | None:
+    """The true ends of the killed run's Grafana regions, when it kept some (controls.annotations)."""
+    try:
+        experiment = read_json(run_dir.experiment)
+        configuration, title = experiment["configuration"], str(experiment.get("title") or run_dir.run_id)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return close_after_cleanup(run, configuration, title) if isinstance(configuration, dict) else None
 
 
 def _cluster_target(run_dir: RunDir) -> Target | None:

@@ -8,6 +8,8 @@ the fault (and ``tags``). It is created ending at the fault's TTL, the latest th
 whatever happens to the run, so a run killed mid-fault never leaves a region open; on the fault's
 removal (or the abort's) its end is set to the true one (``PATCH /api/annotations/:id``). What was
 created is kept in ``<run>/grafana.json`` (fault -> annotation id, and whether its end is the true one).
+After a SIGKILL, ``chaosllm cleanup`` removes the run's faults and gives their regions the removal's
+time (:func:`close_after_cleanup`), or the TTL's when the fault had expired by itself before.
 The token is a credential reference: it reaches no file.
 """
 
@@ -28,7 +30,7 @@ from chaoslib_ext.faults.lifecycle import WATCHDOG_GRACE_S
 from chaoslib_ext.fields import Fields
 from chaoslib_ext.run.context import RunContext
 
-__all__ = ["GRAFANA_KEY", "Annotator", "GrafanaSpec"]
+__all__ = ["GRAFANA_KEY", "Annotator", "GrafanaSpec", "close_after_cleanup"]
 
 log = logging.getLogger("chaoslib_ext")
 GRAFANA_KEY = "chaosllm_grafana"
@@ -75,18 +77,24 @@ class Annotator:
             if start is None:
                 continue
             made = self._made.get(fault)
+            hold = None if entry.hold_until is None else entry.hold_until - start
+            expires = start + ttl_s(hold, WATCHDOG_GRACE_S)  # the latest the fault can be in force
+            end = expires if entry.removed_at is None else min(entry.removed_at, expires)
             if made is None:
-                hold = None if entry.hold_until is None else entry.hold_until - start
-                end = entry.removed_at or start + ttl_s(hold, WATCHDOG_GRACE_S)
                 found = self._create(fault, entry.family, entry.target, start, end)
                 if found is not None:
                     self._made[fault] = {"id": found, "closed": entry.removed_at is not None}
                     changed = True
-            elif not made["closed"] and entry.removed_at is not None and self._close(made["id"], entry.removed_at):
+            elif not made["closed"] and entry.removed_at is not None and self._close(made["id"], end):
                 made["closed"] = True
                 changed = True
         if changed:
             write_json_atomic(self._path, self._made)
+
+    @property
+    def open_regions(self) -> int:
+        """Regions still ending at their fault's TTL rather than at its true end."""
+        return sum(not made["closed"] for made in self._made.values())
 
     def _create(self, fault: str, family: str, target: str, start: float, end: float) -> int | None:
         tags = ["chaosllm", f"experiment:{self.experiment}", f"run:{self.run.run_dir.run_id}", f"fault:{fault}"]
@@ -111,3 +119,22 @@ class Annotator:
             log.warning("Grafana %s %s: %s (tried again at the next change)", method, path, exc)
             return None
         return found
+
+
+def close_after_cleanup(run: RunContext, configuration: Mapping[str, Any], title: str) -> str | None:
+    """After ``chaosllm cleanup`` swept a killed run's faults: its regions get the ends the sweep recorded.
+    A line saying what became of them; None when the run keeps no regions or none was left open."""
+    path = run.run_dir.path / "grafana.json"
+    if configuration.get(GRAFANA_KEY) is None or not path.is_file():
+        return None
+    if all(made.get("closed") for made in dict(read_json(path)).values()):
+        return None
+    try:
+        annotator = Annotator(run, GrafanaSpec.parse(configuration[GRAFANA_KEY]), title)
+    except (SpecError, TargetError) as exc:  # the token's variable unset here, most often
+        return f"Grafana regions left ending at their faults' TTL: {exc}"
+    annotator.sync()
+    left = annotator.open_regions
+    if left:
+        return f"{left} Grafana region(s) left ending at their faults' TTL (Grafana did not answer: see the log)"
+    return "Grafana regions given their true end"

@@ -199,7 +199,9 @@ def test_each_fault_is_a_grafana_region_from_injection_to_removal(grafana, sandb
     assert grafana.token not in "".join(p.read_text(errors="replace") for p in run.rglob("*") if p.is_file())
 
 
-def test_a_region_gets_its_true_end_after_sigint(grafana, sandbox_state, tmp_path, monkeypatch):
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGKILL"])
+def test_a_region_gets_its_true_end_after_a_signal(sig, grafana, sandbox_state, tmp_path, monkeypatch):
+    """SIGINT: the run removes the fault and closes the region itself; SIGKILL: ``chaosllm cleanup`` does."""
     import signal
 
     from tests.integration.helpers import CHAOSLLM, ROOT, wait_injected
@@ -208,23 +210,32 @@ def test_a_region_gets_its_true_end_after_sigint(grafana, sandbox_state, tmp_pat
     monkeypatch.setenv("GRAFANA_TOKEN", grafana.token)
     method = [activity("slow redis", "faults.network.actions", "network_fault", link="redis", action="delay",
                        delay={"latency": "50ms"}, duration="60s")]  # fmt: skip
-    exp = experiment("grafana after sigint", method, target="sandbox", load=LIGHT, hypotheses=ANSWERED)
+    exp = experiment(f"grafana after {sig}", method, target="sandbox", load=LIGHT, hypotheses=ANSWERED)
     exp["configuration"]["chaosllm_grafana"] = {"url": grafana.url, "token": {"env": "GRAFANA_TOKEN"}}
     path = tmp_path / "experiment.yaml"
     path.write_text(yaml.safe_dump(exp, sort_keys=False))
+    env = {**os.environ, "CHAOSLLM_STATE_DIR": str(state_dir)}
     argv = [*CHAOSLLM, "run", str(path), "--out", str(tmp_path / "out")]
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "CHAOSLLM_STATE_DIR": str(state_dir)})  # fmt: skip
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     run = wait_injected(tmp_path / "out", proc)
     deadline = time.monotonic() + 10
     while not regions(grafana, run) and time.monotonic() < deadline:
         time.sleep(0.1)
     [opened] = regions(grafana, run).values()
     assert opened["timeEnd"] > opened["time"] + 60_000  # while in force: it ends no later than its TTL
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(getattr(signal, sig))
     output = proc.communicate(timeout=60)[0]
-    assert proc.returncode == 3, output[-3000:]
-    [entry] = json.loads((run / "ledger.json").read_text())["entries"]
+    if sig == "SIGKILL":
+        killed = time.time()
+        cleanup = subprocess.run([*CHAOSLLM, "cleanup", "--root", str(tmp_path / "out")], cwd=ROOT, env=env,
+                                 capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert cleanup.returncode == 0, cleanup.stdout + cleanup.stderr
+        assert "Grafana regions given their true end" in cleanup.stdout, cleanup.stdout
+        [entry] = json.loads((run / "ledger.json").read_text())["entries"]
+        assert killed <= entry["removed_at"] <= time.time()
+    else:
+        assert proc.returncode == 3, output[-3000:]
+        [entry] = json.loads((run / "ledger.json").read_text())["entries"]
     [closed] = regions(grafana, run).values()
     assert closed["timeEnd"] == int(entry["removed_at"] * 1000)
 
