@@ -7,8 +7,9 @@ same checks first (with the experiment's own load and the Chaos Mesh objects it 
 - Redis (``redis://``, ``rediss://``): PING with the service's credentials;
 - Kafka (a ``host:port`` address): the cluster's metadata, with its security settings;
 - a service's own fault control API (``control``), and the fault proxy's;
-- Kubernetes (a ``chaos_mesh`` section): the API, Chaos Mesh's CRDs, and RBAC for every kind and
-  namespace the run would create objects of (SelfSubjectAccessReview).
+- Kubernetes (a ``chaos_mesh`` section): the API, Chaos Mesh's CRDs, RBAC for every kind and
+  namespace the run would create objects of (SelfSubjectAccessReview), and listing the pods and
+  events of every service's ``pods`` namespaces (the cluster timeline and the per-pod scrape read them).
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def check_target(
     if target.chaos_mesh is not None:
         cm = target.chaos_mesh
         pairs = list(objects) if objects is not None else [(kind, cm.namespace) for kind in PLURALS]
-        checks += [Check(*row) for row in cluster_checks(cm, pairs)]
+        watched = {ns for service in target.services.values() for ns in (service.pods or {}).get("namespaces") or []}
+        checks += [Check(*row) for row in cluster_checks(cm, pairs, watched)]
     return checks
 
 

@@ -61,14 +61,21 @@ def test_a_cluster_target_checks_the_api_the_crds_and_rbac(sandbox, kube_api, tm
     verbs = {(r["verb"], r["resource"], r["namespace"]) for r in kube_api.reviews}
     assert ("create", "networkchaos", "llm") in verbs
     assert ("delete", "podchaos", "llm") in verbs
+    # the cluster timeline and the per-pod scrape list the selectors' pods and events
+    assert {("list", "pods", "llm"), ("list", "events", "llm")} <= verbs
+    assert "pods in llm (watched)" in result.stdout
 
     kube_api.denied.add(("create", "networkchaos", "llm"))
+    kube_api.denied.add(("list", "events", "llm"))
     kube_api.missing_crds.add("podchaos")
     refused = chaosllm("check", str(path))
     assert refused.returncode == 2
     assert "FAILED  RBAC" in refused.stdout
     assert "denied: create (RBAC: create networkchaos is not allowed)" in refused.stdout
     assert "not installed: install Chaos Mesh" in refused.stdout
+    [events] = [line for line in refused.stdout.splitlines() if "events in llm (watched)" in line]
+    assert events.startswith("FAILED")
+    assert "denied: list (RBAC: list events is not allowed)" in events
 
 
 def test_run_checks_first_and_creates_nothing_when_rbac_refuses(sandbox, kube_api, tmp_path):
@@ -94,8 +101,10 @@ def test_run_checks_first_and_creates_nothing_when_rbac_refuses(sandbox, kube_ap
     assert kube_api.created == []
     assert run_dirs(tmp_path / "out") == []
     kinds = {(r["resource"], r["verb"]) for r in kube_api.reviews}
-    # what the experiment would create, and reading the abort lock every run checks: nothing else is asked
-    assert kinds == {("networkchaos", v) for v in ("create", "get", "list", "delete")} | {("leases", "get")}
+    # what the experiment would create, reading the abort lock every run checks, listing the pods and
+    # events the run watches: nothing else is asked
+    assert kinds == {("networkchaos", v) for v in ("create", "get", "list", "delete")} | {
+        ("leases", "get"), ("pods", "list"), ("events", "list")}  # fmt: skip
 
 
 def test_a_keyed_llama_cpp_target_passes_with_its_key_and_says_so_without(llama_server, tmp_path):

@@ -1,7 +1,8 @@
 """What a cluster target must offer before a run creates anything: the API answers, Chaos Mesh's CRDs
 are installed and established, this identity may create, read, list and delete each kind of object in
 each namespace the run would use (a SelfSubjectAccessReview per kind, namespace and verb), and may read
-the abort lock's Lease in the chaos namespace (every run checks it)."""
+the abort lock's Lease in the chaos namespace (every run checks it), and may list the pods and events
+of the namespaces the run watches (controls.cluster: the cluster timeline, the per-pod scrape)."""
 
 from __future__ import annotations
 
@@ -31,8 +32,11 @@ def _status_reason(exc: Any) -> str:
     return f"{getattr(exc, 'status', '?')} {getattr(exc, 'reason', '')}".strip()
 
 
-def cluster_checks(settings: ChaosMeshSettings, objects: Iterable[tuple[str, str]]) -> list[Row]:
-    """One row per check; ``objects`` are the (kind, namespace) pairs the run would create."""
+def cluster_checks(
+    settings: ChaosMeshSettings, objects: Iterable[tuple[str, str]], watched: Iterable[str] = ()
+) -> list[Row]:
+    """One row per check; ``objects`` are the (kind, namespace) pairs the run would create, ``watched``
+    the namespaces of the target's pod selectors."""
     try:
         api = api_client(settings.kubeconfig, settings.context)
     except (TargetError, ConfigException, OSError, ValueError, TypeError) as exc:  # no or a broken kubeconfig
@@ -49,7 +53,11 @@ def cluster_checks(settings: ChaosMeshSettings, objects: Iterable[tuple[str, str
     rows += [_crd_row(api, kind) for kind in sorted({kind for kind, _ in pairs})]
     rows += [_access_row(api, kind, namespace) for kind, namespace in pairs]
     lock = (LOCK_GROUP, LOCK_RESOURCE, settings.namespace, ("get",), f"the abort lock's Lease in {settings.namespace}")
-    return [*rows, _review_row(api, *lock)]
+    rows.append(_review_row(api, *lock))
+    for namespace in sorted(set(watched)):
+        for resource in ("pods", "events"):
+            rows.append(_review_row(api, "", resource, namespace, ("list",), f"{resource} in {namespace} (watched)"))
+    return rows
 
 
 def _crd_row(api: k8s.ApiClient, kind: str) -> Row:
