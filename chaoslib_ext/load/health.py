@@ -10,7 +10,10 @@ response::
 (``in_flight``: the requests it has sent and not yet finished, for the live view.)
 
 The run's side reads them twice a second. A process is dead when its PID no longer names it, or when
-it missed ``MISSED_BEATS`` beats. No sample while the beats go on is a measurement (a fault silenced
+it missed ``MISSED_BEATS`` beats. Silence is counted on the watcher's own time (:class:`Silence`), never
+by comparing a beat's wall-clock ``at`` with the wall clock now: a stepped wall clock (NTP, a VM's clock
+resynchronised: seen here, +5 s in one step) or a watcher that was itself starved or paused says
+nothing about the load, and must not kill a run. No sample while the beats go on is a measurement (a fault silenced
 every stream: throughput 0), never a harness error. On a death: ``load_died`` in the timeline (the
 process, why, its last beat), ``stop.json`` (the method ends at once, no new fault goes in), every
 fault removed; the measured window ends at the dead process's last beat.
@@ -37,6 +40,7 @@ __all__ = [
     "Beat",
     "HeartbeatWriter",
     "LoadHealth",
+    "Silence",
     "Verdict",
     "expected_processes",
     "judge",
@@ -101,21 +105,45 @@ class Verdict:
     last_beat_at: float
 
 
-def judge(
-    beats: list[Beat], expected: int, started_at: float, now: float, is_alive: Callable[[Beat], bool]
-) -> Verdict | None:
-    """Why the load is dead at ``now``, or None while every process beats (pure: tests give it a clock)."""
+class Silence:
+    """How long each load process has been silent, on the watcher's time: monotonic seconds between its
+    rounds, each counted as at most ``max_round_s``, so that a round come late (this process starved, the
+    machine paused) is not blamed on the load; a beat's silence runs from the round that first saw it."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, max_round_s: float = BEAT_S) -> None:
+        self._clock, self._max_round_s = clock, max_round_s
+        self._last: float | None = None
+        self._seen: dict[tuple[int, str], tuple[int, float]] = {}  # (pid, role) -> (seq, watched_s at sight)
+        self.watched_s = 0.0  # since the first round
+
+    def observe(self, beats: list[Beat]) -> None:
+        now = self._clock()
+        if self._last is not None:
+            self.watched_s += min(max(0.0, now - self._last), self._max_round_s)
+        self._last = now
+        for beat in beats:
+            seen = self._seen.get((beat.pid, beat.role))
+            if seen is None or seen[0] != beat.seq:
+                self._seen[(beat.pid, beat.role)] = (beat.seq, self.watched_s)
+
+    def of(self, beat: Beat) -> float:
+        seen = self._seen.get((beat.pid, beat.role))
+        return self.watched_s - seen[1] if seen is not None else 0.0
+
+
+def judge(beats: list[Beat], expected: int, silence: Silence, is_alive: Callable[[Beat], bool]) -> Verdict | None:
+    """Why the load is dead, or None while every process beats (pure: tests give ``silence`` a clock)."""
     for beat in beats:
         if beat.error is not None:
             return Verdict(beat.name, beat.error, beat.at)
         if not is_alive(beat):
             return Verdict(beat.name, "the process is gone", beat.at)
-        silent = now - beat.at
+        silent = silence.of(beat)
         if silent > MISSED_BEATS * BEAT_S:
             return Verdict(beat.name, f"no heartbeat for {silent:.1f}s (beats every {BEAT_S:g}s)", beat.at)
-    if len(beats) < expected and now - started_at > STARTUP_GRACE_S:
+    if len(beats) < expected and silence.watched_s > STARTUP_GRACE_S:
         error = f"{len(beats)} of {expected} load processes beat {STARTUP_GRACE_S:g}s after the load started"
-        return Verdict("the load", error, max((b.at for b in beats), default=started_at))
+        return Verdict("the load", error, max((b.at for b in beats), default=time.time()))
     return None
 
 
@@ -127,16 +155,11 @@ class LoadHealth:
     """Watches the beats of a run's load from a thread; ``on_death`` is called once, with the verdict."""
 
     def __init__(
-        self,
-        folder: Path,
-        expected: int,
-        started_at: float,
-        on_death: Callable[[Verdict], None],
-        interval_s: float = 0.5,
+        self, folder: Path, expected: int, on_death: Callable[[Verdict], None], interval_s: float = 0.5
     ) -> None:
         self._folder = folder
         self._expected = expected
-        self._started_at = started_at
+        self._silence = Silence()
         self._on_death = on_death
         self._interval_s = interval_s
         self._stop = threading.Event()
@@ -154,7 +177,9 @@ class LoadHealth:
     def _loop(self) -> None:
         while not self._stop.wait(self._interval_s):
             try:
-                verdict = judge(read_beats(self._folder), self._expected, self._started_at, time.time(), _alive)
+                beats = read_beats(self._folder)
+                self._silence.observe(beats)
+                verdict = judge(beats, self._expected, self._silence, _alive)
                 if verdict is not None and not self._stop.is_set():
                     self.verdict = verdict
                     self._on_death(verdict)

@@ -83,9 +83,7 @@ def _watch_health(run: RunContext, spec: LoadSpec) -> None:
         run.timeline.record_load_died(verdict.process, verdict.error, verdict.last_beat_at)
         run.stop("load", verdict.error, process=verdict.process)
 
-    health = LoadHealth(
-        run.run_dir.load / HEARTBEATS, expected_processes(spec.processes, spec.workers), time.time(), died
-    )
+    health = LoadHealth(run.run_dir.load / HEARTBEATS, expected_processes(spec.processes, spec.workers), died)
     _HEALTH[str(run.run_dir.path)] = health
     health.start()
 
