@@ -16,7 +16,8 @@ from typing import Any
 
 from chaoslib_ext._jsonfile import read_json
 from chaoslib_ext._processes import ProcessRecord, alive
-from chaoslib_ext.controls.annotations import close_after_cleanup
+from chaoslib_ext.controls.annotations import close_after_cleanup as close_regions
+from chaoslib_ext.controls.tracing import close_after_cleanup as close_spans
 from chaoslib_ext.exceptions import ChaosLLMError
 from chaoslib_ext.faults import lifecycle
 from chaoslib_ext.faults.chaosmesh.objects import label_value
@@ -69,9 +70,7 @@ def _sweep_run(run_dir: RunDir, cleaned: list[str], stuck: list[str]) -> None:
         removed, failed = lifecycle.sweep(run)
         cleaned += [f"{run_dir.run_id}: fault {fault} removed" for fault in removed]
         stuck += [f"{run_dir.run_id}: fault {fault} could NOT be removed" for fault in failed]
-        regions = _close_regions(run_dir, run)
-        if regions is not None:
-            cleaned.append(f"{run_dir.run_id}: {regions}")
+        cleaned += [f"{run_dir.run_id}: {line}" for line in _close_marks(run_dir, run)]
     target = _cluster_target(run_dir)
     if target is not None and target.chaos_mesh is not None:
         deleted, failed = sweep_labelled(target.chaos_mesh, run_selector(run_dir.run_id))
@@ -81,14 +80,18 @@ def _sweep_run(run_dir: RunDir, cleaned: list[str], stuck: list[str]) -> None:
         cleaned.append(f"{run_dir.run_id}: the run's fault proxy stopped")
 
 
-def _close_regions(run_dir: RunDir, run: RunContext) -> str | None:
-    """The true ends of the killed run's Grafana regions, when it kept some (controls.annotations)."""
+def _close_marks(run_dir: RunDir, run: RunContext) -> list[str]:
+    """What the killed run could not close of its own: its Grafana regions' true ends, its spans
+    (controls.annotations, controls.tracing); a line for each that had something to do."""
     try:
         experiment = read_json(run_dir.experiment)
         configuration, title = experiment["configuration"], str(experiment.get("title") or run_dir.run_id)
     except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return close_after_cleanup(run, configuration, title) if isinstance(configuration, dict) else None
+        return []
+    if not isinstance(configuration, dict):
+        return []
+    said = [close_regions(run, configuration, title), close_spans(run, configuration)]
+    return [line for line in said if line is not None]
 
 
 def _cluster_target(run_dir: RunDir) -> Target | None:

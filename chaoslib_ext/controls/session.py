@@ -79,8 +79,8 @@ class Session:
             self.scraper.start()
         if self.cluster is not None:
             self.cluster.start()
-        if self.annotator is not None:
-            threading.Thread(target=self._keep_annotations, name="chaosllm-grafana", daemon=True).start()
+        if self.annotator is not None or self.tracer is not None:
+            threading.Thread(target=self._keep_fault_marks, name="chaosllm-fault-marks", daemon=True).start()
         threading.Thread(target=self._watch_lock, name="chaosllm-lock-watch", daemon=True).start()
         if self.record is not None:
             threading.Thread(target=self._keep_record, name="chaosllm-gameday-record", daemon=True).start()
@@ -123,13 +123,15 @@ class Session:
                 write_postmortem(self.record.folder, self.record, summary, table)
         self.endpoint.stop()
 
-    def _keep_annotations(self) -> None:
-        assert self.annotator is not None
+    def _keep_fault_marks(self) -> None:
+        """The faults' Grafana regions and spans, as they are injected and removed."""
         while not self._stop.wait(ANNOTATE_EVERY_S):
-            try:
-                self.annotator.sync()
-            except Exception:  # never stops the run; the next round tries again
-                log.exception("the Grafana annotations could not be kept")
+            for keeper in (self.annotator, self.tracer):
+                try:
+                    if keeper is not None:
+                        keeper.sync()
+                except Exception:  # never stops the run; the next round tries again
+                    log.exception("the faults' %s could not be kept", type(keeper).__name__)
 
     def _update_record(self) -> None:
         assert self.record is not None

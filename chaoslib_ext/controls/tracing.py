@@ -12,22 +12,29 @@ OTLP/HTTP exporter):
 span id of their own, sampled), so a slow request can be found in the server's traces; each load
 process keeps the ones it sent, with the request's start, in ``samples/traceparent-<pid>.jsonl``.
 The provider is the run's own (never the process-wide one); spans go out in batches and are flushed
-at the run's end.
+at the run's end. A fault's span goes out once the fault is removed (the session syncs every few
+seconds), so a run killed mid-way has exported what had ended; ``<run>/traces.json`` keeps the run's
+trace and span ids, its start and the faults exported, and after a SIGKILL ``chaosllm cleanup`` exports
+the rest (:func:`close_after_cleanup`): the run's span with its own ids (its children find their
+parent), ended at the cleanup with an error status, and the span of every fault the cleanup removed.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from chaoslib_ext import secrets
-from chaoslib_ext.exceptions import SpecError
+from chaoslib_ext._jsonfile import read_json, write_json_atomic
+from chaoslib_ext.exceptions import SpecError, TargetError
 from chaoslib_ext.fields import Fields
 from chaoslib_ext.run.context import RunContext
+from chaoslib_ext.run.ledger import LedgerEntry
 
-__all__ = ["OTLP_KEY", "OtlpSpec", "RunTracer"]
+__all__ = ["OTLP_KEY", "OtlpSpec", "RunTracer", "close_after_cleanup"]
 
 log = logging.getLogger("chaoslib_ext")
 OTLP_KEY = "chaosllm_otlp"
@@ -55,33 +62,80 @@ class OtlpSpec:
         return cls(endpoint.rstrip("/"), headers, f.number("sample", 0.0, minimum=0.0, maximum=1.0))
 
 
+def _ids(trace_id: int | None = None, span_id: int | None = None) -> Any:
+    """An id generator (opentelemetry-sdk's) that hands out the run's own ids to its first span without
+    a parent (the run's span re-made by the cleanup), random ones after; the ids were random, and say so."""
+    from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+
+    class RunIds(RandomIdGenerator):
+        def __init__(self) -> None:
+            self.trace_id, self.span_id = trace_id, span_id
+
+        def generate_trace_id(self) -> int:
+            return self.trace_id if self.trace_id is not None else super().generate_trace_id()
+
+        def generate_span_id(self) -> int:
+            found, self.span_id = self.span_id, None
+            return found if found is not None else super().generate_span_id()
+
+    return RunIds()
+
+
+def _exporter(spec: OtlpSpec) -> Any:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    headers = {k: secrets.resolve(v) for k, v in spec.headers.items()}
+    return OTLPSpanExporter(endpoint=f"{spec.endpoint}/v1/traces", headers=headers, timeout=10)
+
+
+def _provider(run: RunContext, ids: Any) -> Any:
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+
+    resource = Resource.create({"service.name": "chaosllm", "chaosllm.run_id": run.run_dir.run_id})
+    return TracerProvider(resource=resource, id_generator=ids)
+
+
+def _fault_span(tracer: Any, context: Any, entry: LedgerEntry) -> Any:
+    """The fault's span, from its injection to its removal (to its injection when it was never removed)."""
+    assert entry.injected_at is not None
+    end = entry.removed_at or entry.injected_at
+    attributes = {"chaosllm.fault.family": entry.family, "chaosllm.fault.target": entry.target,
+                  "chaosllm.fault.state": entry.state}  # fmt: skip
+    span = tracer.start_span(f"fault {entry.id}", context, attributes=attributes,
+                             start_time=int(entry.injected_at * 1e9))  # fmt: skip
+    span.end(end_time=int(end * 1e9))
+    return span
+
+
 class RunTracer:
     """The spans of one run (see the module); every method is safe to call whatever the collector does."""
 
     def __init__(self, run: RunContext, spec: OtlpSpec, title: str) -> None:
         from opentelemetry import trace
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
         self.run, self.spec = run, spec
-        headers = {k: secrets.resolve(v) for k, v in spec.headers.items()}
-        resource = Resource.create({"service.name": "chaosllm", "chaosllm.run_id": run.run_dir.run_id})
-        self._provider = TracerProvider(resource=resource)
-        exporter = OTLPSpanExporter(endpoint=f"{spec.endpoint}/v1/traces", headers=headers, timeout=10)
-        self._provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=1000))
+        self._provider = _provider(run, _ids())
+        self._provider.add_span_processor(BatchSpanProcessor(_exporter(spec), schedule_delay_millis=1000))
         self._tracer = self._provider.get_tracer("chaoslib_ext")
         self._root = self._tracer.start_span(
             f"chaosllm run {title}", attributes={"chaosllm.run_id": run.run_dir.run_id}
         )
         self._context = trace.set_span_in_context(self._root)
         self._activities: dict[int, Any] = {}
+        self._lock = threading.Lock()  # the session's thread syncs, the run's end too
+        self._path = run.run_dir.path / "traces.json"
+        ids = self._root.get_span_context()
+        self._state: dict[str, Any] = {"trace_id": f"{ids.trace_id:032x}", "span_id": f"{ids.span_id:016x}",
+                                       "title": title, "started_at": self._root.start_time, "ended": False,
+                                       "faults": []}  # fmt: skip
+        write_json_atomic(self._path, self._state)
 
     @property
     def trace_id(self) -> str:
         """The run's trace id (32 hex digits), for the load's traceparent headers."""
-        return f"{self._root.get_span_context().trace_id:032x}"
+        return str(self._state["trace_id"])
 
     def activity_started(self, activity: Mapping[str, Any]) -> None:
         name = str(activity.get("name", "?"))
@@ -100,20 +154,70 @@ class RunTracer:
                 span.set_status(Status(StatusCode.ERROR, "the activity failed"))
             span.end()
 
-    def finish(self) -> None:
-        """Every fault's span from the ledger (its injection to its removal), the run's end, a flush."""
+    def sync(self, final: bool = False) -> None:
+        """The span of every fault removed since the last sync (``final``: of every fault, a fault never
+        removed ending at its injection)."""
+        with self._lock:
+            self._sync(final)
+
+    def _sync(self, final: bool) -> None:
+        done = set(self._state["faults"])
         for e in self.run.ledger.entries():
-            if e.injected_at is None:
+            if e.injected_at is None or e.id in done or (e.removed_at is None and not final):
                 continue
-            attributes = {"chaosllm.fault.family": e.family, "chaosllm.fault.target": e.target,
-                          "chaosllm.fault.state": e.state}  # fmt: skip
-            span = self._tracer.start_span(f"fault {e.id}", self._context, attributes=attributes,
-                                           start_time=int(e.injected_at * 1e9))  # fmt: skip
-            span.end(end_time=int((e.removed_at or e.injected_at) * 1e9))
+            _fault_span(self._tracer, self._context, e)
+            self._state["faults"].append(e.id)
+        if len(self._state["faults"]) > len(done) or final:
+            self._state["ended"] = final
+            write_json_atomic(self._path, self._state)
+
+    def finish(self) -> None:
+        """Every fault's span not yet sent (its injection to its removal), the run's end, a flush."""
         for span in self._activities.values():
             span.end()
         self._root.end()
-        try:
-            self._provider.shutdown()  # flushes what is batched
-        except Exception as exc:  # a collector that is down must never fail the run
-            log.warning("the traces could not all be exported: %s", exc)
+        self.sync(final=True)
+        _shutdown(self._provider)
+
+
+def _shutdown(provider: Any) -> None:
+    try:
+        provider.shutdown()  # flushes what is batched
+    except Exception as exc:  # a collector that is down must never fail the run
+        log.warning("the traces could not all be exported: %s", exc)
+
+
+def close_after_cleanup(run: RunContext, configuration: Mapping[str, Any]) -> str | None:
+    """After ``chaosllm cleanup`` swept a killed run's faults: the spans the run could not send (its own,
+    its faults'). A line saying what became of them; None when the run kept no trace or ended it itself."""
+    path = run.run_dir.path / "traces.json"
+    if configuration.get(OTLP_KEY) is None or not path.is_file():
+        return None
+    state = dict(read_json(path))
+    if state.get("ended"):
+        return None
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace.export import SpanExportResult
+    from opentelemetry.trace import Status, StatusCode
+
+    try:
+        spec = OtlpSpec.parse(configuration[OTLP_KEY])
+        exporter = _exporter(spec)
+    except (SpecError, TargetError) as exc:  # a header's variable unset here, most often
+        return f"the run's span and its faults' were not exported: {exc}"
+    tracer = _provider(run, _ids(int(state["trace_id"], 16), int(state["span_id"], 16))).get_tracer("chaoslib_ext")
+    root = tracer.start_span(f"chaosllm run {state.get('title', '')}", start_time=int(state["started_at"]),
+                             attributes={"chaosllm.run_id": run.run_dir.run_id})  # fmt: skip
+    root.set_status(Status(StatusCode.ERROR, "the run was killed; its faults were removed by chaosllm cleanup"))
+    context, spans, sent = trace.set_span_in_context(root), [root], set(state["faults"])
+    faults = [e for e in run.ledger.entries() if e.injected_at is not None and e.id not in sent]
+    spans += [_fault_span(tracer, context, e) for e in faults]
+    root.end()
+    result = exporter.export(spans)
+    exporter.shutdown()
+    if result is not SpanExportResult.SUCCESS:
+        return (
+            f"the run's span and its faults' could not be exported to {spec.endpoint} (tried again at the next cleanup)"
+        )
+    write_json_atomic(path, {**state, "ended": True, "faults": [*state["faults"], *(e.id for e in faults)]})
+    return f"the run's span and {len(faults)} fault span(s) exported"

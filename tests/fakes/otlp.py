@@ -29,6 +29,7 @@ class ReceivedSpan:
     end_ns: int
     attributes: dict[str, str]
     resource: dict[str, str]
+    status: tuple[int, str]  # (code: 0 unset, 1 ok, 2 error; message)
 
 
 class OtlpReceiver(ThreadedApp):
@@ -57,6 +58,7 @@ class OtlpReceiver(ThreadedApp):
                     attributes = {a.key: a.value.string_value for a in s.attributes}
                     ids = (s.trace_id.hex(), s.span_id.hex(), s.parent_span_id.hex())
                     times = (s.start_time_unix_nano, s.end_time_unix_nano)
-                    self.spans.append(ReceivedSpan(s.name, *ids, *times, attributes, resource))
+                    status = (s.status.code, s.status.message)
+                    self.spans.append(ReceivedSpan(s.name, *ids, *times, attributes, resource, status))
         return web.Response(body=ExportTraceServiceResponse().SerializeToString(),
                             content_type="application/x-protobuf")  # fmt: skip

@@ -293,6 +293,64 @@ def test_spans_of_the_run_its_steps_and_its_faults_reach_an_otlp_receiver(sandbo
     assert traced() - before == len(lines)
 
 
+def test_a_killed_runs_spans_are_sent_as_it_goes_and_the_rest_by_cleanup(sandbox_state, tmp_path):
+    """A fault's span leaves once the fault is removed; after a SIGKILL, ``chaosllm cleanup`` sends the
+    run's span under its own ids (the children already received find their parent) and the spans of
+    the faults it removed."""
+
+    from chaoslib_ext.run.ledger import Ledger
+    from tests.fakes.otlp import OtlpReceiver
+    from tests.integration.helpers import CHAOSLLM, ROOT, chaosllm, wait_injected
+
+    state_dir, _ = sandbox_state
+    receiver = OtlpReceiver()
+    receiver.start()
+    try:
+        method = [activity("slow redis", "faults.network.actions", "network_fault", link="redis", action="delay",
+                           delay={"latency": "20ms"}, duration="1s"),
+                  activity("slow kafka", "faults.network.actions", "network_fault", link="kafka", action="delay",
+                           delay={"latency": "20ms"}, duration="60s")]  # fmt: skip
+        exp = experiment("traced then killed", method, target="sandbox", load=LIGHT, hypotheses=ANSWERED)
+        exp["configuration"]["chaosllm_otlp"] = {"endpoint": receiver.url}
+        path = tmp_path / "experiment.yaml"
+        path.write_text(yaml.safe_dump(exp, sort_keys=False))
+        argv = [*CHAOSLLM, "run", str(path), "--out", str(tmp_path / "out")]
+        proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env={**os.environ, "CHAOSLLM_STATE_DIR": str(state_dir)})  # fmt: skip
+        run = wait_injected(tmp_path / "out", proc)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "fault delay-redis" not in {s.name for s in receiver.spans}:
+            time.sleep(0.1)
+        assert {e.id: e.state for e in Ledger(run / "ledger.json").entries()} == {
+            "delay-redis": "removed", "delay-kafka": "injected"}  # fmt: skip
+        proc.kill()
+        proc.communicate(timeout=60)
+        before = {s.name for s in receiver.spans}
+        assert "fault delay-redis" in before  # sent while the run ran, once removed
+        assert "fault delay-kafka" not in before
+        assert not any(name.startswith("chaosllm run") for name in before)  # the run's span died with it
+        env = {"CHAOSLLM_STATE_DIR": str(state_dir)}
+        cleanup = chaosllm("cleanup", "--root", str(tmp_path / "out"), env=env, timeout=120)
+        assert "the run's span and 1 fault span(s) exported" in cleanup.stdout, cleanup.stdout + cleanup.stderr
+        again = chaosllm("cleanup", "--root", str(tmp_path / "out"), env=env, timeout=120)
+        assert "exported" not in again.stdout, again.stdout  # the spans were sent once
+        spans = {s.name: s for s in receiver.spans}
+    finally:
+        receiver.stop()
+    root = spans["chaosllm run traced then killed"]
+    assert root.status == (2, "the run was killed; its faults were removed by chaosllm cleanup")
+    assert root.parent_id == ""
+    assert len([s for s in receiver.spans if s.name == root.name]) == 1
+    entries = {e["id"]: e for e in json.loads((run / "ledger.json").read_text())["entries"]}
+    for fault in ("delay-redis", "delay-kafka"):
+        span = spans[f"fault {fault}"]
+        assert (span.trace_id, span.parent_id) == (root.trace_id, root.span_id), fault  # both under the run
+        assert (span.start_ns, span.end_ns) == (int(entries[fault]["injected_at"] * 1e9),
+                                                int(entries[fault]["removed_at"] * 1e9))  # fmt: skip
+    assert spans["activity slow redis"].parent_id == root.span_id  # sent before the kill, under the same span
+    assert root.start_ns <= spans["activity slow redis"].start_ns
+
+
 def test_a_short_run_pushes_its_metrics_to_a_pushgateway(sandbox_state, tmp_path):
     """A real Pushgateway (Debian's): the run's metrics, its verdicts included, pushed when it is judged,
     grouped by job chaosllm and the run id."""
