@@ -56,7 +56,8 @@ class PromQuery:
         )
 
     def describe(self) -> str:
-        return f"Prometheus {self.query!r}" + (f" ({self.aggregate} over the phase)" if self.aggregate else "")
+        """How a hypothesis's query is named in its verdict."""
+        return f"Prometheus {self.query!r} ({self.aggregate} over the phase)"
 
 
 def _get(q: PromQuery, path: str, params: dict[str, str]) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from chaoslib_ext.controls.endpoint import CONTROL_KEY, TOKEN_KEY, Endpoint, par
 from chaoslib_ext.controls.exporter import PUSHGATEWAY_KEY, Exporter
 from chaoslib_ext.controls.gate import Gate
 from chaoslib_ext.controls.live import LiveStatus
-from chaoslib_ext.controls.settings import APPROVE_KEY, LINGER_KEY, configuration_problems
+from chaoslib_ext.controls.settings import APPROVE_KEY, LINGER_KEY, SESSION_KEYS, configuration_problems
 from chaoslib_ext.controls.tracing import OTLP_KEY, OtlpSpec, RunTracer
 from chaoslib_ext.durations import parse_duration
 from chaoslib_ext.exceptions import ChaosLLMError, SpecError, TargetError
@@ -206,50 +206,39 @@ def open_session(
     if problems:
         raise problems[0]
     host, port = parse_bind(configuration.get(CONTROL_KEY))
-    token = None
-    if configuration.get(TOKEN_KEY) is not None:
-        try:
-            token = secrets.resolve(secrets.parse_credential(configuration[TOKEN_KEY], TOKEN_KEY))
-        except TargetError as exc:
-            raise SpecError(TOKEN_KEY, str(exc), "{env: VAR} or {secret: NAME}") from exc
+    token = _optional(configuration, TOKEN_KEY, lambda v: secrets.resolve(secrets.parse_credential(v, TOKEN_KEY)))
+    if token is not None:
         secrets.register([token])
     gate = Gate(run, method, str(configuration.get(APPROVE_KEY) or "none"))
+    name = title or run.run_dir.run_id
     record = None
     if configuration.get(GAMEDAY_KEY) is not None:
         sheet = [{"name": h.name, "phase": h.phase, "metric": h.metric, "expect": h.expect.text} for h in hypotheses]
-        title = title or run.run_dir.run_id
-        record = Record(run.run_dir.gameday, title, GameDay.parse(configuration[GAMEDAY_KEY]), sheet)
+        record = Record(run.run_dir.gameday, name, GameDay.parse(configuration[GAMEDAY_KEY]), sheet)
     cluster = _cluster_watch(run)
     sources = _metrics_sources(run, cluster)
     scraper = Scraper(run.run_dir.server_metrics, run.timeline, sources) if sources is not None else None
-    exporter = Exporter(run, title or run.run_dir.run_id)
+    exporter = Exporter(run, name)
     endpoint = Endpoint(run, gate, LiveStatus(run, hypotheses, gate), host, port, token, exporter.render)
     linger = parse_duration(str(configuration.get(LINGER_KEY) or "0s"), LINGER_KEY)
     pushgateway = str(configuration[PUSHGATEWAY_KEY]) if configuration.get(PUSHGATEWAY_KEY) else None
-    name = title or run.run_dir.run_id
-    annotator = _optional(
-        configuration, GRAFANA_KEY, lambda v: Annotator(run, GrafanaSpec.parse(v), name), "{url, token: {env: VAR}}"
-    )
-    tracer = _optional(
-        configuration,
-        OTLP_KEY,
-        lambda v: RunTracer(run, OtlpSpec.parse(v), name),
-        "{endpoint, headers: {NAME: {env: VAR}}}",
-    )
+    annotator = _optional(configuration, GRAFANA_KEY, lambda v: Annotator(run, GrafanaSpec.parse(v), name))
+    tracer = _optional(configuration, OTLP_KEY, lambda v: RunTracer(run, OtlpSpec.parse(v), name))
     session = Session(run, gate, endpoint, record, scraper, exporter, pushgateway, linger, annotator, tracer, cluster)
     session.start()
     _SESSIONS[str(run.run_dir.path)] = session
     return session
 
 
-def _optional(configuration: Mapping[str, Any], key: str, build: Callable[[Any], T], accepted: str) -> T | None:
-    """What `build` makes of configuration[key], or None when the key is absent; its errors name the key."""
+def _optional(configuration: Mapping[str, Any], key: str, build: Callable[[Any], T]) -> T | None:
+    """What `build` makes of configuration[key], or None when the key is absent; its errors (a credential
+    that cannot be resolved here) name the key and what it accepts (controls.settings)."""
     if configuration.get(key) is None:
         return None
     try:
         return build(configuration[key])
     except TargetError as exc:
-        raise SpecError(key, str(exc), accepted) from exc
+        raise SpecError(key, str(exc), SESSION_KEYS[key][1]) from exc
 
 
 def _cluster_watch(run: RunContext) -> ClusterWatch | None:

@@ -96,6 +96,12 @@ def _provider(run: RunContext, ids: Any) -> Any:
     return TracerProvider(resource=resource, id_generator=ids)
 
 
+def _run_span(tracer: Any, run: RunContext, title: str, start_ns: int | None = None) -> Any:
+    """The run's span (the root of its trace): at its start, or re-made by the cleanup with its start."""
+    return tracer.start_span(f"chaosllm run {title}", attributes={"chaosllm.run_id": run.run_dir.run_id},
+                             start_time=start_ns)  # fmt: skip
+
+
 def _fault_span(tracer: Any, context: Any, entry: LedgerEntry) -> Any:
     """The fault's span, from its injection to its removal (to its injection when it was never removed)."""
     assert entry.injected_at is not None
@@ -119,9 +125,7 @@ class RunTracer:
         self._provider = _provider(run, _ids())
         self._provider.add_span_processor(BatchSpanProcessor(_exporter(spec), schedule_delay_millis=1000))
         self._tracer = self._provider.get_tracer("chaoslib_ext")
-        self._root = self._tracer.start_span(
-            f"chaosllm run {title}", attributes={"chaosllm.run_id": run.run_dir.run_id}
-        )
+        self._root = _run_span(self._tracer, run, title)
         self._context = trace.set_span_in_context(self._root)
         self._activities: dict[int, Any] = {}
         self._lock = threading.Lock()  # the session's thread syncs, the run's end too
@@ -206,8 +210,7 @@ def close_after_cleanup(run: RunContext, configuration: Mapping[str, Any]) -> st
     except (SpecError, TargetError) as exc:  # a header's variable unset here, most often
         return f"the run's span and its faults' were not exported: {exc}"
     tracer = _provider(run, _ids(int(state["trace_id"], 16), int(state["span_id"], 16))).get_tracer("chaoslib_ext")
-    root = tracer.start_span(f"chaosllm run {state.get('title', '')}", start_time=int(state["started_at"]),
-                             attributes={"chaosllm.run_id": run.run_dir.run_id})  # fmt: skip
+    root = _run_span(tracer, run, str(state.get("title", "")), int(state["started_at"]))
     root.set_status(Status(StatusCode.ERROR, "the run was killed; its faults were removed by chaosllm cleanup"))
     context, spans, sent = trace.set_span_in_context(root), [root], set(state["faults"])
     faults = [e for e in run.ledger.entries() if e.injected_at is not None and e.id not in sent]

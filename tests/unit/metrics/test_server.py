@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
 
-from chaoslib_ext.metrics.server import Hist, HistogramStats, parse_scrape, read_scrapes, server_view
+from chaoslib_ext.metrics.server import Hist, HistogramStats, Scrape, parse_scrape, read_scrapes, server_view
 
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0)
 
@@ -70,8 +70,6 @@ def test_replicas_are_summed_and_a_failed_scrape_is_counted_not_read():
     b.ttft.observe(0.3)
     b.ttft.observe(0.3)
     scrapes += [parse_scrape(a.text(), 5.0, "gateway"), parse_scrape(b.text(), 5.0, "gateway-2")]
-    from chaoslib_ext.metrics.server import Scrape
-
     scrapes.append(Scrape(5.0, "gateway-3", error="ConnectTimeout"))
     view = server_view(scrapes, [(0.0, 5.0)])
     assert view is not None
